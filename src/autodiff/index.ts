@@ -1,0 +1,2 @@
+/** Automatic differentiation: tensors, primitives, jvp / vjp / vmap and friends, networks. */
+export * from './tensor.js';

@@ -1,0 +1,44 @@
+/**
+ * Typed errors. Every public entry point validates its arguments and throws one
+ * of these with a message that names the function, the argument, and the shapes
+ * or values involved, so that a mistake is reported where it was made rather
+ * than as a NaN or a stack trace from deep inside a kernel.
+ */
+
+/** Base class of every error thrown on purpose by laplace-ts. */
+export class LaplaceTsError extends Error {
+  override name = 'LaplaceTsError';
+}
+
+/** Shapes that do not fit together: wrong rank, mismatched dimensions, ragged arrays. */
+export class ShapeError extends LaplaceTsError {
+  override name = 'ShapeError';
+}
+
+/** A value outside its domain: NaN or infinite input, a non-positive precision, a bad option. */
+export class ValueError extends LaplaceTsError {
+  override name = 'ValueError';
+}
+
+/** A matrix required to be symmetric positive definite is not; `pivot` is the failing index. */
+export class NotPositiveDefiniteError extends LaplaceTsError {
+  override name = 'NotPositiveDefiniteError';
+  readonly pivot: number;
+  constructor(message: string, details: { pivot: number }) {
+    super(message);
+    this.pivot = details.pivot;
+  }
+}
+
+/** A method that needs a fitted posterior was called before `fit`. */
+export class NotFittedError extends LaplaceTsError {
+  override name = 'NotFittedError';
+}
+
+/**
+ * Concrete numbers were asked of a traced value: inside `grad`, `jvp` or `vmap`
+ * a Tensor stands for a whole family of values, and only primitives may touch it.
+ */
+export class TracerError extends LaplaceTsError {
+  override name = 'TracerError';
+}

@@ -1,0 +1,9 @@
+/**
+ * laplace-ts: linearised Laplace approximations for neural networks in pure
+ * TypeScript, on its own automatic differentiation and linear algebra.
+ */
+export * from './autodiff/index.js';
+export * from './errors.js';
+export * from './laplace/index.js';
+export * as linalg from './linalg/index.js';
+export { type Rng, type RngLike, seededRng } from './random.js';

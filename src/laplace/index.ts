@@ -1,0 +1,2 @@
+/** Linearised Laplace approximations: curvature, posteriors, marginal likelihood, predictives. */
+export {};
