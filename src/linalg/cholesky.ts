@@ -1,0 +1,173 @@
+/**
+ * Cholesky factors and what they are for.
+ *
+ * A symmetric positive definite A factors as A = L·Lᵀ with L lower triangular
+ * and a positive diagonal. Then
+ *
+ *     A⁻¹·B = L⁻ᵀ·(L⁻¹·B)          two triangular solves,
+ *     log det A = 2·Σᵢ log Lᵢᵢ,
+ *     A⁻¹ = L⁻ᵀ·L⁻¹.
+ *
+ * A matrix that is positive semi-definite in exact arithmetic (a Gram matrix of
+ * rank-deficient features, a GGN) can fail by rounding; `choleskyWithJitter`
+ * retries with a growing multiple of the identity added and reports it.
+ */
+import { asTensor, shapeString, Tensor, type TensorLike } from '../autodiff/tensor.js';
+import { NotPositiveDefiniteError, ShapeError, ValueError } from '../errors.js';
+import { mirrorLower, syrkKernel } from './kernels/blas.js';
+import { choleskyKernel } from './kernels/cholesky.js';
+import { trsmKernel } from './kernels/triangular.js';
+import { countOption, finiteOption, requireFinite, requireSymmetric, squareArg } from './validate.js';
+
+/** Factor into `work` (a copy of the lower triangle, upper zeroed); the failing pivot or −1. */
+function factorInPlace(work: Float64Array, n: number): number {
+  const failed = choleskyKernel(n, work, 0, n);
+  if (failed < 0) {
+    for (let i = 0; i < n; i++) work.fill(0, i * n + i + 1, (i + 1) * n);
+  }
+  return failed;
+}
+
+/**
+ * The lower-triangular Cholesky factor L of a symmetric positive definite A
+ * (A = L·Lᵀ). Throws NotPositiveDefiniteError naming the first pivot that is
+ * not positive.
+ */
+export function cholesky(a: TensorLike): Tensor {
+  const { t, n } = squareArg(a, 'cholesky', 'a');
+  requireSymmetric(t.data, n, 'cholesky', 'a');
+  const work = Float64Array.from(t.data);
+  const failed = factorInPlace(work, n);
+  if (failed >= 0) {
+    throw new NotPositiveDefiniteError(
+      `cholesky: a is not positive definite: pivot ${failed} is ${work[failed * n + failed]} (try choleskyWithJitter)`,
+      { pivot: failed },
+    );
+  }
+  return new Tensor(work, [n, n]);
+}
+
+export interface JitterOptions {
+  /** First jitter tried after plain Cholesky fails, relative to the mean |diagonal| (default 1e-10). */
+  initialJitter?: number;
+  /** Factor by which the jitter grows between tries (default 10). */
+  growth?: number;
+  /** Number of jittered attempts after the plain one (default 10). */
+  maxTries?: number;
+}
+
+/**
+ * Cholesky of A + jitter·I with the smallest jitter of the sequence
+ * 0, j₀·s, j₀·s·g, j₀·s·g², … (s the mean |Aᵢᵢ|) that succeeds. Returns the
+ * factor and the absolute jitter added; throws NotPositiveDefiniteError if
+ * `maxTries` jitters all fail.
+ */
+export function choleskyWithJitter(
+  a: TensorLike,
+  options: JitterOptions = {},
+): { factor: Tensor; jitter: number } {
+  const fn = 'choleskyWithJitter';
+  const initial = finiteOption(options.initialJitter ?? 1e-10, fn, 'initialJitter');
+  const growth = finiteOption(options.growth ?? 10, fn, 'growth');
+  const maxTries = countOption(options.maxTries ?? 10, fn, 'maxTries');
+  if (!(initial > 0)) throw new ValueError(`${fn}: option initialJitter must be positive, got ${initial}`);
+  if (!(growth > 1)) throw new ValueError(`${fn}: option growth must exceed 1, got ${growth}`);
+  const { t, n } = squareArg(a, fn, 'a');
+  requireSymmetric(t.data, n, fn, 'a');
+  let scale = 0;
+  for (let i = 0; i < n; i++) scale += Math.abs(t.data[i * n + i]!);
+  scale = n > 0 && scale > 0 ? scale / n : 1;
+  const work = new Float64Array(n * n);
+  let jitter = 0;
+  let failed = -1;
+  for (let attempt = 0; attempt <= maxTries; attempt++) {
+    jitter = attempt === 0 ? 0 : initial * scale * growth ** (attempt - 1);
+    work.set(t.data);
+    for (let i = 0; i < n; i++) work[i * n + i] = work[i * n + i]! + jitter;
+    failed = factorInPlace(work, n);
+    if (failed < 0) return { factor: new Tensor(work, [n, n]), jitter };
+  }
+  throw new NotPositiveDefiniteError(
+    `${fn}: a is not positive definite even with jitter ${jitter} on the diagonal (pivot ${failed} failed); check the matrix or raise maxTries`,
+    { pivot: failed },
+  );
+}
+
+/** A right-hand side: a vector of n entries or an n × r matrix, copied to be solved in place. */
+function rhsArg(b: TensorLike, n: number, fn: string): { data: Float64Array; cols: number; shape: number[] } {
+  const t = asTensor(b);
+  if (t.ndim !== 1 && t.ndim !== 2) {
+    throw new ShapeError(`${fn}: b must be a vector or a matrix, got shape ${shapeString(t.shape)}`);
+  }
+  if (t.shape[0] !== n) {
+    throw new ShapeError(
+      `${fn}: b must have ${n} rows to match the ${n} × ${n} factor, got shape ${shapeString(t.shape)}`,
+    );
+  }
+  requireFinite(t.data, fn, 'b');
+  return { data: Float64Array.from(t.data), cols: t.ndim === 1 ? 1 : t.shape[1]!, shape: [...t.shape] };
+}
+
+/** A triangular factor: square, finite, non-zero diagonal (else the solve would divide by zero). */
+function triangularArg(l: TensorLike, fn: string, arg: string, positive: boolean): { t: Tensor; n: number } {
+  const sq = squareArg(l, fn, arg);
+  const { t, n } = sq;
+  for (let i = 0; i < n; i++) {
+    const d = t.data[i * n + i]!;
+    if (positive ? !(d > 0) : d === 0) {
+      throw new ValueError(
+        `${fn}: ${arg}[${i}, ${i}] is ${d}; a ${positive ? 'Cholesky factor needs a positive' : 'triangular solve needs a non-zero'} diagonal`,
+      );
+    }
+  }
+  return sq;
+}
+
+export interface SolveTriangularOptions {
+  /** L is lower triangular (default true); otherwise upper. Only that triangle is read. */
+  lower?: boolean;
+  /** Solve Lᵀ·X = B instead of L·X = B (default false). */
+  transpose?: boolean;
+}
+
+/** X with op(L)·X = B, for B a vector or a matrix of right-hand sides. */
+export function solveTriangular(l: TensorLike, b: TensorLike, options: SolveTriangularOptions = {}): Tensor {
+  const { lower = true, transpose = false } = options;
+  const { t, n } = triangularArg(l, 'solveTriangular', 'l', false);
+  const rhs = rhsArg(b, n, 'solveTriangular');
+  trsmKernel(true, lower, transpose, n, rhs.cols, t.data, 0, n, rhs.data, 0, rhs.cols);
+  return new Tensor(rhs.data, rhs.shape);
+}
+
+/** X with A·X = B where A = L·Lᵀ (L from `cholesky`). */
+export function choleskySolve(l: TensorLike, b: TensorLike): Tensor {
+  const { t, n } = triangularArg(l, 'choleskySolve', 'l', true);
+  const rhs = rhsArg(b, n, 'choleskySolve');
+  trsmKernel(true, true, false, n, rhs.cols, t.data, 0, n, rhs.data, 0, rhs.cols);
+  trsmKernel(true, true, true, n, rhs.cols, t.data, 0, n, rhs.data, 0, rhs.cols);
+  return new Tensor(rhs.data, rhs.shape);
+}
+
+/** A⁻¹ = L⁻ᵀ·L⁻¹ where A = L·Lᵀ, as a full symmetric matrix. */
+export function choleskyInverse(l: TensorLike): Tensor {
+  const { t, n } = triangularArg(l, 'choleskyInverse', 'l', true);
+  // X = L⁻¹ (lower triangular), then A⁻¹ = Xᵀ·X.
+  const x = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) x[i * n + i] = 1;
+  trsmKernel(true, true, false, n, n, t.data, 0, n, x, 0, n);
+  const out = new Float64Array(n * n);
+  syrkKernel(n, n, 1, x, 0, n, true, 0, out, 0, n);
+  mirrorLower(n, out, 0, n);
+  return new Tensor(out, [n, n]);
+}
+
+/** log det A = 2·Σ log Lᵢᵢ for A = L·Lᵀ. */
+export function logdetFromCholesky(l: TensorLike): number {
+  const { t, n } = triangularArg(l, 'logdetFromCholesky', 'l', true);
+  let s = 0;
+  for (let i = 0; i < n; i++) s += Math.log(t.data[i * n + i]!);
+  return 2 * s;
+}
+
+/** Alias of `logdetFromCholesky`: the log-determinant of L·Lᵀ from the factor L. */
+export const logdet = logdetFromCholesky;

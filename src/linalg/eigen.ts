@@ -1,0 +1,56 @@
+/**
+ * Eigendecomposition of a symmetric matrix, A = V·diag(λ)·Vᵀ with V orthogonal.
+ *
+ * Householder reduction to a tridiagonal T = Qᵀ·A·Q, then implicit QL on T
+ * (kernels/eigen.ts). The eigenvalues alone need only O(n²) work after the
+ * reduction; the eigenvectors cost the accumulation of Q and of the rotations.
+ */
+import { Tensor, type TensorLike } from '../autodiff/tensor.js';
+import { ValueError } from '../errors.js';
+import { tql2, tridiagonalize, tridiagonalQt } from './kernels/eigen.js';
+import { transposeInto } from './kernels/triangular.js';
+import { requireSymmetric, squareArg } from './validate.js';
+
+export interface Eigh {
+  /** Eigenvalues in ascending order. */
+  values: Float64Array;
+  /** Orthonormal eigenvectors as the columns of an n × n matrix: column j belongs to values[j]. */
+  vectors: Tensor;
+}
+
+function reduce(
+  a: TensorLike,
+  fn: string,
+): { n: number; work: Float64Array; d: Float64Array; e: Float64Array; tau: Float64Array } {
+  const { t, n } = squareArg(a, fn, 'a');
+  requireSymmetric(t.data, n, fn, 'a');
+  const work = Float64Array.from(t.data);
+  const d = new Float64Array(n);
+  const e = new Float64Array(n);
+  const tau = new Float64Array(n);
+  tridiagonalize(n, work, 0, n, d, e, tau, new Float64Array(2 * n));
+  return { n, work, d, e, tau };
+}
+
+function converged(failed: number, fn: string): void {
+  if (failed >= 0) throw new ValueError(`${fn}: the QL iteration did not converge for eigenvalue ${failed}`);
+}
+
+/** Eigenvalues (ascending) and orthonormal eigenvectors (columns) of the symmetric matrix A. */
+export function eigh(a: TensorLike): Eigh {
+  const { n, work, d, e, tau } = reduce(a, 'eigh');
+  // Rows of vt are eigenvectors: start from Qᵀ and rotate.
+  const vt = new Float64Array(n * n);
+  tridiagonalQt(n, work, 0, n, tau, vt, 0, n);
+  converged(tql2(n, d, e, vt, 0, n, n), 'eigh');
+  const vectors = new Float64Array(n * n);
+  transposeInto(n, n, vt, 0, n, vectors, 0, n);
+  return { values: d, vectors: new Tensor(vectors, [n, n]) };
+}
+
+/** Eigenvalues of the symmetric matrix A in ascending order. */
+export function eigvalsh(a: TensorLike): Float64Array {
+  const { n, d, e } = reduce(a, 'eigvalsh');
+  converged(tql2(n, d, e, null, 0, 0, 0), 'eigvalsh');
+  return d;
+}

@@ -1,0 +1,228 @@
+/**
+ * Level-1 and level-2 kernels, and the symmetric rank-k update.
+ *
+ *     dot   xᵀy                     axpy  y ← αx + y
+ *     nrm2  ‖x‖₂ = √(Σ xᵢ²)          gemv  y ← α·op(A)·x + β·y
+ *     syrk  C ← α·A·Aᵀ + β·C  or  C ← α·Aᵀ·A + β·C   (lower triangle)
+ *
+ * Matrices are row-major: element (i, j) of A lives at a[aOffset + i·lda + j].
+ * Vectors have a stride (`inc`). Nothing is validated here; the public layer in
+ * ../dense.ts checks shapes and values. syrk is done as a sequence of block
+ * columns, each a `gemm`, so it runs at gemm speed on half the work.
+ */
+import { gemmKernel } from './gemm.js';
+
+/** xᵀy over n elements with strides incx and incy. */
+export function dotKernel(
+  n: number,
+  x: Float64Array,
+  xOffset: number,
+  incx: number,
+  y: Float64Array,
+  yOffset: number,
+  incy: number,
+): number {
+  if (incx === 1 && incy === 1) {
+    // Four independent partial sums break the add latency chain.
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    let i = 0;
+    for (; i + 3 < n; i += 4) {
+      s0 += x[xOffset + i]! * y[yOffset + i]!;
+      s1 += x[xOffset + i + 1]! * y[yOffset + i + 1]!;
+      s2 += x[xOffset + i + 2]! * y[yOffset + i + 2]!;
+      s3 += x[xOffset + i + 3]! * y[yOffset + i + 3]!;
+    }
+    for (; i < n; i++) s0 += x[xOffset + i]! * y[yOffset + i]!;
+    return s0 + s1 + (s2 + s3);
+  }
+  let s = 0;
+  for (let i = 0; i < n; i++) s += x[xOffset + i * incx]! * y[yOffset + i * incy]!;
+  return s;
+}
+
+/** y ← αx + y. */
+export function axpyKernel(
+  n: number,
+  alpha: number,
+  x: Float64Array,
+  xOffset: number,
+  incx: number,
+  y: Float64Array,
+  yOffset: number,
+  incy: number,
+): void {
+  if (alpha === 0) return;
+  if (incx === 1 && incy === 1) {
+    for (let i = 0; i < n; i++) y[yOffset + i] = y[yOffset + i]! + alpha * x[xOffset + i]!;
+    return;
+  }
+  for (let i = 0; i < n; i++) y[yOffset + i * incy] = y[yOffset + i * incy]! + alpha * x[xOffset + i * incx]!;
+}
+
+/** x ← αx (α = 0 writes zeros, so NaNs already in x do not survive). */
+export function scalKernel(n: number, alpha: number, x: Float64Array, xOffset: number, incx: number): void {
+  if (alpha === 1) return;
+  if (alpha === 0) {
+    for (let i = 0; i < n; i++) x[xOffset + i * incx] = 0;
+    return;
+  }
+  for (let i = 0; i < n; i++) x[xOffset + i * incx] = alpha * x[xOffset + i * incx]!;
+}
+
+/**
+ * ‖x‖₂. The plain sum of squares is tried first; if it overflowed or underflowed
+ * to zero with non-zero entries, the sum is redone scaled by max |xᵢ| (LAPACK's
+ * dnrm2 idea, in two passes).
+ */
+export function nrm2Kernel(n: number, x: Float64Array, xOffset: number, incx: number): number {
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const v = x[xOffset + i * incx]!;
+    sum += v * v;
+  }
+  if (sum > 1e-280 && sum < 1e280) return Math.sqrt(sum);
+  let scale = 0;
+  for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(x[xOffset + i * incx]!));
+  if (scale === 0 || !Number.isFinite(scale)) return scale;
+  sum = 0;
+  for (let i = 0; i < n; i++) {
+    const v = x[xOffset + i * incx]! / scale;
+    sum += v * v;
+  }
+  return scale * Math.sqrt(sum);
+}
+
+/**
+ * y ← α·op(A)·x + β·y with A m × n. Without transposition y has m entries and
+ * each is a row of A dotted with x; transposed, y has n entries and accumulates
+ * rows of A scaled by xᵢ, so A is always read along its rows.
+ */
+export function gemvKernel(
+  m: number,
+  n: number,
+  alpha: number,
+  a: Float64Array,
+  aOffset: number,
+  lda: number,
+  trans: boolean,
+  x: Float64Array,
+  xOffset: number,
+  incx: number,
+  beta: number,
+  y: Float64Array,
+  yOffset: number,
+  incy: number,
+): void {
+  if (!trans) {
+    for (let i = 0; i < m; i++) {
+      const s = dotKernel(n, a, aOffset + i * lda, 1, x, xOffset, incx);
+      const yi = yOffset + i * incy;
+      y[yi] = beta === 0 ? alpha * s : alpha * s + beta * y[yi]!;
+    }
+    return;
+  }
+  scalKernel(n, beta, y, yOffset, incy);
+  if (alpha === 0) return;
+  let i = 0;
+  if (incy === 1) {
+    // Two rows per pass halve the traffic on y.
+    for (; i + 1 < m; i += 2) {
+      const x0 = alpha * x[xOffset + i * incx]!;
+      const x1 = alpha * x[xOffset + (i + 1) * incx]!;
+      const r0 = aOffset + i * lda;
+      const r1 = r0 + lda;
+      for (let j = 0; j < n; j++) y[yOffset + j] = y[yOffset + j]! + x0 * a[r0 + j]! + x1 * a[r1 + j]!;
+    }
+  }
+  for (; i < m; i++) axpyKernel(n, alpha * x[xOffset + i * incx]!, a, aOffset + i * lda, 1, y, yOffset, incy);
+}
+
+/** Columns of C per syrk block: off-diagonal blocks go to gemm, diagonal ones through scratch. */
+const SYRK_BLOCK = 128;
+let syrkScratch = new Float64Array(SYRK_BLOCK * SYRK_BLOCK);
+
+/**
+ * Lower triangle of C ← α·A·Aᵀ + β·C (A is n × k, `trans` false) or
+ * C ← α·Aᵀ·A + β·C (A is k × n, `trans` true). The strict upper triangle of C is
+ * neither read nor written; `mirrorLower` fills it when a full matrix is wanted.
+ *
+ * Block column J of the lower triangle is C[J₀:, J] = α·A_rows(J₀:)·A_rows(J)ᵀ:
+ * its part below the diagonal block is one gemm, and the diagonal block is a
+ * small gemm into scratch of which only the lower half is kept.
+ */
+export function syrkKernel(
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float64Array,
+  aOffset: number,
+  lda: number,
+  trans: boolean,
+  beta: number,
+  c: Float64Array,
+  cOffset: number,
+  ldc: number,
+): void {
+  if (n === 0) return;
+  if (k === 0 || alpha === 0) {
+    for (let i = 0; i < n; i++) scalKernel(i + 1, beta, c, cOffset + i * ldc, 1);
+    return;
+  }
+  // Row r of op(A) (a length-k vector) starts at rowStart(r), stepping by `step`.
+  const rowStride = trans ? 1 : lda;
+  for (let j0 = 0; j0 < n; j0 += SYRK_BLOCK) {
+    const nb = Math.min(SYRK_BLOCK, n - j0);
+    const aj = aOffset + j0 * rowStride;
+    // Diagonal block.
+    if (syrkScratch.length < nb * nb) syrkScratch = new Float64Array(nb * nb);
+    const s = syrkScratch;
+    gemmKernel(nb, nb, k, alpha, a, aj, lda, trans, a, aj, lda, !trans, 0, s, 0, nb);
+    for (let i = 0; i < nb; i++) {
+      const ci = cOffset + (j0 + i) * ldc + j0;
+      for (let j = 0; j <= i; j++) {
+        c[ci + j] = beta === 0 ? s[i * nb + j]! : s[i * nb + j]! + beta * c[ci + j]!;
+      }
+    }
+    // Below the diagonal block.
+    const below = n - j0 - nb;
+    if (below > 0) {
+      const ai = aOffset + (j0 + nb) * rowStride;
+      gemmKernel(
+        below,
+        nb,
+        k,
+        alpha,
+        a,
+        ai,
+        lda,
+        trans,
+        a,
+        aj,
+        lda,
+        !trans,
+        beta,
+        c,
+        cOffset + (j0 + nb) * ldc + j0,
+        ldc,
+      );
+    }
+  }
+}
+
+/** Copy the strict lower triangle of the n × n matrix C onto its upper triangle. */
+export function mirrorLower(n: number, c: Float64Array, cOffset: number, ldc: number): void {
+  // Blocked so that the column reads of the lower triangle stay in cache.
+  const B = 32;
+  for (let i0 = 0; i0 < n; i0 += B) {
+    for (let j0 = i0; j0 < n; j0 += B) {
+      const iEnd = Math.min(i0 + B, n);
+      const jEnd = Math.min(j0 + B, n);
+      for (let i = i0; i < iEnd; i++) {
+        for (let j = Math.max(j0, i + 1); j < jEnd; j++) c[cOffset + i * ldc + j] = c[cOffset + j * ldc + i]!;
+      }
+    }
+  }
+}

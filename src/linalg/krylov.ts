@@ -1,0 +1,301 @@
+/**
+ * Krylov methods: Lanczos for extreme eigenpairs, conjugate gradients for solves.
+ *
+ * Lanczos builds an orthonormal basis q₀, q₁, … of the Krylov space
+ * span{q₀, A·q₀, A²·q₀, …} in which A is tridiagonal:
+ *
+ *     A·qⱼ = βⱼ₋₁·qⱼ₋₁ + αⱼ·qⱼ + βⱼ·qⱼ₊₁,     Qⱼᵀ·A·Qⱼ = Tⱼ.
+ *
+ * The eigenpairs (θ, s) of Tⱼ give Ritz pairs (θ, Qⱼ·s) whose residual is
+ * ‖A·Qⱼ·s − θ·Qⱼ·s‖ = |βⱼ|·|s_last|, so convergence is read off T alone. In
+ * floating point the qⱼ lose orthogonality as Ritz values converge; we
+ * reorthogonalise every new vector against all previous ones, twice (CGS2),
+ * which keeps Q orthonormal to working precision. If βⱼ vanishes the Krylov
+ * space is invariant; the run continues from a fresh random vector orthogonal
+ * to Q (a zero βⱼ in T splits it), so eigenvalues outside the first invariant
+ * subspace are still found.
+ *
+ * Conjugate gradients minimise ½xᵀAx − bᵀx over growing Krylov spaces of a
+ * symmetric positive definite A; a preconditioner M ≈ A enters only as r ↦ M⁻¹r.
+ */
+import { Tensor } from '../autodiff/tensor.js';
+import { NotPositiveDefiniteError, ValueError } from '../errors.js';
+import { type Rng, type RngLike, toRng } from '../random.js';
+import { dotKernel, gemvKernel, nrm2Kernel } from './kernels/blas.js';
+import { tql2 } from './kernels/eigen.js';
+import { gemmKernel } from './kernels/gemm.js';
+import { type LinearOperator, operatorArg, operatorVector } from './operators.js';
+import { countOption, finiteOption } from './validate.js';
+
+/** The tridiagonal T (alpha on the diagonal, beta off it) and the basis Q (rows) of a Lanczos run. */
+export interface LanczosRun {
+  steps: number;
+  alpha: Float64Array;
+  /** beta[j] = T[j, j+1]; beta[steps − 1] is the residual norm of the last step. */
+  beta: Float64Array;
+  /** steps × n, row j is qⱼ. */
+  basis: Float64Array;
+  matvecs: number;
+}
+
+/**
+ * Run up to maxSteps Lanczos steps from `start` (normalised here) with full
+ * reorthogonalisation. On breakdown, continue from a random vector drawn from
+ * `restart`, or stop if it is null. `stop(steps, run)` is asked after each step.
+ */
+export function lanczosRun(
+  op: LinearOperator,
+  start: Float64Array,
+  maxSteps: number,
+  restart: Rng | null,
+  stop: (steps: number, run: LanczosRun) => boolean = () => false,
+): LanczosRun {
+  const n = op.size;
+  const basis = new Float64Array(maxSteps * n);
+  const alpha = new Float64Array(maxSteps);
+  const beta = new Float64Array(maxSteps);
+  const run: LanczosRun = { steps: 0, alpha, beta, basis, matvecs: 0 };
+  const w = new Float64Array(n);
+  const h = new Float64Array(maxSteps);
+  const startNorm = nrm2Kernel(n, start, 0, 1);
+  if (maxSteps === 0 || startNorm === 0) return run;
+  for (let i = 0; i < n; i++) basis[i] = start[i]! / startNorm;
+  let anorm = 0;
+  for (let j = 0; j < maxSteps; j++) {
+    const qj = basis.subarray(j * n, (j + 1) * n);
+    op.matvec(qj, w);
+    run.matvecs++;
+    const a = dotKernel(n, qj, 0, 1, w, 0, 1);
+    alpha[j] = a;
+    for (let i = 0; i < n; i++) w[i] = w[i]! - a * qj[i]!;
+    if (j > 0) {
+      const b = beta[j - 1]!;
+      for (let i = 0; i < n; i++) w[i] = w[i]! - b * basis[(j - 1) * n + i]!;
+    }
+    orthogonalize(j + 1, n, basis, w, h);
+    let b = nrm2Kernel(n, w, 0, 1);
+    anorm = Math.max(anorm, Math.abs(a) + b + (j > 0 ? beta[j - 1]! : 0));
+    run.steps = j + 1;
+    if (j + 1 === maxSteps) {
+      beta[j] = b;
+      break;
+    }
+    if (b <= 1e-10 * anorm) {
+      // Invariant subspace: T splits here.
+      if (restart === null || j + 1 >= n) {
+        beta[j] = b;
+        break;
+      }
+      for (let i = 0; i < n; i++) w[i] = restart.normal();
+      orthogonalize(j + 1, n, basis, w, h);
+      const norm = nrm2Kernel(n, w, 0, 1);
+      if (norm === 0) break;
+      for (let i = 0; i < n; i++) basis[(j + 1) * n + i] = w[i]! / norm;
+      b = 0;
+    } else {
+      for (let i = 0; i < n; i++) basis[(j + 1) * n + i] = w[i]! / b;
+    }
+    beta[j] = b;
+    if (stop(j + 1, run)) break;
+  }
+  return run;
+}
+
+/** w ← (I − QQᵀ)² w for the first `rows` rows of Q (classical Gram–Schmidt, twice). */
+function orthogonalize(rows: number, n: number, basis: Float64Array, w: Float64Array, h: Float64Array): void {
+  for (let pass = 0; pass < 2; pass++) {
+    gemvKernel(rows, n, 1, basis, 0, n, false, w, 0, 1, 0, h, 0, 1);
+    gemvKernel(rows, n, -1, basis, 0, n, true, h, 0, 1, 1, w, 0, 1);
+  }
+}
+
+/**
+ * Eigenvalues (ascending) of the leading `steps` × `steps` block of T, and for
+ * each the component of its eigenvector at position `component` (0 or steps − 1).
+ */
+export function tridiagonalEigen(
+  run: LanczosRun,
+  steps: number,
+  component: number,
+): { values: Float64Array; components: Float64Array } {
+  const d = run.alpha.slice(0, steps);
+  const e = new Float64Array(steps);
+  e.set(run.beta.subarray(0, steps - 1));
+  const z = new Float64Array(steps);
+  z[component] = 1;
+  if (tql2(steps, d, e, z, 0, 1, 1) >= 0) throw new ValueError('lanczos: QL iteration on T did not converge');
+  return { values: d, components: z };
+}
+
+export interface LanczosOptions {
+  /** Seed or generator of the random start vector (default 0). */
+  seed?: RngLike;
+  /** Stop when every wanted Ritz pair has residual ≤ tol·max|θ| (default 1e-10). */
+  tol?: number;
+  /** Largest number of Lanczos steps, each one matvec (default min(n, 3k + 50)). */
+  maxIter?: number;
+}
+
+export interface LanczosResult {
+  /** The k largest Ritz values, in descending order. */
+  values: Float64Array;
+  /** The matching Ritz vectors as the columns of an n × k matrix, orthonormal. */
+  vectors: Tensor;
+  /** Residual norms ‖A·y − θ·y‖ of the pairs. */
+  residuals: Float64Array;
+  /** Products with the operator used. */
+  matvecs: number;
+  /** Whether every residual met the tolerance. */
+  converged: boolean;
+}
+
+/** The k largest eigenpairs of a symmetric operator, by Lanczos with full reorthogonalisation. */
+export function lanczos(op: LinearOperator, k: number, options: LanczosOptions = {}): LanczosResult {
+  const fn = 'lanczos';
+  const n = operatorArg(op, fn);
+  countOption(k, fn, 'k');
+  if (k > n) throw new ValueError(`lanczos: k is ${k} but the operator has size ${n}`);
+  const tol = finiteOption(options.tol ?? 1e-10, fn, 'tol');
+  const maxIter = countOption(options.maxIter ?? Math.min(n, 3 * k + 50), fn, 'maxIter');
+  if (maxIter < k) throw new ValueError(`lanczos: maxIter (${maxIter}) must be at least k (${k})`);
+  if (k === 0) {
+    return {
+      values: new Float64Array(0),
+      vectors: new Tensor(new Float64Array(0), [n, 0]),
+      residuals: new Float64Array(0),
+      matvecs: 0,
+      converged: true,
+    };
+  }
+  const rng = toRng(options.seed ?? 0);
+  const start = new Float64Array(n);
+  for (let i = 0; i < n; i++) start[i] = rng.normal();
+  const steps = Math.min(maxIter, n);
+  const residualsOf = (run: LanczosRun, j: number) => {
+    const { values, components } = tridiagonalEigen(run, j, j - 1);
+    const residuals = new Float64Array(k);
+    let scale = 0;
+    for (let i = 0; i < j; i++) scale = Math.max(scale, Math.abs(values[i]!));
+    let ok = true;
+    for (let c = 0; c < k; c++) {
+      residuals[c] = Math.abs(run.beta[j - 1]! * components[j - 1 - c]!);
+      if (residuals[c]! > tol * scale) ok = false;
+    }
+    return { residuals, ok };
+  };
+  const run = lanczosRun(op, start, steps, rng, (j, r) => j >= k && residualsOf(r, j).ok);
+  const j = run.steps;
+  const { residuals, ok } = residualsOf(run, j);
+  // Full eigenvectors of T, then Ritz vectors Y = Qᵀ·S.
+  const d = run.alpha.slice(0, j);
+  const e = new Float64Array(j);
+  e.set(run.beta.subarray(0, j - 1));
+  const zt = new Float64Array(j * j);
+  for (let i = 0; i < j; i++) zt[i * j + i] = 1;
+  if (tql2(j, d, e, zt, 0, j, j) >= 0) throw new ValueError('lanczos: QL iteration on T did not converge');
+  const values = new Float64Array(k);
+  const s = new Float64Array(j * k);
+  for (let c = 0; c < k; c++) {
+    const idx = j - 1 - c;
+    values[c] = d[idx]!;
+    for (let i = 0; i < j; i++) s[i * k + c] = zt[idx * j + i]!;
+  }
+  const vectors = new Float64Array(n * k);
+  gemmKernel(n, k, j, 1, run.basis, 0, n, true, s, 0, k, false, 0, vectors, 0, k);
+  return {
+    values,
+    vectors: new Tensor(vectors, [n, k]),
+    residuals,
+    matvecs: run.matvecs,
+    converged: ok || j === n,
+  };
+}
+
+export interface CgOptions {
+  /** Stop when ‖b − A·x‖ ≤ max(tol·‖b‖, atol) (default tol 1e-10). */
+  tol?: number;
+  /** Absolute residual tolerance (default 0). */
+  atol?: number;
+  /** Largest number of iterations (default max(10n, 100)). */
+  maxIter?: number;
+  /** M⁻¹ for a symmetric positive definite preconditioner M ≈ A. */
+  preconditioner?: LinearOperator;
+  /** Starting guess (default 0). */
+  x0?: Float64Array;
+}
+
+export interface CgResult {
+  x: Float64Array;
+  iterations: number;
+  /** ‖b − A·x‖ recomputed from the returned x. */
+  residualNorm: number;
+  converged: boolean;
+}
+
+/** Solve A·x = b for a symmetric positive definite operator by (preconditioned) conjugate gradients. */
+export function cg(op: LinearOperator, b: Float64Array, options: CgOptions = {}): CgResult {
+  const fn = 'cg';
+  const n = operatorArg(op, fn);
+  const rhs = operatorVector(op, b, fn, 'b');
+  const tol = finiteOption(options.tol ?? 1e-10, fn, 'tol');
+  const atol = finiteOption(options.atol ?? 0, fn, 'atol');
+  const maxIter = countOption(options.maxIter ?? Math.max(10 * n, 100), fn, 'maxIter');
+  const pre = options.preconditioner;
+  if (pre !== undefined && operatorArg(pre, fn) !== n) {
+    throw new ValueError(`cg: the preconditioner has size ${pre.size} but the operator has size ${n}`);
+  }
+  const x =
+    options.x0 === undefined
+      ? new Float64Array(n)
+      : Float64Array.from(operatorVector(op, options.x0, fn, 'x0'));
+  const r = Float64Array.from(rhs);
+  const ap = new Float64Array(n);
+  if (options.x0 !== undefined) {
+    op.matvec(x, ap);
+    for (let i = 0; i < n; i++) r[i] = r[i]! - ap[i]!;
+  }
+  const target = Math.max(tol * nrm2Kernel(n, rhs, 0, 1), atol);
+  const z = pre === undefined ? r : new Float64Array(n);
+  if (pre !== undefined) pre.matvec(r, z);
+  const p = Float64Array.from(z);
+  let rz = dotKernel(n, r, 0, 1, z, 0, 1);
+  let rnorm = nrm2Kernel(n, r, 0, 1);
+  let iterations = 0;
+  let converged = rnorm <= target;
+  while (!converged && iterations < maxIter) {
+    op.matvec(p, ap);
+    const pap = dotKernel(n, p, 0, 1, ap, 0, 1);
+    if (!(pap > 0)) {
+      throw new NotPositiveDefiniteError(
+        `cg: the operator is not positive definite: pᵀAp = ${pap} at iteration ${iterations}`,
+        { pivot: -1 },
+      );
+    }
+    const step = rz / pap;
+    for (let i = 0; i < n; i++) {
+      x[i] = x[i]! + step * p[i]!;
+      r[i] = r[i]! - step * ap[i]!;
+    }
+    iterations++;
+    rnorm = nrm2Kernel(n, r, 0, 1);
+    if (rnorm <= target) {
+      converged = true;
+      break;
+    }
+    if (pre !== undefined) pre.matvec(r, z);
+    const rzNext = dotKernel(n, r, 0, 1, z, 0, 1);
+    if (!(rzNext > 0)) {
+      throw new NotPositiveDefiniteError(
+        `cg: the preconditioner is not positive definite: rᵀM⁻¹r = ${rzNext} at iteration ${iterations}`,
+        { pivot: -1 },
+      );
+    }
+    const ratio = rzNext / rz;
+    rz = rzNext;
+    for (let i = 0; i < n; i++) p[i] = z[i]! + ratio * p[i]!;
+  }
+  // The recursive residual drifts from the true one; report the true one.
+  op.matvec(x, ap);
+  for (let i = 0; i < n; i++) ap[i] = rhs[i]! - ap[i]!;
+  return { x, iterations, residualNorm: nrm2Kernel(n, ap, 0, 1), converged };
+}

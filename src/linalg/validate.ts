@@ -1,0 +1,82 @@
+/**
+ * Argument checks shared by the public linear-algebra functions. Each names the
+ * function and the argument, so that a mistake is reported where it was made.
+ */
+import { asTensor, shapeString, type Tensor, type TensorLike } from '../autodiff/tensor.js';
+import { ShapeError, ValueError } from '../errors.js';
+
+/** A 2-D tensor, with its row and column counts. */
+export function matrixArg(x: TensorLike, fn: string, arg: string): { t: Tensor; rows: number; cols: number } {
+  const t = asTensor(x);
+  if (t.ndim !== 2) {
+    throw new ShapeError(`${fn}: ${arg} must be a matrix (2-D), got shape ${shapeString(t.shape)}`);
+  }
+  requireFinite(t.data, fn, arg);
+  return { t, rows: t.shape[0]!, cols: t.shape[1]! };
+}
+
+/** A square 2-D tensor and its size. */
+export function squareArg(x: TensorLike, fn: string, arg: string): { t: Tensor; n: number } {
+  const { t, rows, cols } = matrixArg(x, fn, arg);
+  if (rows !== cols) throw new ShapeError(`${fn}: ${arg} must be square, got shape ${shapeString(t.shape)}`);
+  return { t, n: rows };
+}
+
+/** A 1-D tensor (or Float64Array), as its data. */
+export function vectorArg(x: TensorLike, fn: string, arg: string): Float64Array {
+  if (x instanceof Float64Array) {
+    requireFinite(x, fn, arg);
+    return x;
+  }
+  const t = asTensor(x);
+  if (t.ndim !== 1)
+    throw new ShapeError(`${fn}: ${arg} must be a vector (1-D), got shape ${shapeString(t.shape)}`);
+  requireFinite(t.data, fn, arg);
+  return t.data;
+}
+
+/** Every entry finite, or a ValueError naming the first that is not. */
+export function requireFinite(data: ArrayLike<number>, fn: string, arg: string): void {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (!Number.isFinite(v))
+      throw new ValueError(`${fn}: ${arg} has a non-finite entry ${v} at flat index ${i}`);
+  }
+}
+
+/** A finite number option. */
+export function finiteOption(value: number, fn: string, name: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new ValueError(`${fn}: option ${name} must be a finite number, got ${value}`);
+  }
+  return value;
+}
+
+/** A non-negative integer option. */
+export function countOption(value: number, fn: string, name: string, min = 0): number {
+  if (!Number.isInteger(value) || value < min) {
+    throw new ValueError(`${fn}: option ${name} must be an integer ≥ ${min}, got ${value}`);
+  }
+  return value;
+}
+
+/**
+ * |A[i, j] − A[j, i]| ≤ tol·max|A| for all i < j, else a ValueError naming the
+ * worst pair. The default tolerance forgives rounding in a product computed
+ * without symmetry (say Jᵀ·(H·J)), not a genuinely non-symmetric matrix.
+ */
+export function requireSymmetric(a: Float64Array, n: number, fn: string, arg: string, tol = 1e-10): void {
+  let scale = 0;
+  for (let i = 0; i < n * n; i++) scale = Math.max(scale, Math.abs(a[i]!));
+  const limit = tol * scale;
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const gap = Math.abs(a[i * n + j]! - a[j * n + i]!);
+      if (gap > limit) {
+        throw new ValueError(
+          `${fn}: ${arg} must be symmetric, but ${arg}[${i}, ${j}] = ${a[i * n + j]} and ${arg}[${j}, ${i}] = ${a[j * n + i]}`,
+        );
+      }
+    }
+  }
+}
