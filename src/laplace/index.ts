@@ -1,2 +1,24 @@
 /** Linearised Laplace approximations: curvature, posteriors, marginal likelihood, predictives. */
-export {};
+export {
+  BaseLaplace,
+  type ClassificationPrediction,
+  type HessianStructure,
+  type HyperparameterResult,
+  type LaplaceJSON,
+  type LaplaceOptions,
+  type LinkApprox,
+  type OptimizePriorOptions,
+  type Prediction,
+  type PredictOptions,
+  type PredType,
+  type RegressionPrediction,
+} from './base.js';
+export { DiagLaplace } from './diag.js';
+export { FullLaplace } from './full.js';
+export { KronLaplace } from './kron.js';
+export { Laplace, laplace } from './laplace.js';
+export type { CurvatureName, LikelihoodName } from './likelihood.js';
+export { LowRankLaplace } from './lowrank.js';
+export type { SequentialLike } from './network.js';
+export type { PriorPrecision, PriorStructure } from './prior.js';
+export type { SubsetOfWeights } from './selection.js';

@@ -1,0 +1,308 @@
+/**
+ * Jacobian factors: the Jacobian without forming it.
+ *
+ * For examples n = 1…N and m output-space rows per example (the rows of Sₙ, see
+ * likelihood.ts; or the unit vectors eₖ for a predictive), we keep
+ *
+ *     aₗ[n]     the input of Linear layer ℓ,                      [N × inₗ]
+ *     gₗ[n, r]  row r pulled back to layer ℓ's pre-activation,  [N·m × outₗ]
+ *
+ * Row (n, r) of the Jacobian-like matrix R = S·J is, per layer, the outer
+ * product gₗ[n, r] ⊗ aₗ[n] (weight, row-major) followed by gₗ[n, r] (bias). From
+ * these factors every curvature structure follows:
+ *
+ *     full   H = RᵀR                                  (Gram matrix, via gemm)
+ *     diag   diag H = Σₙ (Σᵣ gₗ[n,r]²) ⊗ aₗ[n]²        (one gemm per layer)
+ *     kron   Bₗ = Σₙᵣ gₗ gₗᵀ,  Aₗ = (1/N) Σₙ aₗ aₗᵀ     (KFLR: Hₗ ≈ Bₗ ⊗ Aₗ)
+ *     H·v    = Rᵀ(R v), two passes over the factors     (Lanczos for low rank)
+ *
+ * The factors cost O(N·m·Σ widths) memory instead of O(N·m·P) for R.
+ */
+import { syrkKernel } from '../linalg/kernels/blas.js';
+import { gemmKernel } from '../linalg/kernels/gemm.js';
+import type { Network } from './network.js';
+import type { Selection } from './selection.js';
+
+export interface JacobianFactors {
+  readonly n: number;
+  readonly m: number;
+  /** Input of each Linear layer, [n × inₗ]. */
+  readonly inputs: Float64Array[];
+  /** Pulled-back rows at each Linear layer's pre-activation, [n·m × outₗ]. */
+  readonly pulled: Float64Array[];
+  /** Network outputs, [n × K]. */
+  readonly output: Float64Array;
+}
+
+/**
+ * Factors for n examples of x. `roots` [n, m, K] are the output-space rows to
+ * pull back; without them, the K unit vectors (the plain Jacobian, m = K).
+ */
+export function jacobianFactors(
+  network: Network,
+  theta: Float64Array,
+  x: Float64Array,
+  n: number,
+  roots?: { rows: Float64Array; m: number } | ((output: Float64Array) => { rows: Float64Array; m: number }),
+): JacobianFactors {
+  const cache = network.forward(theta, x, n);
+  const k = network.outputSize;
+  let seeds: { rows: Float64Array; m: number };
+  if (roots === undefined) {
+    const rows = new Float64Array(n * k * k);
+    for (let e = 0; e < n; e++) for (let j = 0; j < k; j++) rows[(e * k + j) * k + j] = 1;
+    seeds = { rows, m: k };
+  } else {
+    seeds = typeof roots === 'function' ? roots(cache.output) : roots;
+  }
+  const pulled = network.backward(theta, cache, seeds.rows, seeds.m);
+  return { n, m: seeds.m, inputs: cache.inputs, pulled, output: cache.output };
+}
+
+/**
+ * Rows (n, r) for examples [start, end) of R restricted to the selection, written
+ * row-major into `out` [(end − start)·m × selection.nParams].
+ */
+export function assembleRows(
+  factors: JacobianFactors,
+  network: Network,
+  selection: Selection,
+  start: number,
+  end: number,
+  out: Float64Array,
+): Float64Array {
+  const { m } = factors;
+  const width = selection.nParams;
+  const fullRow = selection.indices ? new Float64Array(network.nParams) : null;
+  for (let e = start; e < end; e++) {
+    for (let r = 0; r < m; r++) {
+      const row = (e - start) * m + r;
+      const target = fullRow ?? out.subarray(row * width, (row + 1) * width);
+      for (const block of selection.blocks) {
+        const base = fullRow ? block.offset : block.selectedOffset;
+        const g = factors.pulled[block.linear]!;
+        const gOffset = (e * m + r) * block.rows;
+        if (block.part === 'bias') {
+          for (let i = 0; i < block.rows; i++) target[base + i] = g[gOffset + i]!;
+          continue;
+        }
+        const a = factors.inputs[block.linear]!;
+        const aOffset = e * block.cols;
+        for (let i = 0; i < block.rows; i++) {
+          const gi = g[gOffset + i]!;
+          const rowBase = base + i * block.cols;
+          for (let j = 0; j < block.cols; j++) target[rowBase + j] = gi * a[aOffset + j]!;
+        }
+      }
+      if (fullRow) {
+        const indices = selection.indices!;
+        for (let p = 0; p < indices.length; p++) out[row * width + p] = fullRow[indices[p]!]!;
+      }
+    }
+  }
+  return out;
+}
+
+/** Examples per chunk so that a chunk of rows stays near `budget` numbers. */
+export function chunkSize(m: number, width: number, budget = 4_000_000): number {
+  return Math.max(1, Math.floor(budget / Math.max(1, m * width)));
+}
+
+/**
+ * Add the lower triangle of RᵀR over the factors' examples to h [P × P]; call
+ * `mirrorLower` once all chunks are in.
+ */
+export function accumulateGram(
+  factors: JacobianFactors,
+  network: Network,
+  selection: Selection,
+  h: Float64Array,
+): void {
+  const p = selection.nParams;
+  const chunk = chunkSize(factors.m, p);
+  const rows = new Float64Array(Math.min(chunk, factors.n) * factors.m * p);
+  for (let start = 0; start < factors.n; start += chunk) {
+    const end = Math.min(factors.n, start + chunk);
+    assembleRows(factors, network, selection, start, end, rows);
+    syrkKernel(p, (end - start) * factors.m, 1, rows, 0, p, true, 1, h, 0, p);
+  }
+}
+
+/** diag(RᵀR) without forming R. */
+export function gramDiagonal(factors: JacobianFactors, network: Network, selection: Selection): Float64Array {
+  const full = new Float64Array(network.nParams);
+  const { n, m } = factors;
+  for (const block of selection.blocks) {
+    const g = factors.pulled[block.linear]!;
+    // Σᵣ g[n, r, i]² for each example and output unit.
+    const gSquared = new Float64Array(n * block.rows);
+    for (let e = 0; e < n; e++) {
+      for (let r = 0; r < m; r++) {
+        const off = (e * m + r) * block.rows;
+        for (let i = 0; i < block.rows; i++) gSquared[e * block.rows + i]! += g[off + i]! ** 2;
+      }
+    }
+    if (block.part === 'bias') {
+      for (let e = 0; e < n; e++) {
+        for (let i = 0; i < block.rows; i++) full[block.offset + i]! += gSquared[e * block.rows + i]!;
+      }
+      continue;
+    }
+    const a = factors.inputs[block.linear]!;
+    const aSquared = new Float64Array(a.length);
+    for (let i = 0; i < a.length; i++) aSquared[i] = a[i]! * a[i]!;
+    // diag of the weight block = (g²)ᵀ (a²): [out × n]·[n × in].
+    gemmKernel(
+      block.rows,
+      block.cols,
+      n,
+      1,
+      gSquared,
+      0,
+      block.rows,
+      true,
+      aSquared,
+      0,
+      block.cols,
+      false,
+      1,
+      full,
+      block.offset,
+      block.cols,
+    );
+  }
+  return selection.gather(full);
+}
+
+/** Kronecker factors of one Linear layer: weight block Bₗ ⊗ Aₗ, bias block Bₗ. */
+export interface KronFactor {
+  readonly linear: number;
+  /** Σₙᵣ gₗ gₗᵀ, [out × out]. */
+  readonly b: Float64Array;
+  /** Σₙ aₗ aₗᵀ, [in × in] (the caller divides by N). */
+  readonly a: Float64Array;
+  readonly outFeatures: number;
+  readonly inFeatures: number;
+  readonly hasBias: boolean;
+}
+
+/** KFLR factors for every Linear layer the selection touches. */
+export function kroneckerFactors(factors: JacobianFactors, selection: Selection): KronFactor[] {
+  const result: KronFactor[] = [];
+  for (const block of selection.blocks) {
+    if (block.part !== 'weight') continue;
+    const g = factors.pulled[block.linear]!;
+    const a = factors.inputs[block.linear]!;
+    const out = block.rows;
+    const inn = block.cols;
+    const rows = factors.n * factors.m;
+    const b = new Float64Array(out * out);
+    gemmKernel(out, out, rows, 1, g, 0, out, true, g, 0, out, false, 0, b, 0, out);
+    const aa = new Float64Array(inn * inn);
+    gemmKernel(inn, inn, factors.n, 1, a, 0, inn, true, a, 0, inn, false, 0, aa, 0, inn);
+    const hasBias = selection.blocks.some((x) => x.linear === block.linear && x.part === 'bias');
+    result.push({ linear: block.linear, b, a: aa, outFeatures: out, inFeatures: inn, hasBias });
+  }
+  return result;
+}
+
+/** R v for a selected-parameter vector v: one number per row (n, r). */
+export function rowsTimes(
+  factors: JacobianFactors,
+  network: Network,
+  selection: Selection,
+  v: Float64Array,
+): Float64Array {
+  const { n, m } = factors;
+  const out = new Float64Array(n * m);
+  const full = selection.indices ? selection.scatter(new Float64Array(network.nParams), v) : null;
+  for (const block of selection.blocks) {
+    const src = full ?? v;
+    const base = full ? block.offset : block.selectedOffset;
+    const g = factors.pulled[block.linear]!;
+    // u[n, i] = Σⱼ V[i, j] aₙ[j] (weight) or b[i] (bias); then out[n, r] += Σᵢ g[n, r, i] u[n, i].
+    let u: Float64Array;
+    if (block.part === 'bias') {
+      u = new Float64Array(n * block.rows);
+      for (let e = 0; e < n; e++) u.set(src.subarray(base, base + block.rows), e * block.rows);
+    } else {
+      u = new Float64Array(n * block.rows);
+      gemmKernel(
+        n,
+        block.rows,
+        block.cols,
+        1,
+        factors.inputs[block.linear]!,
+        0,
+        block.cols,
+        false,
+        src,
+        base,
+        block.cols,
+        true,
+        0,
+        u,
+        0,
+        block.rows,
+      );
+    }
+    for (let e = 0; e < n; e++) {
+      for (let r = 0; r < m; r++) {
+        let s = 0;
+        const off = (e * m + r) * block.rows;
+        for (let i = 0; i < block.rows; i++) s += g[off + i]! * u[e * block.rows + i]!;
+        out[e * m + r]! += s;
+      }
+    }
+  }
+  return out;
+}
+
+/** Rᵀ w for a vector w with one number per row (n, r). */
+export function rowsTransposeTimes(
+  factors: JacobianFactors,
+  network: Network,
+  selection: Selection,
+  w: Float64Array,
+): Float64Array {
+  const { n, m } = factors;
+  const full = new Float64Array(network.nParams);
+  for (const block of selection.blocks) {
+    const g = factors.pulled[block.linear]!;
+    // c[n, i] = Σᵣ w[n, r] g[n, r, i]
+    const c = new Float64Array(n * block.rows);
+    for (let e = 0; e < n; e++) {
+      for (let r = 0; r < m; r++) {
+        const wr = w[e * m + r]!;
+        if (wr === 0) continue;
+        const off = (e * m + r) * block.rows;
+        for (let i = 0; i < block.rows; i++) c[e * block.rows + i]! += wr * g[off + i]!;
+      }
+    }
+    if (block.part === 'bias') {
+      for (let e = 0; e < n; e++)
+        for (let i = 0; i < block.rows; i++) full[block.offset + i]! += c[e * block.rows + i]!;
+    } else {
+      // weight gradient = cᵀ a: [out × n]·[n × in]
+      gemmKernel(
+        block.rows,
+        block.cols,
+        n,
+        1,
+        c,
+        0,
+        block.rows,
+        true,
+        factors.inputs[block.linear]!,
+        0,
+        block.cols,
+        false,
+        1,
+        full,
+        block.offset,
+        block.cols,
+      );
+    }
+  }
+  return selection.gather(full);
+}

@@ -1,0 +1,168 @@
+/**
+ * Full Laplace: P = c·H + diag(p₀) stored densely.
+ *
+ * Everything goes through the Cholesky factor P = L Lᵀ:
+ *   log det P = 2 Σᵢ log Lᵢᵢ,
+ *   J P⁻¹ Jᵀ = (J L⁻ᵀ)(J L⁻ᵀ)ᵀ      (one triangular solve with all test rows),
+ *   θ = θ* + L⁻ᵀ z, z ~ N(0, I)      (a sample),
+ * and for tuning a scalar prior, the eigenvalues λᵢ of H, since then
+ * log det P = Σᵢ log(c·λᵢ + δ) costs O(P) per evaluation.
+ */
+import { Tensor } from '../autodiff/tensor.js';
+import { NotPositiveDefiniteError } from '../errors.js';
+import { eigvalsh } from '../linalg/index.js';
+import { mirrorLower, syrkKernel } from '../linalg/kernels/blas.js';
+import { choleskyKernel } from '../linalg/kernels/cholesky.js';
+import { trsmKernel } from '../linalg/kernels/triangular.js';
+import { BaseLaplace, type CurvatureSpectrum } from './base.js';
+import { accumulateGram, assembleRows, chunkSize, type JacobianFactors } from './factors.js';
+
+export class FullLaplace extends BaseLaplace {
+  readonly hessianStructure = 'full' as const;
+  /** H, [P × P] row-major, symmetric. */
+  private h = new Float64Array(0);
+  private factorCache: { version: number; factor: Float64Array } | null = null;
+  private spectrumCache: Float64Array | null = null;
+
+  protected beginCurvature(): void {
+    this.h = new Float64Array(this.nParams * this.nParams);
+    this.spectrumCache = null;
+  }
+
+  protected accumulateCurvature(factors: JacobianFactors): void {
+    accumulateGram(factors, this.network, this.selection, this.h);
+  }
+
+  protected finishCurvature(): void {
+    mirrorLower(this.nParams, this.h, 0, this.nParams);
+  }
+
+  /** The curvature H (GGN or EF) summed over the training data. */
+  get hessian(): Tensor {
+    this.checkFitted('hessian');
+    return new Tensor(this.h.slice(), [this.nParams, this.nParams]);
+  }
+
+  private precisionMatrix(): Float64Array {
+    const p = this.nParams;
+    const c = this.hessianFactor;
+    const out = new Float64Array(p * p);
+    for (let i = 0; i < out.length; i++) out[i] = c * this.h[i]!;
+    const p0 = this.prior.diagonal();
+    for (let i = 0; i < p; i++) out[i * p + i]! += p0[i]!;
+    return out;
+  }
+
+  /** Lower Cholesky factor of P for the current hyperparameters (cached). */
+  private choleskyFactor(): Float64Array {
+    if (this.factorCache?.version === this.version) return this.factorCache.factor;
+    const p = this.nParams;
+    const l = this.precisionMatrix();
+    const pivot = choleskyKernel(p, l, 0, p);
+    if (pivot >= 0) {
+      throw new NotPositiveDefiniteError(
+        `FullLaplace: posterior precision is not positive definite at pivot ${pivot}; increase priorPrecision`,
+        { pivot },
+      );
+    }
+    for (let i = 0; i < p; i++) for (let j = i + 1; j < p; j++) l[i * p + j] = 0;
+    this.factorCache = { version: this.version, factor: l };
+    return l;
+  }
+
+  protected computeLogDetPosteriorPrecision(): number {
+    const l = this.choleskyFactor();
+    let s = 0;
+    for (let i = 0; i < this.nParams; i++) s += Math.log(l[i * this.nParams + i]!);
+    return 2 * s;
+  }
+
+  protected curvatureSpectrum(): CurvatureSpectrum | null {
+    if (this.prior.values.length !== 1) return null;
+    this.spectrumCache ??= eigvalsh(new Tensor(this.h, [this.nParams, this.nParams]));
+    return { values: this.spectrumCache, groupOf: new Int32Array(this.nParams) };
+  }
+
+  /** L⁻¹, from which P⁻¹ = L⁻ᵀ L⁻¹. */
+  private inverseFactor(): Float64Array {
+    const p = this.nParams;
+    const inverse = new Float64Array(p * p);
+    for (let i = 0; i < p; i++) inverse[i * p + i] = 1;
+    trsmKernel(true, true, false, p, p, this.choleskyFactor(), 0, p, inverse, 0, p);
+    return inverse;
+  }
+
+  posteriorVariance(): Float64Array {
+    this.checkFitted('posteriorVariance');
+    const p = this.nParams;
+    const inverse = this.inverseFactor();
+    // (P⁻¹)ᵢᵢ = Σₖ (L⁻¹)ₖᵢ², a sum down column i.
+    const variance = new Float64Array(p);
+    for (let k = 0; k < p; k++) for (let i = 0; i <= k; i++) variance[i]! += inverse[k * p + i]! ** 2;
+    return variance;
+  }
+
+  posteriorCovariance(): Tensor {
+    this.checkFitted('posteriorCovariance');
+    const p = this.nParams;
+    const inverse = this.inverseFactor();
+    const covariance = new Float64Array(p * p);
+    syrkKernel(p, p, 1, inverse, 0, p, true, 0, covariance, 0, p);
+    mirrorLower(p, covariance, 0, p);
+    return new Tensor(covariance, [p, p]);
+  }
+
+  posteriorPrecision(): Tensor {
+    this.checkFitted('posteriorPrecision');
+    return new Tensor(this.precisionMatrix(), [this.nParams, this.nParams]);
+  }
+
+  protected functionalCovariance(factors: JacobianFactors): Float64Array {
+    const p = this.nParams;
+    const k = factors.m;
+    const l = this.choleskyFactor();
+    const out = new Float64Array(factors.n * k * k);
+    const chunk = chunkSize(k, p);
+    const rows = new Float64Array(Math.min(chunk, factors.n) * k * p);
+    for (let start = 0; start < factors.n; start += chunk) {
+      const end = Math.min(factors.n, start + chunk);
+      const count = (end - start) * k;
+      assembleRows(factors, this.network, this.selection, start, end, rows);
+      // Rows ← J L⁻ᵀ, i.e. solve X·Lᵀ = J.
+      trsmKernel(false, true, true, count, p, l, 0, p, rows, 0, p);
+      for (let e = start; e < end; e++) {
+        const base = (e - start) * k;
+        syrkKernel(k, p, 1, rows, base * p, p, false, 0, out, e * k * k, k);
+        mirrorLower(k, out, e * k * k, k);
+      }
+    }
+    return out;
+  }
+
+  protected applyPosteriorScale(z: Float64Array, n: number): Float64Array {
+    // Each row x of X solves Lᵀ x = z, i.e. X·L = Z.
+    trsmKernel(
+      false,
+      true,
+      false,
+      n,
+      this.nParams,
+      this.choleskyFactor(),
+      0,
+      this.nParams,
+      z,
+      0,
+      this.nParams,
+    );
+    return z;
+  }
+
+  protected curvatureState(): Record<string, number[]> {
+    return { hessian: Array.from(this.h) };
+  }
+
+  protected restoreCurvature(state: Record<string, number[] | number[][] | number>): void {
+    this.h = Float64Array.from(state['hessian'] as number[]);
+    this.spectrumCache = null;
+  }
+}

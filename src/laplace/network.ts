@@ -1,0 +1,316 @@
+/**
+ * The network as Laplace sees it.
+ *
+ * A Sequential MLP alternates affine maps zₗ = Wₗ aₗ + bₗ with elementwise
+ * activations aₗ₊₁ = σ(zₗ). For curvature and for the GLM predictive we need,
+ * for every example, the Jacobian of the K outputs with respect to the weights.
+ * Its structure is what makes Laplace cheap: for a Linear layer,
+ *
+ *     ∂fₖ/∂Wₗ[i, j] = gₗ[k, i] · aₗ[j],      ∂fₖ/∂bₗ[i] = gₗ[k, i],
+ *
+ * where gₗ[k, ·] = ∂fₖ/∂zₗ is output direction k pulled back to the layer's
+ * pre-activation. One forward pass that keeps every layer input aₗ, and one
+ * backward pass of a few output-space vectors, give everything downstream: rows
+ * of the Jacobian (g ⊗ a), diagonals of JᵀJ ((Σ g²) ⊗ a²) and Kronecker factors
+ * (Σ g gᵀ and Σ a aᵀ). This is what BackPACK does for PyTorch; here it is a page.
+ *
+ * Backward passes start from arbitrary output-space vectors, not only from the
+ * unit vectors eₖ: starting from the rows of a square root S of the output
+ * Hessian Λ = SᵀS gives the rows of S·J, whose Gram matrix is the GGN JᵀΛJ.
+ *
+ * Parameters are one flat vector in PyTorch order: per Linear layer, the weight
+ * [out][in] row-major, then the bias.
+ */
+
+import type { Tensor } from '../autodiff/tensor.js';
+import { ShapeError, ValueError } from '../errors.js';
+import { gemmKernel } from '../linalg/kernels/gemm.js';
+
+/** What Laplace needs of a Linear layer (satisfied by `Linear` of src/autodiff/nn). */
+export interface LinearLike {
+  readonly kind: 'linear';
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+}
+
+/** What Laplace needs of an activation layer (satisfied by the activations of src/autodiff/nn). */
+export interface ActivationLike {
+  readonly kind: 'activation';
+  readonly name: string;
+  readonly negativeSlope?: number;
+  readonly alpha?: number;
+}
+
+/** A feed-forward chain of Linear and activation layers, such as `Sequential`. */
+export interface SequentialLike {
+  readonly layers: readonly (LinearLike | ActivationLike)[];
+}
+
+/** An elementwise nonlinearity with its derivative written in terms of input z and output y. */
+interface ScalarActivation {
+  value(z: number): number;
+  derivative(z: number, y: number): number;
+}
+
+const SQRT1_2 = Math.SQRT1_2;
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+function scalarActivation(layer: ActivationLike): ScalarActivation {
+  switch (layer.name) {
+    case 'identity':
+      return { value: (z) => z, derivative: () => 1 };
+    case 'tanh':
+      return { value: Math.tanh, derivative: (_z, y) => 1 - y * y };
+    case 'sigmoid':
+      return {
+        value: (z) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z))),
+        derivative: (_z, y) => y * (1 - y),
+      };
+    case 'relu':
+      return { value: (z) => Math.max(z, 0), derivative: (z) => (z > 0 ? 1 : 0) };
+    case 'leakyrelu': {
+      const slope = layer.negativeSlope ?? 0.01;
+      return { value: (z) => (z > 0 ? z : slope * z), derivative: (z) => (z > 0 ? 1 : slope) };
+    }
+    case 'elu': {
+      const alpha = layer.alpha ?? 1;
+      return {
+        value: (z) => (z > 0 ? z : alpha * Math.expm1(z)),
+        derivative: (z, y) => (z > 0 ? 1 : y + alpha),
+      };
+    }
+    case 'softplus':
+      // log(1 + eᶻ) = max(z, 0) + log1p(e^−|z|); its derivative is the logistic sigmoid.
+      return {
+        value: (z) => Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z))),
+        derivative: (z) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z))),
+      };
+    case 'gelu':
+      // Exact GELU: z·Φ(z); d/dz = Φ(z) + z·φ(z).
+      return {
+        value: (z) => z * normalCdf(z),
+        derivative: (z) => normalCdf(z) + z * INV_SQRT_2PI * Math.exp(-0.5 * z * z),
+      };
+    default:
+      throw new ValueError(`laplace: activation '${layer.name}' is not supported`);
+  }
+}
+
+/** Φ(z) = ½ erfc(−z/√2). */
+function normalCdf(z: number): number {
+  return 0.5 * erfc(-z * SQRT1_2);
+}
+
+/**
+ * Complementary error function to about 1e-15 relative: the Maclaurin series of
+ * erf for |x| < 2.5, and Lentz's continued fraction
+ * erfc x = e^{−x²}/√π · 1/(x + ½/(x + 1/(x + 3/2/(x + …)))) beyond.
+ */
+export function erfc(x: number): number {
+  if (Number.isNaN(x)) return x;
+  if (x < 0) return 2 - erfc(-x);
+  if (x < 2.5) {
+    // erf x = 2/√π Σₙ (−1)ⁿ x^{2n+1} / (n! (2n+1))
+    let term = x;
+    let sum = x;
+    const x2 = x * x;
+    for (let n = 1; n < 100; n++) {
+      term *= -x2 / n;
+      const contribution = term / (2 * n + 1);
+      sum += contribution;
+      if (Math.abs(contribution) < 1e-17 * Math.abs(sum)) break;
+    }
+    return 1 - (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  if (x > 27) return 0;
+  // Continued fraction erfc x = e^{−x²}/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + …)))), by modified Lentz.
+  const tiny = 1e-300;
+  let f = x;
+  let c = x;
+  let d = 0;
+  for (let n = 1; n < 500; n++) {
+    const an = n / 2;
+    d = x + an * d;
+    d = Math.abs(d) < tiny ? tiny : d;
+    c = x + an / c;
+    c = Math.abs(c) < tiny ? tiny : c;
+    d = 1 / d;
+    const delta = c * d;
+    f *= delta;
+    if (Math.abs(delta - 1) < 1e-16) break;
+  }
+  return Math.exp(-x * x) / (Math.sqrt(Math.PI) * f);
+}
+
+/** One step of the chain: an affine map (index into `linears`) or an activation. */
+type Step = { kind: 'linear'; index: number } | { kind: 'activation'; fn: ScalarActivation };
+
+export interface LinearShape {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  /** Offset of the weight in the flat parameter vector. */
+  readonly weightOffset: number;
+  /** Offset of the bias, or −1 without one. */
+  readonly biasOffset: number;
+}
+
+/** A flat-parameter description of an MLP, independent of any particular parameter values. */
+export class Network {
+  readonly linears: LinearShape[] = [];
+  readonly steps: Step[] = [];
+  readonly nParams: number;
+  readonly inputSize: number;
+  readonly outputSize: number;
+
+  constructor(model: SequentialLike) {
+    let offset = 0;
+    let width = -1;
+    for (const layer of model.layers) {
+      if (layer.kind === 'linear') {
+        if (width >= 0 && layer.inFeatures !== width) {
+          throw new ShapeError(
+            `laplace: Linear layer ${this.linears.length} expects ${layer.inFeatures} inputs but receives ${width}`,
+          );
+        }
+        const weightOffset = offset;
+        offset += layer.inFeatures * layer.outFeatures;
+        const biasOffset = layer.bias ? offset : -1;
+        if (layer.bias) offset += layer.outFeatures;
+        this.steps.push({ kind: 'linear', index: this.linears.length });
+        this.linears.push({
+          inFeatures: layer.inFeatures,
+          outFeatures: layer.outFeatures,
+          weightOffset,
+          biasOffset,
+        });
+        width = layer.outFeatures;
+      } else {
+        this.steps.push({ kind: 'activation', fn: scalarActivation(layer) });
+      }
+    }
+    if (this.linears.length === 0) throw new ValueError('laplace: the model has no Linear layer');
+    this.nParams = offset;
+    this.inputSize = this.linears[0]!.inFeatures;
+    this.outputSize = width;
+  }
+
+  /** The model's current parameters as one flat vector in PyTorch order. */
+  static flatParameters(model: SequentialLike): Float64Array {
+    const parts: Float64Array[] = [];
+    for (const layer of model.layers) {
+      if (layer.kind !== 'linear') continue;
+      parts.push(layer.weight.data);
+      if (layer.bias) parts.push(layer.bias.data);
+    }
+    const out = new Float64Array(parts.reduce((s, p) => s + p.length, 0));
+    let offset = 0;
+    for (const p of parts) {
+      out.set(p, offset);
+      offset += p.length;
+    }
+    return out;
+  }
+
+  /**
+   * Forward pass on n rows of `x` ([n, inputSize], row-major) with parameters
+   * `theta`. Keeps each Linear layer's input and each activation's input and
+   * output, which the backward pass needs.
+   */
+  forward(theta: Float64Array, x: Float64Array, n: number): ForwardCache {
+    let current = x;
+    let width = this.inputSize;
+    const inputs: Float64Array[] = [];
+    const activations: { z: Float64Array; y: Float64Array }[] = [];
+    for (const step of this.steps) {
+      if (step.kind === 'linear') {
+        const shape = this.linears[step.index]!;
+        inputs.push(current);
+        const out = new Float64Array(n * shape.outFeatures);
+        if (shape.biasOffset >= 0) {
+          for (let r = 0; r < n; r++) {
+            out.set(
+              theta.subarray(shape.biasOffset, shape.biasOffset + shape.outFeatures),
+              r * shape.outFeatures,
+            );
+          }
+        }
+        // z = a Wᵀ + b for all rows at once: [n × in]·[in × out].
+        // biome-ignore format: BLAS argument groups
+        gemmKernel(
+          n, shape.outFeatures, shape.inFeatures, 1,
+          current, 0, shape.inFeatures, false,
+          theta, shape.weightOffset, shape.inFeatures, true,
+          shape.biasOffset >= 0 ? 1 : 0, out, 0, shape.outFeatures,
+        );
+        current = out;
+        width = shape.outFeatures;
+      } else {
+        const y = new Float64Array(current.length);
+        for (let i = 0; i < y.length; i++) y[i] = step.fn.value(current[i]!);
+        activations.push({ z: current, y });
+        current = y;
+      }
+    }
+    return { n, inputs, activations, output: current, outputWidth: width };
+  }
+
+  /**
+   * Pull m output-space vectors per example back to every Linear layer's
+   * pre-activation: given v [n, m, K], returns gₗ [n, m, outₗ] with
+   * gₗ[n, r, ·] = v[n, r, ·] · ∂f/∂zₗ for each Linear layer ℓ.
+   */
+  backward(theta: Float64Array, cache: ForwardCache, v: Float64Array, m: number): Float64Array[] {
+    const gs: Float64Array[] = new Array(this.linears.length);
+    const rows = cache.n * m;
+    let current = v;
+    let width = this.outputSize;
+    let activationIndex = cache.activations.length - 1;
+    for (let s = this.steps.length - 1; s >= 0; s--) {
+      const step = this.steps[s]!;
+      if (step.kind === 'activation') {
+        const { z, y } = cache.activations[activationIndex--]!;
+        // Multiply each of the m vectors of example e by σ'(z) of that example.
+        const scaled = new Float64Array(current.length);
+        for (let e = 0; e < cache.n; e++) {
+          for (let j = 0; j < width; j++) {
+            const d = step.fn.derivative(z[e * width + j]!, y[e * width + j]!);
+            for (let r = 0; r < m; r++) {
+              const idx = (e * m + r) * width + j;
+              scaled[idx] = current[idx]! * d;
+            }
+          }
+        }
+        current = scaled;
+      } else {
+        const shape = this.linears[step.index]!;
+        gs[step.index] = current;
+        if (step.index === 0) break;
+        // Cotangent of the layer input: g · W, [rows × out]·[out × in].
+        const next = new Float64Array(rows * shape.inFeatures);
+        // biome-ignore format: BLAS argument groups
+        gemmKernel(
+          rows, shape.inFeatures, shape.outFeatures, 1,
+          current, 0, shape.outFeatures, false,
+          theta, shape.weightOffset, shape.inFeatures, false,
+          0, next, 0, shape.inFeatures,
+        );
+        current = next;
+        width = shape.inFeatures;
+      }
+    }
+    return gs;
+  }
+}
+
+export interface ForwardCache {
+  readonly n: number;
+  /** Input aₗ of each Linear layer, [n × inₗ]. */
+  readonly inputs: Float64Array[];
+  /** Input z and output y of each activation layer, in order. */
+  readonly activations: { z: Float64Array; y: Float64Array }[];
+  /** Network output f, [n × K]. */
+  readonly output: Float64Array;
+  readonly outputWidth: number;
+}

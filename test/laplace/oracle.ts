@@ -1,0 +1,175 @@
+/**
+ * Independent oracles for the Laplace tests: a naive forward pass written with
+ * plain loops, Jacobians by central differences, and dense textbook formulas
+ * evaluated with ml-matrix. Nothing here calls src/laplace.
+ */
+import { CholeskyDecomposition, inverse, Matrix } from 'ml-matrix';
+import { Tensor } from '../../src/autodiff/tensor.js';
+import type { SequentialLike } from '../../src/laplace/network.js';
+import { seededRng } from '../../src/random.js';
+
+type Act = 'tanh' | 'relu' | 'sigmoid' | 'gelu' | 'softplus' | 'identity' | 'leakyrelu' | 'elu';
+
+/** A Sequential-shaped plain object with seeded weights. */
+export function makeMlp(sizes: number[], activation: Act, seed: number, bias = true): SequentialLike {
+  const rng = seededRng(seed);
+  const layers: SequentialLike['layers'][number][] = [];
+  for (let l = 0; l + 1 < sizes.length; l++) {
+    const inF = sizes[l]!;
+    const outF = sizes[l + 1]!;
+    const w = new Float64Array(inF * outF).map(() => rng.normal() / Math.sqrt(inF));
+    const b = bias ? new Float64Array(outF).map(() => 0.3 * rng.normal()) : null;
+    layers.push({
+      kind: 'linear',
+      inFeatures: inF,
+      outFeatures: outF,
+      weight: new Tensor(w, [outF, inF]),
+      bias: b ? new Tensor(b, [outF]) : null,
+    });
+    if (l + 2 < sizes.length) layers.push({ kind: 'activation', name: activation });
+  }
+  return { layers };
+}
+
+function erf(x: number): number {
+  // Numerical integration of 2/√π e^{−t²} on [0, x] by composite Simpson: an oracle unrelated to the library's series.
+  const n = 2000;
+  const h = x / n;
+  let s = 1 + Math.exp(-x * x);
+  for (let i = 1; i < n; i++) s += (i % 2 ? 4 : 2) * Math.exp(-((i * h) ** 2));
+  return ((2 / Math.sqrt(Math.PI)) * s * h) / 3;
+}
+
+function act(name: string, z: number): number {
+  switch (name) {
+    case 'tanh':
+      return Math.tanh(z);
+    case 'relu':
+      return Math.max(z, 0);
+    case 'sigmoid':
+      return 1 / (1 + Math.exp(-z));
+    case 'softplus':
+      return Math.log(1 + Math.exp(z));
+    case 'gelu':
+      return 0.5 * z * (1 + erf(z / Math.SQRT2));
+    case 'leakyrelu':
+      return z > 0 ? z : 0.01 * z;
+    case 'elu':
+      return z > 0 ? z : Math.exp(z) - 1;
+    default:
+      return z;
+  }
+}
+
+/** Flat parameters in PyTorch order. */
+export function flatten(model: SequentialLike): Float64Array {
+  const parts: number[] = [];
+  for (const l of model.layers) {
+    if (l.kind !== 'linear') continue;
+    parts.push(...l.weight.data);
+    if (l.bias) parts.push(...l.bias.data);
+  }
+  return Float64Array.from(parts);
+}
+
+/** f(x; θ) for one input, with plain loops. */
+export function naiveForward(model: SequentialLike, theta: Float64Array, x: number[]): number[] {
+  let a = x.slice();
+  let offset = 0;
+  for (const layer of model.layers) {
+    if (layer.kind === 'activation') {
+      a = a.map((z) => act(layer.name, z));
+      continue;
+    }
+    const out: number[] = [];
+    const wOff = offset;
+    offset += layer.inFeatures * layer.outFeatures;
+    const bOff = layer.bias ? offset : -1;
+    if (layer.bias) offset += layer.outFeatures;
+    for (let i = 0; i < layer.outFeatures; i++) {
+      let s = bOff >= 0 ? theta[bOff + i]! : 0;
+      for (let j = 0; j < layer.inFeatures; j++) s += theta[wOff + i * layer.inFeatures + j]! * a[j]!;
+      out.push(s);
+    }
+    a = out;
+  }
+  return a;
+}
+
+/** ∂f/∂θ by central differences: [K][P] for one input. */
+export function fdJacobian(model: SequentialLike, theta: Float64Array, x: number[], h = 1e-6): number[][] {
+  const k = naiveForward(model, theta, x).length;
+  const jac = Array.from({ length: k }, () => new Array<number>(theta.length).fill(0));
+  for (let p = 0; p < theta.length; p++) {
+    const plus = theta.slice();
+    const minus = theta.slice();
+    plus[p]! += h;
+    minus[p]! -= h;
+    const fp = naiveForward(model, plus, x);
+    const fm = naiveForward(model, minus, x);
+    for (let c = 0; c < k; c++) jac[c]![p] = (fp[c]! - fm[c]!) / (2 * h);
+  }
+  return jac;
+}
+
+export function softmax(f: number[]): number[] {
+  const m = Math.max(...f);
+  const e = f.map((v) => Math.exp(v - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / s);
+}
+
+/** Dense GGN Σₙ Jₙᵀ Λₙ Jₙ restricted to columns `cols` (all when undefined). */
+export function denseGgn(
+  model: SequentialLike,
+  X: number[][],
+  likelihood: 'regression' | 'classification',
+  cols?: number[],
+): Matrix {
+  const theta = flatten(model);
+  const idx = cols ?? Array.from(theta, (_, i) => i);
+  const h = Matrix.zeros(idx.length, idx.length);
+  for (const x of X) {
+    const jFull = fdJacobian(model, theta, x);
+    const j = new Matrix(jFull.map((row) => idx.map((i) => row[i]!)));
+    let lambda: Matrix;
+    if (likelihood === 'regression') lambda = Matrix.eye(j.rows);
+    else {
+      const p = softmax(naiveForward(model, theta, x));
+      lambda = Matrix.diag(p).sub(new Matrix([p]).transpose().mmul(new Matrix([p])));
+    }
+    h.add(j.transpose().mmul(lambda).mmul(j));
+  }
+  // Finite differences leave round-off asymmetry; the oracle is the symmetric part.
+  return h.add(h.transpose()).div(2);
+}
+
+/** Dense Laplace log marginal likelihood from the textbook formula. */
+export function denseLogMarglik(options: {
+  h: Matrix;
+  priorDiag: number[];
+  theta: number[];
+  c: number;
+  logLik: number;
+}): number {
+  const { h, priorDiag, theta, c, logLik } = options;
+  const p = h.clone().mul(c).add(Matrix.diag(priorDiag));
+  const chol = new CholeskyDecomposition(p);
+  const l = chol.lowerTriangularMatrix;
+  let logdet = 0;
+  for (let i = 0; i < p.rows; i++) logdet += 2 * Math.log(l.get(i, i));
+  const logdetPrior = priorDiag.reduce((s, v) => s + Math.log(v), 0);
+  const scatter = theta.reduce((s, t, i) => s + priorDiag[i]! * t * t, 0);
+  return logLik - 0.5 * (logdet - logdetPrior + scatter);
+}
+
+/** J P⁻¹ Jᵀ at x with dense P. */
+export function denseFunctionalCovariance(jac: number[][], precision: Matrix): Matrix {
+  const j = new Matrix(jac);
+  return j.mmul(inverse(precision)).mmul(j.transpose());
+}
+
+export function randomInputs(n: number, d: number, seed: number): number[][] {
+  const rng = seededRng(seed);
+  return Array.from({ length: n }, () => Array.from({ length: d }, () => rng.normal()));
+}
