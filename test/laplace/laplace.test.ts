@@ -584,7 +584,11 @@ describe('serialisation and errors', () => {
       }),
     ).toThrow(ValueError);
     expect(() =>
-      laplace(model, { likelihood: 'regression', hessianStructure: 'full', subsetOfWeights: { subnetwork: [0, 99] } }),
+      laplace(model, {
+        likelihood: 'regression',
+        hessianStructure: 'full',
+        subsetOfWeights: { subnetwork: [0, 99] },
+      }),
     ).toThrow(/not in 0..21/);
     const kron = laplace(model, { likelihood: 'regression', hessianStructure: 'kron' });
     expect(() => {
