@@ -22,6 +22,7 @@
  * [out][in] row-major, then the bias.
  */
 
+import { erfcScalar } from '../autodiff/special.js';
 import type { Tensor } from '../autodiff/tensor.js';
 import { ShapeError, ValueError } from '../errors.js';
 import { gemmKernel } from '../linalg/kernels/gemm.js';
@@ -100,48 +101,7 @@ function scalarActivation(layer: ActivationLike): ScalarActivation {
 
 /** Φ(z) = ½ erfc(−z/√2). */
 function normalCdf(z: number): number {
-  return 0.5 * erfc(-z * SQRT1_2);
-}
-
-/**
- * Complementary error function to about 1e-15 relative: the Maclaurin series of
- * erf for |x| < 2.5, and Lentz's continued fraction
- * erfc x = e^{−x²}/√π · 1/(x + ½/(x + 1/(x + 3/2/(x + …)))) beyond.
- */
-export function erfc(x: number): number {
-  if (Number.isNaN(x)) return x;
-  if (x < 0) return 2 - erfc(-x);
-  if (x < 2.5) {
-    // erf x = 2/√π Σₙ (−1)ⁿ x^{2n+1} / (n! (2n+1))
-    let term = x;
-    let sum = x;
-    const x2 = x * x;
-    for (let n = 1; n < 100; n++) {
-      term *= -x2 / n;
-      const contribution = term / (2 * n + 1);
-      sum += contribution;
-      if (Math.abs(contribution) < 1e-17 * Math.abs(sum)) break;
-    }
-    return 1 - (2 / Math.sqrt(Math.PI)) * sum;
-  }
-  if (x > 27) return 0;
-  // Continued fraction erfc x = e^{−x²}/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + …)))), by modified Lentz.
-  const tiny = 1e-300;
-  let f = x;
-  let c = x;
-  let d = 0;
-  for (let n = 1; n < 500; n++) {
-    const an = n / 2;
-    d = x + an * d;
-    d = Math.abs(d) < tiny ? tiny : d;
-    c = x + an / c;
-    c = Math.abs(c) < tiny ? tiny : c;
-    d = 1 / d;
-    const delta = c * d;
-    f *= delta;
-    if (Math.abs(delta - 1) < 1e-16) break;
-  }
-  return Math.exp(-x * x) / (Math.sqrt(Math.PI) * f);
+  return 0.5 * erfcScalar(-z * SQRT1_2);
 }
 
 /** One step of the chain: an affine map (index into `linears`) or an activation. */
