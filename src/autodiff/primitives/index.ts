@@ -1,0 +1,17 @@
+/**
+ * Every primitive, in one static list. Nothing registers itself: a transformation
+ * finds a primitive's rules on the primitive object, and the property tests
+ * iterate over this list, so a new primitive cannot skip them.
+ */
+import type { Primitive } from '../core.js';
+import { elementwisePrimitives } from './elementwise.js';
+import { matmulPrimitives } from './matmul.js';
+import { reducePrimitives } from './reduce.js';
+import { shapePrimitives } from './shape.js';
+
+export const primitives: readonly Primitive[] = [
+  ...elementwisePrimitives,
+  ...reducePrimitives,
+  ...shapePrimitives,
+  ...matmulPrimitives,
+];
