@@ -5,3 +5,4 @@ export { primitives } from './primitives/index.js';
 export * from './pytree.js';
 export * from './tensor.js';
 export * from './transforms.js';
+export * from './nn/index.js';
