@@ -108,6 +108,7 @@ export class Sequential {
         `Sequential.mlp: sizes needs at least an input and an output width, got [${String(sizes)}]`,
       );
     }
+    activation(name); // validates the name even for a single Linear layer
     const rng = toRng(seed);
     const layers: Layer[] = [];
     for (let i = 0; i + 1 < sizes.length; i++) {
