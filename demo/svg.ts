@@ -86,7 +86,10 @@ export function niceTicks(min: number, max: number, count = 5): { ticks: number[
   if (!(max > min)) [min, max] = padDegenerate(min);
   const raw = (max - min) / Math.max(1, count);
   const power = 10 ** Math.floor(Math.log10(raw));
-  const step = ([1, 2, 5, 10].find((m) => m * power >= raw) ?? 10) * power;
+  // The mantissa nearest raw on a log scale (thresholds √2, √10, √50), as d3 does.
+  const error = raw / power;
+  const step =
+    (error >= Math.sqrt(50) ? 10 : error >= Math.sqrt(10) ? 5 : error >= Math.SQRT2 ? 2 : 1) * power;
   const ticks: number[] = [];
   for (let i = Math.ceil(min / step - 1e-9); i * step <= max + step * 1e-9; i++)
     ticks.push(cleanZero(Number((i * step).toPrecision(12))));
@@ -319,8 +322,22 @@ function layoutLegend(items: LegendItem[], available: number): LegendItem[][] {
 
 // ---------------------------------------------------------------- marks
 
+/** Relative luminance (ITU-R BT.709 weights, sRGB not linearised: enough to pick an outline). */
+function luminance(color: string): number {
+  const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(color);
+  if (!m) return 0;
+  const [r, g, b] = [m[1]!, m[2]!, m[3]!].map((h) => Number.parseInt(h, 16) / 255) as [
+    number,
+    number,
+    number,
+  ];
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+/** A marker outlined in white, or in near-black when its fill is light, so it stands out on any background. */
 function marker(shape: MarkerShape, x: number, y: number, r: number, color: string): string {
-  const stroke = `fill="${color}" stroke="#fff" stroke-width="0.8"`;
+  const outline = luminance(color) > 0.7 ? INK : '#fff';
+  const stroke = `fill="${color}" stroke="${outline}" stroke-width="0.9"`;
   switch (shape) {
     case 'circle':
       return `<circle cx="${px(x)}" cy="${px(y)}" r="${px(r)}" ${stroke}/>`;
@@ -409,13 +426,15 @@ export interface LinePlotOptions extends ChartOptions {
 /**
  * Lines, shaded bands and scatter points on shared axes: drawn bands first,
  * then points, then lines, so a mean stays visible over its ±2σ band and data.
- * Colours follow the palette in the order lines, bands, points unless given.
+ * Colours follow the palette in the order lines, points unless given; band i
+ * takes the colour of line i.
  */
 export function linePlot({ lines = [], bands = [], points = [], ...options }: LinePlotOptions): string {
   let next = 0;
   const pick = (color: string | undefined) => color ?? PALETTE[next++ % PALETTE.length]!;
   const lineColors = lines.map((l) => pick(l.color));
-  const bandColors = bands.map((b) => pick(b.color));
+  // A band defaults to the colour of the line with the same index: a mean and its ±2σ belong together.
+  const bandColors = bands.map((b, i) => b.color ?? lineColors[i] ?? pick(undefined));
   const pointColors = points.map((p) => pick(p.color));
   const legend: LegendItem[] = [
     ...points.map((p, i) => ({ label: p.label, swatch: markerSwatch(p.shape ?? 'circle', pointColors[i]!) })),
@@ -512,7 +531,8 @@ export function heatmap({
   const finite = Array.from(cells).filter(Number.isFinite);
   const [lo, hi] = valueDomain ?? [Math.min(...finite), Math.max(...finite)];
   const span = hi > lo ? hi - lo : 1;
-  const pointColors = points.map((p, i) => p.color ?? ['#ffffff', '#E69F00', '#56B4E9', '#CC79A7'][i % 4]!);
+  // White and black first: they stand out on every part of viridis, and shapes tell classes apart too.
+  const pointColors = points.map((p, i) => p.color ?? ['#ffffff', '#000000', '#E69F00', '#56B4E9'][i % 4]!);
   const pointShapes = points.map((p, i) => p.shape ?? SHAPES[i % SHAPES.length]!);
   const frame = new Frame({
     ...options,
@@ -527,17 +547,26 @@ export function heatmap({
         `<rect x="${px(x)}" y="${px(y - 7)}" width="18" height="14" fill="${viridis(0.15)}"/>${marker(pointShapes[i]!, x + 9, y, 4, pointColors[i]!)}`,
     })),
   });
+  // Colours are quantised to 128 levels, below what the eye separates in viridis, and a run of
+  // equal colours along a row is one rect: flat regions (confidence ≈ 1) then cost almost nothing.
+  const levels = 128;
+  const colorOf = (v: number) =>
+    Number.isFinite(v) ? viridis(Math.round(((v - lo) / span) * levels) / levels) : '';
   const rects: string[] = [];
   for (let r = 0; r < ny; r++) {
-    for (let c = 0; c < nx; c++) {
-      const v = cells[r * nx + c]!;
-      if (!Number.isFinite(v)) continue;
-      // Cells overlap by a fraction of a pixel to hide anti-aliasing seams.
-      const x0 = frame.x(xs[c]! - hx);
-      const y0 = frame.y(ys[r]! + hy);
-      rects.push(
-        `<rect x="${px(x0)}" y="${px(y0)}" width="${px(frame.x(xs[c]! + hx) - x0 + 0.5)}" height="${px(frame.y(ys[r]! - hy) - y0 + 0.5)}" fill="${viridis((v - lo) / span)}"/>`,
-      );
+    const y0 = frame.y(ys[r]! + hy);
+    // Cells overlap by half a pixel to hide anti-aliasing seams.
+    const height = px(frame.y(ys[r]! - hy) - y0 + 0.5);
+    for (let c = 0; c < nx; ) {
+      const color = colorOf(cells[r * nx + c]!);
+      let end = c + 1;
+      while (end < nx && colorOf(cells[r * nx + end]!) === color) end++;
+      if (color !== '') {
+        const x0 = frame.x(xs[c]! - hx);
+        const width = px(frame.x(xs[end - 1]! + hx) - x0 + 0.5);
+        rects.push(`<rect x="${px(x0)}" y="${px(y0)}" width="${width}" height="${height}" fill="${color}"/>`);
+      }
+      c = end;
     }
   }
   const marks = [
@@ -662,7 +691,7 @@ export function seriesPlot({
   const panelWidth = Math.floor(width / Math.max(panels.length, 1));
   const inner = panels.map((panel, p) => {
     const marks: string[] = [];
-    const colors = panel.series.map((s, i) => s.color ?? PALETTE[(p + i) % PALETTE.length]!);
+    const colors = panel.series.map((s, i) => s.color ?? PALETTE[i % PALETTE.length]!);
     const frame = new Frame({
       yLabel: panel.yLabel,
       xLabel,

@@ -80,9 +80,9 @@ describe('linePlot', () => {
     expect(meanPath.match(/M/g)).toHaveLength(2);
     const bandPath = /<path d="([^"]*)" fill="#[0-9A-F]+" fill-opacity/.exec(svg)![1]!;
     expect(bandPath.match(/Z/g)).toHaveLength(2);
-    // Ticks of the automatic domain cover the data: −2 … 2 on x.
-    expect(svg).toContain('>-2</text>');
-    expect(svg).toContain('>2</text>');
+    // Ticks of the automatic domain cover the data: −2.0 … 2.0 in steps of 0.5 on x.
+    expect(svg).toContain('>-2.0</text>');
+    expect(svg).toContain('>2.0</text>');
   });
 
   it('survives empty and constant data', () => {
