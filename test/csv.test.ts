@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { CsvError, formatCsv, numericTable, parseCsv } from '../src/cli/csv.js';
+import { CsvError, classCount, formatCsv, numericTable, parseCsv } from '../src/cli/csv.js';
 import { LaplaceTsError } from '../src/errors.js';
 
 /** Run `f`, expect a CsvError, and return it for inspection. */
@@ -135,7 +136,46 @@ describe('numericTable', () => {
       'more than once',
     );
     expect(csvError(() => numericTable(parseCsv('y\n1\n'), { target: 'y' })).message).toContain(
-      'only column',
+      'no feature columns besides the target "y"',
+    );
+  });
+});
+
+describe('numericTable with chosen columns, and classCount', () => {
+  const text = 'id,b,a,label\nx1,1,2,0\nx2,3,4,2\n';
+
+  it('reads the named feature columns in the given order and ignores the rest', () => {
+    const table = numericTable(parseCsv(text, { fileName: 'p.csv' }), { columns: ['a', 'b'] });
+    expect(table.columns).toEqual(['a', 'b']);
+    expect(table.X).toEqual([
+      [2, 1],
+      [4, 3],
+    ]);
+    expect(table.lines).toEqual([2, 3]);
+  });
+
+  it('names a missing feature column', () => {
+    const e = csvError(() => numericTable(parseCsv(text, { fileName: 'p.csv' }), { columns: ['a', 'c'] }));
+    expect(e.message).toBe('p.csv: missing column "c"; the columns are "id", "b", "a", "label"');
+    expect(e.column).toBe('c');
+  });
+
+  it('counts classes and names the line of a label that is not a class index', () => {
+    const table = numericTable(parseCsv(text), { columns: ['a', 'b'], target: 'label' });
+    expect(classCount(table)).toBe(3);
+    expect(classCount(table, 5)).toBe(5);
+    const tooLarge = csvError(() => classCount(table, 2));
+    expect(tooLarge.message).toBe(
+      '<input>: line 3, column "label": 2 is not a class label (an integer 0, 1, 2, … below 2)',
+    );
+    const fractional = numericTable(parseCsv('x,y\n1,0\n2,0.5\n', { fileName: 'l.csv' }), { target: 'y' });
+    expect(csvError(() => classCount(fractional)).message).toBe(
+      'l.csv: line 3, column "y": 0.5 is not a class label (an integer 0, 1, 2, …)',
+    );
+    const negative = numericTable(parseCsv('x,y\n1,-1\n'), { target: 'y' });
+    expect(csvError(() => classCount(negative)).row).toBe(2);
+    expect(csvError(() => classCount(numericTable(parseCsv('x\n1\n')))).message).toContain(
+      'no target column',
     );
   });
 });
@@ -186,5 +226,23 @@ describe('formatCsv', () => {
     const table = numericTable(parseCsv(formatCsv(['a', 'b', 'c'], X)), { target: 'b' });
     expect(table.X).toEqual(X.map(([a, , c]) => [a, c]));
     expect(table.y).toEqual(X.map((row) => row[1]));
+  });
+});
+
+describe('the shipped datasets', () => {
+  it.each([
+    ['digits.csv', 'label', 1797, 64, 10],
+    ['breast_cancer.csv', 'label', 569, 30, 2],
+    ['wine.csv', 'label', 178, 13, 3],
+    ['diabetes.csv', 'target', 442, 10, undefined],
+    ['toy-regression.csv', 'y', 80, 1, undefined],
+    ['toy-regression-test.csv', 'y', 200, 1, undefined],
+    ['moons.csv', 'label', 300, 2, 2],
+  ] as const)('%s parses to the size data/README.md states', (file, target, rows, features, classes) => {
+    const text = readFileSync(new URL(`../data/${file}`, import.meta.url), 'utf8');
+    const table = numericTable(parseCsv(text, { fileName: file }), { target });
+    expect(table.X).toHaveLength(rows);
+    expect(table.columns).toHaveLength(features);
+    if (classes !== undefined) expect(classCount(table)).toBe(classes);
   });
 });

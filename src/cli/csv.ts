@@ -148,38 +148,49 @@ export function parseCsv(text: string, { fileName = '<input>' }: CsvOptions = {}
 
 /** A numeric table: feature columns, their values by row, and the target if one was named. */
 export interface NumericTable {
-  /** Names of the feature columns, in file order, without the target. */
+  fileName: string;
+  /** Names of the feature columns, in the order of `X`'s columns, without the target. */
   columns: string[];
   X: number[][];
   /** Present when `target` was given. */
   y?: number[];
   /** Name of the target column, when given. */
   target?: string;
+  /** `lines[i]` is the 1-based line of row i in the file, for later error messages. */
+  lines: number[];
 }
 
 export interface NumericTableOptions extends CsvOptions {
   /** Name of the column to split off as `y`. */
   target?: string;
+  /**
+   * The feature columns to read, in this order (e.g. those a model was trained
+   * on); other columns are ignored. By default every column but the target.
+   */
+  columns?: readonly string[];
 }
 
 /**
- * Read every cell as a finite number. Empty cells, text, `NaN` and infinities
- * are errors naming the line and column; so are a table without data rows and
- * a target that is not a column.
+ * Read the feature (and target) cells as finite numbers. Empty cells, text,
+ * `NaN` and infinities are errors naming the line and column; so are a table
+ * without data rows, a target that is not a column, and a missing feature column.
  */
 export function numericTable(parsed: ParsedCsv, options: NumericTableOptions = {}): NumericTable {
   const fileName = options.fileName ?? parsed.fileName;
   const { rows, lines } = parsed;
   // Names are compared without surrounding space: "a, b" names columns "a" and "b".
   const header = parsed.header.map((name) => name.trim());
-  const targetIndex = options.target === undefined ? -1 : header.indexOf(options.target.trim());
-  if (options.target !== undefined && targetIndex < 0) {
-    throw new CsvError(
-      `${fileName}: unknown target column ${JSON.stringify(options.target)}; the columns are ${header.map((h) => JSON.stringify(h)).join(', ')}`,
-      { fileName, row: parsed.headerLine, column: options.target },
-    );
+  const known = () => `the columns are ${header.map((h) => JSON.stringify(h)).join(', ')}`;
+  const target = options.target?.trim();
+  const targetIndex = target === undefined ? -1 : header.indexOf(target);
+  if (target !== undefined && targetIndex < 0) {
+    throw new CsvError(`${fileName}: unknown target column ${JSON.stringify(options.target)}; ${known()}`, {
+      fileName,
+      row: parsed.headerLine,
+      column: options.target,
+    });
   }
-  if (targetIndex >= 0 && header.lastIndexOf(header[targetIndex]!) !== targetIndex) {
+  if (targetIndex >= 0 && header.lastIndexOf(target!) !== targetIndex) {
     throw new CsvError(
       `${fileName}: the target column ${JSON.stringify(options.target)} appears more than once`,
       {
@@ -189,36 +200,73 @@ export function numericTable(parsed: ParsedCsv, options: NumericTableOptions = {
       },
     );
   }
+  const featureIndices =
+    options.columns === undefined
+      ? header.flatMap((_, c) => (c === targetIndex ? [] : [c]))
+      : options.columns.map((name) => {
+          const c = header.indexOf(name.trim());
+          if (c < 0 || c === targetIndex) {
+            throw new CsvError(`${fileName}: missing column ${JSON.stringify(name)}; ${known()}`, {
+              fileName,
+              row: parsed.headerLine,
+              column: name,
+            });
+          }
+          return c;
+        });
+  if (featureIndices.length === 0) {
+    throw new CsvError(
+      `${fileName}: no feature columns besides the target ${JSON.stringify(options.target)}`,
+      {
+        fileName,
+        row: parsed.headerLine,
+      },
+    );
+  }
   if (rows.length === 0) {
     throw new CsvError(`${fileName}: no data rows after the header`, {
       fileName,
       row: parsed.headerLine + 1,
     });
   }
-  if (targetIndex >= 0 && header.length === 1) {
-    throw new CsvError(`${fileName}: the target ${JSON.stringify(options.target)} is the only column`, {
-      fileName,
-      column: options.target,
-    });
-  }
-  const X: number[][] = [];
-  const y: number[] = [];
-  for (let r = 0; r < rows.length; r++) {
-    const cells = rows[r]!;
-    const features: number[] = [];
-    for (let c = 0; c < cells.length; c++) {
-      const value = parseNumber(cells[c]!, fileName, lines[r]!, header[c]!);
-      if (c === targetIndex) y.push(value);
-      else features.push(value);
-    }
-    X.push(features);
-  }
-  const table: NumericTable = { columns: header.filter((_, c) => c !== targetIndex), X };
+  const cell = (r: number, c: number) => parseNumber(rows[r]![c]!, fileName, lines[r]!, header[c]!);
+  const X = rows.map((_, r) => featureIndices.map((c) => cell(r, c)));
+  const table: NumericTable = {
+    fileName,
+    columns: featureIndices.map((c) => header[c]!),
+    X,
+    lines: [...lines],
+  };
   if (targetIndex >= 0) {
-    table.y = y;
+    table.y = rows.map((_, r) => cell(r, targetIndex));
     table.target = header[targetIndex]!;
   }
   return table;
+}
+
+/**
+ * Check that the target holds class indices 0, 1, …, K−1 and return K (the
+ * largest label plus one, or `nClasses` when given, e.g. by a trained model).
+ * The error names the line and column of the first bad label.
+ */
+export function classCount(table: NumericTable, nClasses?: number): number {
+  const { fileName, y, target } = table;
+  if (y === undefined || target === undefined) {
+    throw new CsvError(`${fileName}: no target column was named, so there are no class labels`, { fileName });
+  }
+  let largest = 0;
+  for (let i = 0; i < y.length; i++) {
+    const label = y[i]!;
+    const limit = nClasses === undefined ? '' : ` below ${nClasses}`;
+    if (!(Number.isInteger(label) && label >= 0 && (nClasses === undefined || label < nClasses))) {
+      throw new CsvError(
+        `${fileName}: line ${table.lines[i]}, column ${JSON.stringify(target)}: ${label} is not a class label (an integer 0, 1, 2, …${limit})`,
+        { fileName, row: table.lines[i]!, column: target },
+      );
+    }
+    largest = Math.max(largest, label);
+  }
+  return nClasses ?? largest + 1;
 }
 
 // Decimal or scientific notation only: Number('') is 0 and Number('0x1f') is 31, neither is data.
