@@ -108,19 +108,39 @@ function rhsArg(b: TensorLike, n: number, fn: string): { data: Float64Array; col
   return { data: Float64Array.from(t.data), cols: t.ndim === 1 ? 1 : t.shape[1]!, shape: [...t.shape] };
 }
 
-/** A triangular factor: square, finite, non-zero diagonal (else the solve would divide by zero). */
-function triangularArg(l: TensorLike, fn: string, arg: string, positive: boolean): { t: Tensor; n: number } {
-  const sq = squareArg(l, fn, arg);
-  const { t, n } = sq;
+/**
+ * A triangular factor: square, with a finite referenced triangle (the other is
+ * never read, so it may hold anything) and a diagonal that is non-zero, or
+ * positive for a Cholesky factor.
+ */
+function triangularArg(
+  l: TensorLike,
+  fn: string,
+  arg: string,
+  lower: boolean,
+  positive: boolean,
+): { t: Tensor; n: number } {
+  const t = asTensor(l);
+  if (t.ndim !== 2 || t.shape[0] !== t.shape[1]) {
+    throw new ShapeError(`${fn}: ${arg} must be a square matrix, got shape ${shapeString(t.shape)}`);
+  }
+  const n = t.shape[0]!;
+  const data = t.data;
   for (let i = 0; i < n; i++) {
-    const d = t.data[i * n + i]!;
+    const [from, to] = lower ? [i * n, i * n + i + 1] : [i * n + i, (i + 1) * n];
+    for (let x = from; x < to; x++) {
+      if (!Number.isFinite(data[x]!)) {
+        throw new ValueError(`${fn}: ${arg}[${i}, ${x - i * n}] is ${data[x]}; entries must be finite`);
+      }
+    }
+    const d = data[i * n + i]!;
     if (positive ? !(d > 0) : d === 0) {
       throw new ValueError(
         `${fn}: ${arg}[${i}, ${i}] is ${d}; a ${positive ? 'Cholesky factor needs a positive' : 'triangular solve needs a non-zero'} diagonal`,
       );
     }
   }
-  return sq;
+  return { t, n };
 }
 
 export interface SolveTriangularOptions {
@@ -133,7 +153,7 @@ export interface SolveTriangularOptions {
 /** X with op(L)·X = B, for B a vector or a matrix of right-hand sides. */
 export function solveTriangular(l: TensorLike, b: TensorLike, options: SolveTriangularOptions = {}): Tensor {
   const { lower = true, transpose = false } = options;
-  const { t, n } = triangularArg(l, 'solveTriangular', 'l', false);
+  const { t, n } = triangularArg(l, 'solveTriangular', 'l', lower, false);
   const rhs = rhsArg(b, n, 'solveTriangular');
   trsmKernel(true, lower, transpose, n, rhs.cols, t.data, 0, n, rhs.data, 0, rhs.cols);
   return new Tensor(rhs.data, rhs.shape);
@@ -141,7 +161,7 @@ export function solveTriangular(l: TensorLike, b: TensorLike, options: SolveTria
 
 /** X with A·X = B where A = L·Lᵀ (L from `cholesky`). */
 export function choleskySolve(l: TensorLike, b: TensorLike): Tensor {
-  const { t, n } = triangularArg(l, 'choleskySolve', 'l', true);
+  const { t, n } = triangularArg(l, 'choleskySolve', 'l', true, true);
   const rhs = rhsArg(b, n, 'choleskySolve');
   trsmKernel(true, true, false, n, rhs.cols, t.data, 0, n, rhs.data, 0, rhs.cols);
   trsmKernel(true, true, true, n, rhs.cols, t.data, 0, n, rhs.data, 0, rhs.cols);
@@ -150,7 +170,7 @@ export function choleskySolve(l: TensorLike, b: TensorLike): Tensor {
 
 /** A⁻¹ = L⁻ᵀ·L⁻¹ where A = L·Lᵀ, as a full symmetric matrix. */
 export function choleskyInverse(l: TensorLike): Tensor {
-  const { t, n } = triangularArg(l, 'choleskyInverse', 'l', true);
+  const { t, n } = triangularArg(l, 'choleskyInverse', 'l', true, true);
   // X = L⁻¹ (lower triangular), then A⁻¹ = Xᵀ·X.
   const x = new Float64Array(n * n);
   for (let i = 0; i < n; i++) x[i * n + i] = 1;
@@ -163,7 +183,7 @@ export function choleskyInverse(l: TensorLike): Tensor {
 
 /** log det A = 2·Σ log Lᵢᵢ for A = L·Lᵀ. */
 export function logdetFromCholesky(l: TensorLike): number {
-  const { t, n } = triangularArg(l, 'logdetFromCholesky', 'l', true);
+  const { t, n } = triangularArg(l, 'logdetFromCholesky', 'l', true, true);
   let s = 0;
   for (let i = 0; i < n; i++) s += Math.log(t.data[i * n + i]!);
   return 2 * s;

@@ -1,0 +1,244 @@
+import { fc, test } from '@fast-check/vitest';
+import { CholeskyDecomposition } from 'ml-matrix';
+import { describe, expect } from 'vitest';
+import { eye, randn, Tensor, tensor } from '../../src/autodiff/tensor.js';
+import { NotPositiveDefiniteError, ShapeError, ValueError } from '../../src/errors.js';
+import {
+  cholesky,
+  choleskyInverse,
+  choleskyKernel,
+  choleskySolve,
+  choleskyWithJitter,
+  logdet,
+  logdetFromCholesky,
+  solveTriangular,
+  trsmKernel,
+} from '../../src/linalg/index.js';
+import { expectClose } from '../helpers.js';
+import {
+  EPS,
+  fromMl,
+  maxAbs,
+  maxAbsDiff,
+  mlProduct,
+  randomGram,
+  randomSpd,
+  toMl,
+  transpose,
+} from './oracles.js';
+
+/** ‖L·Lᵀ − A‖max ≤ c·n·ε·‖A‖max: the backward error a stable Cholesky attains. */
+function expectFactorizes(l: Tensor, a: Tensor): void {
+  const n = a.shape[0]!;
+  const residual = maxAbsDiff(mlProduct(l, transpose(l)).data, a.data);
+  expect(residual).toBeLessThanOrEqual(4 * (n + 1) * EPS * maxAbs(a.data));
+  let shapeOk = true;
+  for (let i = 0; i < n; i++) {
+    shapeOk &&= l.data[i * n + i]! > 0;
+    for (let j = i + 1; j < n; j++) shapeOk &&= l.data[i * n + j] === 0;
+  }
+  expect(shapeOk, 'L is lower triangular with a positive diagonal').toBe(true);
+}
+
+describe('cholesky', () => {
+  test.prop([fc.integer({ min: 0, max: 70 }), fc.nat(1000), fc.constantFrom(1, 1e3, 1e8)])(
+    'L·Lᵀ = A and L agrees with ml-matrix',
+    (n, seed, condition) => {
+      const { a } = randomSpd(n, seed, condition);
+      const l = cholesky(a);
+      expectFactorizes(l, a);
+      if (n > 0)
+        expectClose(l, fromMl(new CholeskyDecomposition(toMl(a)).lowerTriangularMatrix), {
+          rtol: 1e-6,
+          atol: 1e-9,
+        });
+    },
+  );
+
+  test.prop([fc.integer({ min: 100, max: 300 }), fc.nat(1000)], { numRuns: 3 })(
+    'recursive blocks at larger, odd sizes',
+    (n, seed) => {
+      const a = randomGram(n, n + 7, seed);
+      expectFactorizes(cholesky(a), a);
+    },
+  );
+
+  test('0 × 0 and 1 × 1', () => {
+    expect(cholesky(new Tensor(new Float64Array(0), [0, 0])).shape).toEqual([0, 0]);
+    expect([...cholesky(tensor([[9]])).data]).toEqual([3]);
+  });
+
+  test('a matrix that is not positive definite names its first bad pivot', () => {
+    // diag(4, 1, −2, 5): the third pivot (index 2) is −2.
+    const a = tensor([
+      [4, 0, 0, 0],
+      [0, 1, 0, 0],
+      [0, 0, -2, 0],
+      [0, 0, 0, 5],
+    ]);
+    try {
+      cholesky(a);
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(NotPositiveDefiniteError);
+      expect((e as NotPositiveDefiniteError).pivot).toBe(2);
+      expect((e as Error).message).toMatch(/cholesky: .*pivot 2 is -2/);
+    }
+    // A rank-deficient Gram matrix fails at a pivot inside the recursion.
+    const g = randomGram(120, 60, 4);
+    expect(() => cholesky(g)).toThrow(NotPositiveDefiniteError);
+  });
+
+  test('bad input is a typed error', () => {
+    expect(() => cholesky(randn([2, 3], 1))).toThrow(/cholesky: a must be square, got shape \[2, 3\]/);
+    expect(() => cholesky(randn([3], 1))).toThrow(ShapeError);
+    expect(() =>
+      cholesky(
+        tensor([
+          [1, 2],
+          [0, 1],
+        ]),
+      ),
+    ).toThrow(/cholesky: a must be symmetric/);
+    expect(() =>
+      cholesky(
+        tensor([
+          [1, Number.NaN],
+          [Number.NaN, 1],
+        ]),
+      ),
+    ).toThrow(ValueError);
+  });
+
+  test('choleskyKernel reports −1 on success and leaves the upper triangle alone', () => {
+    const { a } = randomSpd(70, 2);
+    const work = Float64Array.from(a.data);
+    expect(choleskyKernel(70, work, 0, 70)).toBe(-1);
+    let untouched = true;
+    for (let i = 0; i < 70; i++)
+      for (let j = i + 1; j < 70; j++) untouched &&= work[i * 70 + j] === a.data[i * 70 + j];
+    expect(untouched).toBe(true);
+  });
+});
+
+describe('choleskyWithJitter', () => {
+  test('adds nothing to a positive definite matrix', () => {
+    const { a } = randomSpd(20, 1);
+    const { factor, jitter } = choleskyWithJitter(a);
+    expect(jitter).toBe(0);
+    expectFactorizes(factor, a);
+  });
+
+  test('rescues a rank-deficient Gram matrix with the smallest jitter that works, and reports it', () => {
+    const a = randomGram(80, 20, 7);
+    const { factor, jitter } = choleskyWithJitter(a);
+    expect(jitter).toBeGreaterThan(0);
+    const shifted = Float64Array.from(a.data);
+    for (let i = 0; i < 80; i++) shifted[i * 80 + i] = shifted[i * 80 + i]! + jitter;
+    expectFactorizes(factor, new Tensor(shifted, [80, 80]));
+    // The previous jitter in the sequence (0 for the first) fails.
+    let meanDiagonal = 0;
+    for (let i = 0; i < 80; i++) meanDiagonal += a.data[i * 80 + i]! / 80;
+    const previous = jitter / 10 < 1e-10 * meanDiagonal * 0.99 ? 0 : jitter / 10;
+    const smaller = Float64Array.from(a.data);
+    for (let i = 0; i < 80; i++) smaller[i * 80 + i] = smaller[i * 80 + i]! + previous;
+    expect(() => cholesky(new Tensor(smaller, [80, 80]))).toThrow(NotPositiveDefiniteError);
+  });
+
+  test('gives up with a NotPositiveDefiniteError on an indefinite matrix', () => {
+    expect(() => choleskyWithJitter(tensor([[-1]]), { maxTries: 3 })).toThrow(NotPositiveDefiniteError);
+    expect(() => choleskyWithJitter(eye(2), { growth: 1 })).toThrow(/growth must exceed 1/);
+  });
+});
+
+describe('triangular solves', () => {
+  test.prop([
+    fc.integer({ min: 1, max: 90 }),
+    fc.integer({ min: 1, max: 12 }),
+    fc.boolean(),
+    fc.boolean(),
+    fc.nat(1000),
+  ])('op(L)·X = B to a residual of order n·ε·‖L‖·‖X‖', (n, r, lower, transpose_, seed) => {
+    // A well-conditioned triangular matrix: unit-ish diagonal, small off-diagonal.
+    const t = randn([n, n], seed);
+    const tri = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        if (i === j) tri[i * n + j] = 2 + Math.abs(t.data[i * n + j]!);
+        else if (lower ? j < i : j > i) tri[i * n + j] = t.data[i * n + j]! / Math.sqrt(n);
+        else tri[i * n + j] = Number.NaN; // the other triangle must never be read
+      }
+    }
+    const b = randn([n, r], seed + 1);
+    const x = solveTriangular(new Tensor(tri, [n, n]), b, { lower, transpose: transpose_ });
+    const clean = new Tensor(
+      tri.map((v) => (Number.isNaN(v) ? 0 : v)),
+      [n, n],
+    );
+    const opL = transpose_ ? transpose(clean) : clean;
+    const residual = maxAbsDiff(mlProduct(opL, x).data, b.data);
+    expect(residual).toBeLessThanOrEqual(16 * n * EPS * maxAbs(clean.data) * Math.max(1, maxAbs(x.data)) * n);
+  });
+
+  test('a vector right-hand side keeps its shape', () => {
+    const l = tensor([
+      [2, 0],
+      [1, 4],
+    ]);
+    const x = solveTriangular(l, tensor([2, 9]));
+    expect(x.shape).toEqual([2]);
+    expectClose(x, [1, 2]);
+  });
+
+  test('trsmKernel solves from the right: X·op(A) = B', () => {
+    const n = 70;
+    const m = 9;
+    const { a } = randomSpd(n, 5);
+    const l = cholesky(a);
+    for (const transA of [false, true]) {
+      const b = randn([m, n], 6);
+      const x = Float64Array.from(b.data);
+      trsmKernel(false, true, transA, m, n, l.data, 0, n, x, 0, n);
+      const product = mlProduct(new Tensor(x, [m, n]), transA ? transpose(l) : l);
+      expectClose(product, b, { rtol: 1e-9, atol: 1e-9 });
+    }
+  });
+
+  test('singular and mismatched inputs are typed errors', () => {
+    const singular = tensor([
+      [1, 0],
+      [1, 0],
+    ]);
+    expect(() => solveTriangular(singular, tensor([1, 1]))).toThrow(/solveTriangular: l\[1, 1\] is 0/);
+    expect(() => solveTriangular(eye(3), randn([2, 2], 1))).toThrow(/b must have 3 rows/);
+    expect(() => solveTriangular(eye(2), tensor([1, Number.NaN]))).toThrow(ValueError);
+  });
+});
+
+describe('choleskySolve, choleskyInverse, logdet', () => {
+  test.prop([fc.integer({ min: 1, max: 80 }), fc.integer({ min: 1, max: 5 }), fc.nat(1000)])(
+    'A·X = B, A·A⁻¹ = I and log det A = Σ log λ',
+    (n, r, seed) => {
+      const { a, eigenvalues } = randomSpd(n, seed, 1e4);
+      const l = cholesky(a);
+      const b = randn([n, r], seed + 1);
+      const x = choleskySolve(l, b);
+      const scale = (n + 1) * EPS * 1e4;
+      expect(maxAbsDiff(mlProduct(a, x).data, b.data)).toBeLessThanOrEqual(
+        64 * scale * Math.max(1, maxAbs(x.data)),
+      );
+      const inverse = choleskyInverse(l);
+      expectClose(inverse, transpose(inverse), { rtol: 0, atol: 0 });
+      expectClose(mlProduct(a, inverse), eye(n), { rtol: 0, atol: 64 * scale });
+      const expected = eigenvalues.reduce((s, v) => s + Math.log(v), 0);
+      expect(logdetFromCholesky(l)).toBeCloseTo(expected, 9);
+      expect(logdet(l)).toBe(logdetFromCholesky(l));
+    },
+  );
+
+  test('a factor without a positive diagonal is rejected', () => {
+    expect(() => choleskySolve(tensor([[0]]), tensor([1]))).toThrow(/choleskySolve: l\[0, 0\] is 0/);
+    expect(() => logdetFromCholesky(tensor([[-1]]))).toThrow(ValueError);
+    expect(() => choleskyInverse(randn([2, 3], 1))).toThrow(ShapeError);
+  });
+});
