@@ -45,6 +45,7 @@ import {
   squareP,
   stopGradientP,
   subP,
+  tanhBackwardP,
   tanhP,
   whereP,
 } from './primitives/elementwise.js';
@@ -121,6 +122,8 @@ export const sign = (x: TensorLike): Tensor => unaryOp(signP, x);
 export const sin = (x: TensorLike): Tensor => unaryOp(sinP, x);
 export const cos = (x: TensorLike): Tensor => unaryOp(cosP, x);
 export const tanh = (x: TensorLike): Tensor => unaryOp(tanhP, x);
+/** t·(1 − y²): t pulled back through tanh with output y (fused; used by tanh's rules). */
+export const tanhBackward = (y: TensorLike, t: TensorLike): Tensor => binaryOp(tanhBackwardP, y, t);
 /** 1/(1 + e⁻ˣ). */
 export const sigmoid = (x: TensorLike): Tensor => unaryOp(sigmoidP, x);
 /** max(x, 0); derivative 0 at 0. */
@@ -243,8 +246,8 @@ export function matmul(a: TensorLike, b: TensorLike): Tensor {
 
 /**
  * The affine map of a linear layer, x·Wᵀ + b with PyTorch's weight layout
- * [out, in]: x is [..., in], weight [out, in], bias [out]. The transpose is a
- * flag of the product, never a copy.
+ * [out, in]: x is [..., in], weight [out, in], bias [out]. One gemm: the
+ * transpose is a flag of the product, never a copy, and the bias is its addend.
  */
 export function linear(x: TensorLike, weight: TensorLike, bias?: TensorLike | null): Tensor {
   const xt = asTensor(x);
@@ -254,17 +257,15 @@ export function linear(x: TensorLike, weight: TensorLike, bias?: TensorLike | nu
       `linear: x is ${shapeString(xt.shape)} and weight is ${shapeString(w.shape)}; expected x [..., in] and weight [out, in]`,
     );
   }
-  const rows = xt.ndim === 1 ? reshape(xt, [1, xt.shape[0]!]) : xt;
-  let y = matmulFlagged(rows, w, false, true);
-  if (xt.ndim === 1) y = reshape(y, [w.shape[0]!]);
-  if (bias === undefined || bias === null) return y;
-  const b = asTensor(bias);
-  if (b.ndim !== 1 || b.shape[0] !== w.shape[0]) {
+  const b = bias === undefined || bias === null ? undefined : asTensor(bias);
+  if (b !== undefined && (b.ndim !== 1 || b.shape[0] !== w.shape[0])) {
     throw new ShapeError(
       `linear: bias is ${shapeString(b.shape)}, expected [${w.shape[0]}] for weight ${shapeString(w.shape)}`,
     );
   }
-  return add(y, b);
+  const rows = xt.ndim === 1 ? reshape(xt, [1, xt.shape[0]!]) : xt;
+  const y = matmulFlagged(rows, w, false, true, b);
+  return xt.ndim === 1 ? reshape(y, [w.shape[0]!]) : y;
 }
 
 // ---------------------------------------------------------------------------

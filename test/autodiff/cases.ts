@@ -204,7 +204,7 @@ export const samplers: Record<string, Sampler> = {
   cos: unary(Math.cos, normal),
   tanh: unary(Math.tanh, normal),
   sigmoid: unary((x) => 1 / (1 + Math.exp(-x)), moderate),
-  relu: unary((x) => (x > 0 ? x : 0), awayFromZero),
+  relu: unary((x) => Math.max(x, 0), awayFromZero),
   softplus: unary((x) => Math.log(1 + Math.exp(x)), moderate),
   erf: unary(erfRef, moderate),
   gelu: unary((x) => x * normalCdf(x), moderate),
@@ -214,6 +214,7 @@ export const samplers: Record<string, Sampler> = {
   mul: binary((x, y) => x * y, normal, normal),
   div: binary((x, y) => x / y, normal, awayFromZero),
   pow: binary((x, y) => Math.exp(y * Math.log(x)), positive, moderate),
+  tanhBackward: binary((y, t) => t * (1 - y * y), moderate, normal),
   maximum: binary(Math.max, normal, normal),
   minimum: binary(Math.min, normal, normal),
   greater: binary((x, y) => Number(x > y), grid, grid, false),
@@ -380,17 +381,33 @@ export const samplers: Record<string, Sampler> = {
   },
   matmul: {
     arbitrary: fc
-      .tuple(broadcastPair, dim, dim, dim, fc.boolean(), fc.boolean())
-      .map(([[ba, bb], m, k, n, transA, transB]) => {
+      .tuple(
+        broadcastPair,
+        dim,
+        dim,
+        dim,
+        fc.boolean(),
+        fc.boolean(),
+        fc.option(fc.tuple(fc.nat(4), fc.nat(15))),
+      )
+      .map(([[ba, bb], m, k, n, transA, transB, addend]) => {
         const a = [...ba.slice(-2), ...(transA ? [k, m] : [m, k])];
         const b = [...bb.slice(-2), ...(transB ? [n, k] : [k, n])];
+        const out = [...broadcastShape([ba.slice(-2), bb.slice(-2)]), m, n];
+        // The addend: a suffix of the output's shape with some axes set to 1.
+        const d =
+          addend && out.slice(Math.min(addend[0], out.length)).map((v, i) => ((addend[1] >> i) & 1 ? 1 : v));
         return {
           params: { transA, transB },
-          sample: (rng: Rng) => [fill(a, normal, rng), fill(b, normal, rng)],
-          diff: [0, 1],
+          sample: (rng: Rng) => [
+            fill(a, normal, rng),
+            fill(b, normal, rng),
+            ...(d ? [fill(d, normal, rng)] : []),
+          ],
+          diff: d ? [0, 1, 2] : [0, 1],
         };
       }),
-    reference: ([a, b], { transA, transB }: { transA: boolean; transB: boolean }) => {
+    reference: ([a, b, d], { transA, transB }: { transA: boolean; transB: boolean }) => {
       const r = (x: Tensor) => x.ndim;
       const [m, k] = transA
         ? [a!.shape[r(a!) - 1]!, a!.shape[r(a!) - 2]!]
@@ -400,7 +417,7 @@ export const samplers: Record<string, Sampler> = {
       return build([...batch, m, n], (i) => {
         const bi = i.slice(0, -2);
         const [row, col] = i.slice(-2) as [number, number];
-        let s = 0;
+        let s = d ? broadcastGet(d, i) : 0;
         for (let p = 0; p < k; p++) {
           const ai = transA ? [p, row] : [row, p];
           const bj = transB ? [col, p] : [p, col];

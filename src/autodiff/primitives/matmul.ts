@@ -1,6 +1,9 @@
 /**
- * Batched matrix product with transpose flags: C = op(A)·op(B), where op(M) is
- * M or Mᵀ over the last two axes and the leading (batch) axes broadcast.
+ * Batched matrix product with transpose flags and an optional addend, as gemm:
+ * C = op(A)·op(B) + D, where op(M) is M or Mᵀ over the last two axes, the
+ * leading (batch) axes broadcast, and D (a bias, say) broadcasts to C's shape.
+ * Folding the addend into the product saves a pass over C in every linear layer;
+ * its cotangent is C̄ itself, summed back to D's shape by the machinery.
  *
  * Carrying the flags in the primitive lets every rule stay a single gemm call
  * with no materialised transposes. With C = op(A)·op(B) and cotangent C̄:
@@ -16,9 +19,17 @@
 import { ShapeError } from '../../errors.js';
 import { gemmKernel } from '../../linalg/kernels/gemm.js';
 import { bind, type Primitive } from '../core.js';
-import { broadcastStrides } from '../kernels.js';
+import { broadcastStrides, copyStrided } from '../kernels.js';
 import { add, reshape } from '../ops.js';
-import { broadcastShapes, type Shape, shapeString, sizeOf, Tensor } from '../tensor.js';
+import {
+  broadcastShapes,
+  type Shape,
+  shapeString,
+  shapesEqual,
+  sizeOf,
+  stridesOf,
+  Tensor,
+} from '../tensor.js';
 
 export interface MatmulParams {
   readonly transA: boolean;
@@ -32,14 +43,20 @@ function opDims(shape: Shape, trans: boolean): [number, number] {
   return trans ? [c, r] : [r, c];
 }
 
-/** Flagged matmul of two tensors of rank ≥ 2 (the public `matmul` handles vectors). */
-export function matmulFlagged(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
-  return bind(matmulP, [a, b], { transA, transB });
+/** op(a)·op(b) (+ addend) for a, b of rank ≥ 2 (the public `matmul` handles vectors). */
+export function matmulFlagged(
+  a: Tensor,
+  b: Tensor,
+  transA: boolean,
+  transB: boolean,
+  addend?: Tensor,
+): Tensor {
+  return bind(matmulP, addend ? [a, b, addend] : [a, b], { transA, transB });
 }
 
 export const matmulP: Primitive<MatmulParams> = {
   name: 'matmul',
-  shape([a, b], { transA, transB }) {
+  shape([a, b, d], { transA, transB }) {
     if (a!.length < 2 || b!.length < 2) {
       throw new ShapeError(
         `matmul: operands need at least 2 axes, got ${shapeString(a!)} and ${shapeString(b!)}`,
@@ -53,10 +70,20 @@ export const matmulP: Primitive<MatmulParams> = {
       );
     }
     const batch = broadcastShapes(a!.slice(0, -2), b!.slice(0, -2), 'matmul (batch axes)');
-    return [...batch, m, n];
+    const shape = [...batch, m, n];
+    if (d !== undefined && !shapesEqual(broadcastShapes(d, shape, 'matmul (addend)'), shape)) {
+      throw new ShapeError(
+        `matmul: addend of shape ${shapeString(d)} does not broadcast to the product's ${shapeString(shape)}`,
+      );
+    }
+    return shape;
   },
-  impl([a, b], { transA, transB }, shape) {
+  impl([a, b, d], { transA, transB }, shape) {
     const out = new Float64Array(sizeOf(shape));
+    // With an addend, C starts as D broadcast and the products accumulate into it (β = 1).
+    const beta = d === undefined ? 0 : 1;
+    if (d !== undefined)
+      copyStrided(shape, d.data, 0, broadcastStrides(d.shape, shape), out, 0, stridesOf(shape));
     const [m, k] = opDims(a!.shape, transA);
     const n = shape[shape.length - 1]!;
     if (m === 0 || n === 0) return new Tensor(out, shape);
@@ -68,7 +95,7 @@ export const matmulP: Primitive<MatmulParams> = {
     const bBatch = b!.shape.slice(0, -2);
     if (sizeOf(bBatch) === 1 && !transA && sizeOf(aBatch) === batches) {
       // Batch axes of A fold into its rows.
-      gemmKernel(batches * m, n, k, 1, a!.data, 0, lda, false, b!.data, 0, ldb, transB, 0, out, 0, n);
+      gemmKernel(batches * m, n, k, 1, a!.data, 0, lda, false, b!.data, 0, ldb, transB, beta, out, 0, n);
       return new Tensor(out, shape);
     }
     const aStrides = broadcastStrides(aBatch, batchShape);
@@ -80,12 +107,12 @@ export const matmulP: Primitive<MatmulParams> = {
       let rest = t;
       let ia = 0;
       let ib = 0;
-      for (let d = batchShape.length - 1; d >= 0; d--) {
-        const len = batchShape[d]!;
+      for (let axis = batchShape.length - 1; axis >= 0; axis--) {
+        const len = batchShape[axis]!;
         const i = rest % len;
         rest = (rest - i) / len;
-        ia += i * aStrides[d]!;
-        ib += i * bStrides[d]!;
+        ia += i * aStrides[axis]!;
+        ib += i * bStrides[axis]!;
       }
       gemmKernel(
         m,
@@ -100,7 +127,7 @@ export const matmulP: Primitive<MatmulParams> = {
         ib * bSize,
         ldb,
         transB,
-        0,
+        beta,
         out,
         t * m * n,
         n,
@@ -108,12 +135,14 @@ export const matmulP: Primitive<MatmulParams> = {
     }
     return new Tensor(out, shape);
   },
-  jvp([a, b], [da, db], _c, { transA, transB }) {
-    const fromA = da ? matmulFlagged(da, b!, transA, transB) : null;
-    const fromB = db ? matmulFlagged(a!, db, transA, transB) : null;
-    return fromA && fromB ? add(fromA, fromB) : (fromA ?? fromB);
+  jvp([a, b], [da, db, dd], _c, { transA, transB }) {
+    // d(op(A)·op(B) + D) = op(dA)·op(B) + op(A)·op(dB) + dD, the first two as one product with an addend.
+    let t = dd ?? undefined;
+    if (da) t = matmulFlagged(da, b!, transA, transB, t);
+    if (db) t = matmulFlagged(a!, db, transA, transB, t);
+    return t ?? null;
   },
-  vjp(ct, [a, b], _c, { transA, transB }, [wantA, wantB]) {
+  vjp(ct, [a, b], _c, { transA, transB }, [wantA, wantB, wantD]) {
     let ca: Tensor | null = null;
     let cb: Tensor | null = null;
     if (wantA) ca = transA ? matmulFlagged(b!, ct, transB, true) : matmulFlagged(ct, b!, false, !transB);
@@ -128,30 +157,71 @@ export const matmulP: Primitive<MatmulParams> = {
         cb = transB ? matmulFlagged(ct, a!, true, transA) : matmulFlagged(a!, ct, !transA, false);
       }
     }
-    return [ca, cb];
+    return wantD === undefined ? [ca, cb] : [ca, cb, wantD ? ct : null];
   },
-  batch([a, b], [aBatched, bBatched], size, { transA, transB }) {
-    const rank = Math.max(a!.ndim - (aBatched ? 1 : 0), b!.ndim - (bBatched ? 1 : 0));
-    if (!aBatched && a!.ndim === 2) {
-      // Only B is batched, A is one matrix: when op(B) has one column, all the
-      // columns stack into one matrix X with op(A)·X = C, computed as one gemm
-      // of Xᵀ·op(A)ᵀ. Row-major [.., k, 1] and [.., 1, k] share a layout, so
-      // only reshapes are needed.
-      const [k, n] = opDims(b!.shape, transB);
-      if (n === 1) {
-        const columns = reshape(b!, [-1, k]);
-        const product = matmulFlagged(columns, a!, false, !transA);
-        const m = opDims(a!.shape, transA)[0];
-        return reshape(product, [...b!.shape.slice(0, -2), m, 1]);
-      }
-    }
-    const align = (x: Tensor, batched: boolean) => {
-      if (!batched) return x;
-      const missing = rank - (x.ndim - 1);
-      return missing > 0 ? reshape(x, [size, ...new Array<number>(missing).fill(1), ...x.shape.slice(1)]) : x;
-    };
-    return matmulFlagged(align(a!, aBatched!), align(b!, bBatched!), transA, transB);
+  batch(args, batched, size, { transA, transB }) {
+    const [a, b, d] = args;
+    const [aBatched, bBatched, dBatched] = batched;
+    if (!aBatched && !bBatched)
+      return addBatched(matmulFlagged(a!, b!, transA, transB), false, d!, true, size);
+    // An unbatched addend folds into the batched product; a batched one is added after.
+    const product = batchedProduct(
+      a!,
+      b!,
+      aBatched!,
+      bBatched!,
+      size,
+      transA,
+      transB,
+      dBatched ? undefined : d,
+    );
+    return d !== undefined && dBatched ? addBatched(product, true, d, true, size) : product;
   },
 };
+
+/** op(A)·op(B) (+ unbatched addend) where A and/or B carry a leading batch axis. */
+function batchedProduct(
+  a: Tensor,
+  b: Tensor,
+  aBatched: boolean,
+  bBatched: boolean,
+  size: number,
+  transA: boolean,
+  transB: boolean,
+  addend: Tensor | undefined,
+): Tensor {
+  if (!aBatched && a.ndim === 2) {
+    // Only B is batched, A is one matrix: when op(B) has one column, all the
+    // columns stack into one matrix X with op(A)·X = C, computed as one gemm
+    // of Xᵀ·op(A)ᵀ. Row-major [.., k, 1] and [.., 1, k] share a layout, so
+    // only reshapes are needed.
+    const [k, n] = opDims(b.shape, transB);
+    if (n === 1) {
+      const product = matmulFlagged(reshape(b, [-1, k]), a, false, !transA);
+      const columns = reshape(product, [...b.shape.slice(0, -2), opDims(a.shape, transA)[0], 1]);
+      return addend ? add(columns, addend) : columns;
+    }
+  }
+  const rank = Math.max(a.ndim - (aBatched ? 1 : 0), b.ndim - (bBatched ? 1 : 0));
+  const align = (x: Tensor, isBatched: boolean) => {
+    const missing = rank - (x.ndim - 1);
+    return isBatched && missing > 0
+      ? reshape(x, [size, ...new Array<number>(missing).fill(1), ...x.shape.slice(1)])
+      : x;
+  };
+  return matmulFlagged(align(a, aBatched), align(b, bBatched), transA, transB, addend);
+}
+
+/** x + d where either may carry a leading batch axis of length `size`. */
+function addBatched(x: Tensor, xBatched: boolean, d: Tensor, dBatched: boolean, size: number): Tensor {
+  const rank = Math.max(x.ndim - (xBatched ? 1 : 0), d.ndim - (dBatched ? 1 : 0));
+  const align = (t: Tensor, isBatched: boolean) => {
+    const missing = rank - (t.ndim - 1);
+    return isBatched && missing > 0
+      ? reshape(t, [size, ...new Array<number>(missing).fill(1), ...t.shape.slice(1)])
+      : t;
+  };
+  return add(align(x, xBatched), align(d, dBatched));
+}
 
 export const matmulPrimitives: readonly Primitive[] = [matmulP];
