@@ -407,3 +407,18 @@ describe('Sequential JSON', () => {
     });
   }
 });
+
+describe('Linear.fromParameters', () => {
+  it('wraps given tensors, inferring the sizes', () => {
+    const layer = Linear.fromParameters([[1, 2, 3]], [4]);
+    expect([layer.inFeatures, layer.outFeatures]).toEqual([3, 1]);
+    expect(new Sequential([layer]).forward([1, 1, 1]).data[0]).toBe(10);
+    expect(Linear.fromParameters([[1]]).bias).toBeNull();
+  });
+
+  it('rejects bad shapes and values', () => {
+    expect(() => Linear.fromParameters([1, 2])).toThrow(/weight is \[2\], expected \[out, in\]/);
+    expect(() => Linear.fromParameters([[1, 2]], [1, 2])).toThrow(/bias is \[2\], expected \[1\]/);
+    expect(() => Linear.fromParameters([[1, Number.NaN]])).toThrow(ValueError);
+  });
+});

@@ -131,6 +131,20 @@ describe('train', () => {
     expect(run(11, false)).toEqual(run(12, false));
   });
 
+  it('updates the model after every epoch, so onProgress can evaluate it', () => {
+    const model = Sequential.mlp([1, 4, 1], { seed: 3 });
+    const snapshots: Float64Array[] = [model.flatParameters()];
+    train(model, [[0], [1]], [1, -1], {
+      loss: 'mse',
+      optimizer: sgd({ lr: 0.1 }),
+      epochs: 3,
+      seed: 0,
+      onProgress: () => snapshots.push(model.flatParameters()),
+    });
+    for (let e = 1; e <= 3; e++) expect(snapshots[e]).not.toEqual(snapshots[e - 1]);
+    expect(snapshots[3]).toEqual(model.flatParameters());
+  });
+
   describe('bad input', () => {
     const model = Sequential.mlp([2, 3, 2], { seed: 0 });
     const X = randn([4, 2], 0);

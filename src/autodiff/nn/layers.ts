@@ -22,10 +22,10 @@
  *
  * These match PyTorch's forward and backward, kinks included.
  */
-import { ValueError } from '../../errors.js';
+import { ShapeError, ValueError } from '../../errors.js';
 import { type RngLike, toRng } from '../../random.js';
 import { expm1, gelu, greater, mul, relu, sigmoid, softplus, tanh, where } from '../ops.js';
-import { rand, type Tensor } from '../tensor.js';
+import { asTensor, rand, shapeString, type Tensor, type TensorLike } from '../tensor.js';
 
 /** The activations a `Sequential` may hold, by their JSON `type`. */
 export type ActivationName =
@@ -76,6 +76,37 @@ export class Linear {
     const bound = 1 / Math.sqrt(inFeatures);
     this.weight = rand([outFeatures, inFeatures], rng, -bound, bound);
     this.bias = bias ? rand([outFeatures], rng, -bound, bound) : null;
+  }
+
+  /** A layer holding the given weight [out, in] and bias [out] (or null), e.g. trained elsewhere. */
+  static fromParameters(weight: TensorLike, bias: TensorLike | null = null): Linear {
+    const w = asTensor(weight);
+    if (w.ndim !== 2 || w.shape[0] === 0 || w.shape[1] === 0) {
+      throw new ShapeError(
+        `Linear.fromParameters: weight is ${shapeString(w.shape)}, expected [out, in] with out, in ≥ 1`,
+      );
+    }
+    const [outFeatures, inFeatures] = w.shape as [number, number];
+    const b = bias === null ? null : asTensor(bias);
+    if (b !== null && (b.ndim !== 1 || b.shape[0] !== outFeatures)) {
+      throw new ShapeError(
+        `Linear.fromParameters: bias is ${shapeString(b.shape)}, expected [${outFeatures}] for weight ${shapeString(w.shape)}`,
+      );
+    }
+    for (const [name, t] of [
+      ['weight', w],
+      ['bias', b],
+    ] as const) {
+      const d = t?.data ?? [];
+      for (let i = 0; i < d.length; i++) {
+        if (!Number.isFinite(d[i]!))
+          throw new ValueError(`Linear.fromParameters: ${name} has a non-finite value ${d[i]} at index ${i}`);
+      }
+    }
+    const layer = new Linear(inFeatures, outFeatures, { bias: b !== null, seed: 0 });
+    layer.weight = w;
+    layer.bias = b;
+    return layer;
   }
 }
 

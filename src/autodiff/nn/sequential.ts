@@ -312,10 +312,7 @@ function linearFromJSON(s: Record<string, unknown>, what: string): Linear {
       b![j] = v;
     });
   }
-  const layer = new Linear(n, m, { bias: b !== null, seed: 0 });
-  layer.weight = new Tensor(w, [m, n]);
-  layer.bias = b === null ? null : new Tensor(b, [m]);
-  return layer;
+  return Linear.fromParameters(new Tensor(w, [m, n]), b === null ? null : new Tensor(b, [m]));
 }
 
 function describeArray(x: unknown): string {

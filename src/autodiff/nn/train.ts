@@ -55,9 +55,9 @@ function gatherRows(
 }
 
 /**
- * Fit `model` to (X, y): replaces the model's parameters with the trained ones
- * and returns the mean loss of every epoch. X is [n, in] (or [n] when in = 1).
- * Targets: for 'mse' [n, out] (or [n] when out = 1); for 'crossEntropy' n
+ * Fit `model` to (X, y): replaces the model's parameters with the trained
+ * ones after every epoch (so `onProgress` can evaluate it) and returns the
+ * mean loss of every epoch. X is [n, in] (or [n] when in = 1). Targets: for 'mse' [n, out] (or [n] when out = 1); for 'crossEntropy' n
  * integer labels in 0..out−1; for a loss function, any Tensor whose first
  * axis has length n (batches are its rows).
  */
@@ -166,9 +166,9 @@ export function train(
     }
     const epochLoss = total / n;
     losses.push(epochLoss);
+    model.setParameters(params); // so that onProgress sees the model as trained so far
     onProgress?.({ epoch, loss: epochLoss });
   }
-  model.setParameters(params);
   return { losses };
 }
 
