@@ -1,0 +1,76 @@
+/**
+ * The activation contract with the Laplace code: src/laplace/network.ts
+ * hand-codes every activation's value and derivative for its fast Jacobians.
+ * Its forward pass and its pulled-back vectors must agree with reverse mode
+ * through `Sequential.apply`, kinks included (pre-activations exactly 0).
+ */
+import { describe, expect, it } from 'vitest';
+import { type ActivationName, activation, Linear, ravel, Sequential } from '../../src/autodiff/nn/index.js';
+import { mul, sum } from '../../src/autodiff/ops.js';
+import { randn, zeros } from '../../src/autodiff/tensor.js';
+import { grad } from '../../src/autodiff/transforms.js';
+import { Network } from '../../src/laplace/network.js';
+import { expectClose } from '../helpers.js';
+
+const names: ActivationName[] = [
+  'identity',
+  'tanh',
+  'sigmoid',
+  'relu',
+  'leakyrelu',
+  'elu',
+  'softplus',
+  'gelu',
+];
+
+describe('activations agree with the Laplace Jacobian path', () => {
+  for (const name of names) {
+    it(name, () => {
+      const options = { negativeSlope: 0.1, alpha: 0.7 };
+      const first = new Linear(2, 5, { seed: 1 });
+      first.bias = zeros([5]); // with x = 0 below, every first pre-activation is exactly 0: the kink
+      const model = new Sequential([
+        first,
+        activation(name, options),
+        new Linear(5, 4, { seed: 2 }),
+        activation(name, options),
+        new Linear(4, 3, { seed: 3 }),
+      ]);
+      const n = 6;
+      const x = randn([n, 2], 4);
+      x.data.fill(0, 0, 2);
+      const v = randn([n, 3], 5);
+
+      const network = new Network(model);
+      const theta = model.flatParameters();
+      const cache = network.forward(theta, x.data, n);
+      expectClose(cache.output, model.forward(x).data, { rtol: 1e-13, atol: 1e-15 });
+
+      // ∂/∂θ Σ v ⊙ f: for Linear ℓ, bias part Σₙ gₗ[n] and weight part Σₙ gₗ[n]ᵀ aₗ[n].
+      const gs = network.backward(theta, cache, v.data, 1);
+      const expected: number[] = [];
+      model.linearLayers.forEach((layer, l) => {
+        const [out, inn] = [layer.outFeatures, layer.inFeatures];
+        const a = cache.inputs[l]!;
+        const g = gs[l]!;
+        for (let i = 0; i < out; i++) {
+          for (let j = 0; j < inn; j++) {
+            let s = 0;
+            for (let e = 0; e < n; e++) s += g[e * out + i]! * a[e * inn + j]!;
+            expected.push(s);
+          }
+        }
+        for (let i = 0; i < out; i++) {
+          let s = 0;
+          for (let e = 0; e < n; e++) s += g[e * out + i]!;
+          expected.push(s);
+        }
+      });
+      const reverse = grad((p: ReturnType<Sequential['parameters']>) => sum(mul(model.apply(p, x), v)))(
+        model.parameters(),
+      );
+      expect(expected).toHaveLength(model.nParams);
+      expectClose(ravel(reverse), expected, { rtol: 1e-11, atol: 1e-13 });
+    });
+  }
+});
