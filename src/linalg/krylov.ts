@@ -33,70 +33,85 @@ export interface LanczosRun {
   alpha: Float64Array;
   /** beta[j] = T[j, j+1]; beta[steps − 1] is the residual norm of the last step. */
   beta: Float64Array;
-  /** steps × n, row j is qⱼ. */
+  /** At least steps × n; row j is qⱼ. */
   basis: Float64Array;
   matvecs: number;
 }
 
 /**
+ * Ask after each step whether to stop. `invariantFrom` is −1 after an ordinary
+ * step; after a breakdown it is the first index of the block of T that has just
+ * become an invariant subspace (the run continues from a fresh vector unless
+ * this returns true).
+ */
+export type LanczosStop = (steps: number, run: LanczosRun, invariantFrom: number) => boolean;
+
+/**
  * Run up to maxSteps Lanczos steps from `start` (normalised here) with full
  * reorthogonalisation. On breakdown, continue from a random vector drawn from
- * `restart`, or stop if it is null. `stop(steps, run)` is asked after each step.
+ * `restart` (unless `stop` says otherwise), or stop if `restart` is null. The
+ * basis grows as needed, so a run that converges early uses little memory.
  */
 export function lanczosRun(
   op: LinearOperator,
   start: Float64Array,
   maxSteps: number,
   restart: Rng | null,
-  stop: (steps: number, run: LanczosRun) => boolean = () => false,
+  stop: LanczosStop = () => false,
 ): LanczosRun {
   const n = op.size;
-  const basis = new Float64Array(maxSteps * n);
   const alpha = new Float64Array(maxSteps);
   const beta = new Float64Array(maxSteps);
-  const run: LanczosRun = { steps: 0, alpha, beta, basis, matvecs: 0 };
+  let capacity = Math.min(maxSteps, 64);
+  const run: LanczosRun = { steps: 0, alpha, beta, basis: new Float64Array(capacity * n), matvecs: 0 };
   const w = new Float64Array(n);
   const h = new Float64Array(maxSteps);
   const startNorm = nrm2Kernel(n, start, 0, 1);
   if (maxSteps === 0 || startNorm === 0) return run;
-  for (let i = 0; i < n; i++) basis[i] = start[i]! / startNorm;
+  for (let i = 0; i < n; i++) run.basis[i] = start[i]! / startNorm;
   let anorm = 0;
+  let blockStart = 0;
   for (let j = 0; j < maxSteps; j++) {
+    const basis = run.basis;
     const qj = basis.subarray(j * n, (j + 1) * n);
     op.matvec(qj, w);
     run.matvecs++;
     const a = dotKernel(n, qj, 0, 1, w, 0, 1);
     alpha[j] = a;
     for (let i = 0; i < n; i++) w[i] = w[i]! - a * qj[i]!;
-    if (j > 0) {
+    if (j > blockStart) {
       const b = beta[j - 1]!;
       for (let i = 0; i < n; i++) w[i] = w[i]! - b * basis[(j - 1) * n + i]!;
     }
     orthogonalize(j + 1, n, basis, w, h);
-    let b = nrm2Kernel(n, w, 0, 1);
-    anorm = Math.max(anorm, Math.abs(a) + b + (j > 0 ? beta[j - 1]! : 0));
+    const b = nrm2Kernel(n, w, 0, 1);
+    anorm = Math.max(anorm, Math.abs(a) + b + (j > blockStart ? beta[j - 1]! : 0));
     run.steps = j + 1;
-    if (j + 1 === maxSteps) {
-      beta[j] = b;
-      break;
+    beta[j] = b;
+    if (j + 1 === maxSteps) break;
+    const breakdown = b <= 1e-10 * anorm;
+    if (breakdown && (restart === null || j + 1 >= n || stop(j + 1, run, blockStart))) break;
+    if (!breakdown && stop(j + 1, run, -1)) break;
+    if (j + 1 >= capacity) {
+      capacity = Math.min(maxSteps, 2 * capacity);
+      const grown = new Float64Array(capacity * n);
+      grown.set(basis);
+      run.basis = grown;
     }
-    if (b <= 1e-10 * anorm) {
-      // Invariant subspace: T splits here.
-      if (restart === null || j + 1 >= n) {
-        beta[j] = b;
-        break;
-      }
-      for (let i = 0; i < n; i++) w[i] = restart.normal();
-      orthogonalize(j + 1, n, basis, w, h);
+    const next = run.basis.subarray((j + 1) * n, (j + 2) * n);
+    if (breakdown) {
+      // The block from blockStart is invariant: T splits here (β = 0) and the run
+      // continues in the orthogonal complement from a random vector.
+      for (let i = 0; i < n; i++) w[i] = restart!.normal();
+      orthogonalize(j + 1, n, run.basis, w, h);
       const norm = nrm2Kernel(n, w, 0, 1);
       if (norm === 0) break;
-      for (let i = 0; i < n; i++) basis[(j + 1) * n + i] = w[i]! / norm;
-      b = 0;
+      for (let i = 0; i < n; i++) next[i] = w[i]! / norm;
+      beta[j] = 0;
+      blockStart = j + 1;
     } else {
-      for (let i = 0; i < n; i++) basis[(j + 1) * n + i] = w[i]! / b;
+      for (let i = 0; i < n; i++) next[i] = w[i]! / b;
     }
-    beta[j] = b;
-    if (stop(j + 1, run)) break;
   }
   return run;
 }
@@ -132,7 +147,7 @@ export interface LanczosOptions {
   seed?: RngLike;
   /** Stop when every wanted Ritz pair has residual ≤ tol·max|θ| (default 1e-10). */
   tol?: number;
-  /** Largest number of Lanczos steps, each one matvec (default min(n, 3k + 50)). */
+  /** Largest number of Lanczos steps, each one matvec (default min(n, max(20k, 300))). */
   maxIter?: number;
 }
 
@@ -156,7 +171,7 @@ export function lanczos(op: LinearOperator, k: number, options: LanczosOptions =
   countOption(k, fn, 'k');
   if (k > n) throw new ValueError(`lanczos: k is ${k} but the operator has size ${n}`);
   const tol = finiteOption(options.tol ?? 1e-10, fn, 'tol');
-  const maxIter = countOption(options.maxIter ?? Math.min(n, 3 * k + 50), fn, 'maxIter');
+  const maxIter = countOption(options.maxIter ?? Math.min(n, Math.max(20 * k, 300)), fn, 'maxIter');
   if (maxIter < k) throw new ValueError(`lanczos: maxIter (${maxIter}) must be at least k (${k})`);
   if (k === 0) {
     return {
@@ -170,20 +185,43 @@ export function lanczos(op: LinearOperator, k: number, options: LanczosOptions =
   const rng = toRng(options.seed ?? 0);
   const start = new Float64Array(n);
   for (let i = 0; i < n; i++) start[i] = rng.normal();
-  const steps = Math.min(maxIter, n);
   const residualsOf = (run: LanczosRun, j: number) => {
     const { values, components } = tridiagonalEigen(run, j, j - 1);
     const residuals = new Float64Array(k);
     let scale = 0;
     for (let i = 0; i < j; i++) scale = Math.max(scale, Math.abs(values[i]!));
-    let ok = true;
-    for (let c = 0; c < k; c++) {
+    let ok = j >= k;
+    for (let c = 0; c < Math.min(k, j); c++) {
       residuals[c] = Math.abs(run.beta[j - 1]! * components[j - 1 - c]!);
       if (residuals[c]! > tol * scale) ok = false;
     }
-    return { residuals, ok };
+    return { residuals, ok, values };
   };
-  const run = lanczosRun(op, start, steps, rng, (j, r) => j >= k && residualsOf(r, j).ok);
+  let lastCheck = 0;
+  let invariantStop = false;
+  const stop: LanczosStop = (j, run, invariantFrom) => {
+    if (invariantFrom < 0) {
+      // Ordinary step: the top k Ritz pairs have converged (checked every step
+      // early on, then every j/25 steps, as each check costs O(j²)).
+      if (j < k || j - lastCheck < Math.ceil(j / 25)) return false;
+      lastCheck = j;
+      return residualsOf(run, j).ok;
+    }
+    // Breakdown. A block started from a random vector holds every distinct
+    // eigenvalue of A on the subspace it explored; what remains are further
+    // copies of them, all at most the block's largest value. Stop if k values
+    // are known and none of those copies can enter the top k.
+    if (j < k) return false;
+    const all = tridiagonalEigen(run, j, j - 1).values;
+    const block = tridiagonalEigen(
+      { ...run, alpha: run.alpha.subarray(invariantFrom), beta: run.beta.subarray(invariantFrom) },
+      j - invariantFrom,
+      0,
+    ).values;
+    invariantStop = block[block.length - 1]! <= all[j - k]!;
+    return invariantStop;
+  };
+  const run = lanczosRun(op, start, Math.min(maxIter, n), rng, stop);
   const j = run.steps;
   const { residuals, ok } = residualsOf(run, j);
   // Full eigenvectors of T, then Ritz vectors Y = Qᵀ·S.
@@ -207,7 +245,7 @@ export function lanczos(op: LinearOperator, k: number, options: LanczosOptions =
     vectors: new Tensor(vectors, [n, k]),
     residuals,
     matvecs: run.matvecs,
-    converged: ok || j === n,
+    converged: ok || invariantStop || j === n,
   };
 }
 
