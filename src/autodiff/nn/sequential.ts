@@ -23,8 +23,7 @@
  *              { type: 'tanh' }, { type: 'leakyrelu', negativeSlope }, …] }
  */
 import { ShapeError, ValueError } from '../../errors.js';
-import type { RngLike } from '../../random.js';
-import { toRng } from '../../random.js';
+import { type RngLike, toRng } from '../../random.js';
 import { Tracer } from '../core.js';
 import { linear } from '../ops.js';
 import { asTensor, shapeString, shapesEqual, Tensor, type TensorLike } from '../tensor.js';
