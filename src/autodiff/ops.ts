@@ -156,7 +156,15 @@ function resolveAxes(axis: number | readonly number[] | undefined, ndim: number,
 /** Σ over `axis` (all axes by default). */
 export function sum(x: TensorLike, axis?: number | readonly number[], keepdims = false): Tensor {
   const t = asTensor(x);
-  return bind(sumP, [t], { axes: resolveAxes(axis, t.ndim, 'sum'), keepdims });
+  return sumAxes(t, resolveAxes(axis, t.ndim, 'sum'), keepdims);
+}
+
+/** Sum over canonical axes; summing only axes of length 1 is a reshape. */
+function sumAxes(t: Tensor, axes: readonly number[], keepdims: boolean): Tensor {
+  if (axes.every((a) => t.shape[a] === 1)) {
+    return reshape(t, keepdims ? t.shape : t.shape.filter((_, i) => !axes.includes(i)));
+  }
+  return bind(sumP, [t], { axes, keepdims });
 }
 
 /** Arithmetic mean over `axis` (all axes by default). */
@@ -165,7 +173,7 @@ export function mean(x: TensorLike, axis?: number | readonly number[], keepdims 
   const axes = resolveAxes(axis, t.ndim, 'mean');
   let count = 1;
   for (const a of axes) count *= t.shape[a]!;
-  return mul(bind(sumP, [t], { axes, keepdims }), 1 / count);
+  return mul(sumAxes(t, axes, keepdims), 1 / count);
 }
 
 /** Maximum over `axis` (all axes by default); ties share the derivative equally. */
@@ -337,7 +345,7 @@ export function sumTo(x: TensorLike, shape: Shape): Tensor {
       throw new ShapeError(`sumTo: ${shapeString(t.shape)} is not a broadcast of ${shapeString(shape)}`);
     }
   }
-  return reshape(bind(sumP, [t], { axes, keepdims: false }), shape);
+  return reshape(sumAxes(t, axes, false), shape);
 }
 
 /** Insert an axis of length 1 at `axis`. */

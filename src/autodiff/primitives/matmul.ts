@@ -78,36 +78,48 @@ export const matmulP: Primitive<MatmulParams> = {
     }
     return shape;
   },
-  impl([a, b, d], { transA, transB }, shape) {
+  impl([a, b, d], params, shape) {
     const out = new Float64Array(sizeOf(shape));
     // With an addend, C starts as D broadcast and the products accumulate into it (β = 1).
     const beta = d === undefined ? 0 : 1;
     if (d !== undefined)
       copyStrided(shape, d.data, 0, broadcastStrides(d.shape, shape), out, 0, stridesOf(shape));
+    let { transA, transB } = params;
     const [m, k] = opDims(a!.shape, transA);
     const n = shape[shape.length - 1]!;
     if (m === 0 || n === 0) return new Tensor(out, shape);
-    const lda = a!.shape[a!.ndim - 1]!;
-    const ldb = b!.shape[b!.ndim - 1]!;
+    let lda = a!.shape[a!.ndim - 1]!;
+    let ldb = b!.shape[b!.ndim - 1]!;
+    // A transposed vector is the same values as an untransposed one: drop the flag.
+    if (transA && (m === 1 || k === 1)) [transA, lda] = [false, k];
+    if (transB && (n === 1 || k === 1)) [transB, ldb] = [false, n];
     const batchShape = shape.slice(0, -2);
-    const batches = sizeOf(batchShape);
     const aBatch = a!.shape.slice(0, -2);
-    const bBatch = b!.shape.slice(0, -2);
-    if (sizeOf(bBatch) === 1 && !transA && sizeOf(aBatch) === batches) {
-      // Batch axes of A fold into its rows.
-      gemmKernel(batches * m, n, k, 1, a!.data, 0, lda, false, b!.data, 0, ldb, transB, beta, out, 0, n);
-      return new Tensor(out, shape);
-    }
     const aStrides = broadcastStrides(aBatch, batchShape);
-    const bStrides = broadcastStrides(bBatch, batchShape);
+    const bStrides = broadcastStrides(b!.shape.slice(0, -2), batchShape);
+    // Trailing batch axes over which B is shared and A is not broadcast fold into
+    // A's rows: A's matrices there are consecutive, and so are C's.
+    let lead = batchShape.length;
+    let rowsPerCall = m;
+    if (!transA) {
+      while (
+        lead > 0 &&
+        bStrides[lead - 1] === 0 &&
+        aBatch[aBatch.length - batchShape.length + lead - 1] === batchShape[lead - 1]
+      ) {
+        lead--;
+        rowsPerCall *= batchShape[lead]!;
+      }
+    }
+    const calls = sizeOf(batchShape.slice(0, lead));
     const aSize = m * k;
     const bSize = k * n;
-    for (let t = 0; t < batches; t++) {
-      // Decompose the batch index t into per-axis indices, row-major.
+    for (let t = 0; t < calls; t++) {
+      // Decompose the call index t into indices over the leading batch axes, row-major.
       let rest = t;
       let ia = 0;
       let ib = 0;
-      for (let axis = batchShape.length - 1; axis >= 0; axis--) {
+      for (let axis = lead - 1; axis >= 0; axis--) {
         const len = batchShape[axis]!;
         const i = rest % len;
         rest = (rest - i) / len;
@@ -115,7 +127,7 @@ export const matmulP: Primitive<MatmulParams> = {
         ib += i * bStrides[axis]!;
       }
       gemmKernel(
-        m,
+        rowsPerCall,
         n,
         k,
         1,
@@ -129,7 +141,7 @@ export const matmulP: Primitive<MatmulParams> = {
         transB,
         beta,
         out,
-        t * m * n,
+        t * rowsPerCall * n,
         n,
       );
     }
