@@ -14,7 +14,7 @@
  */
 import { ShapeError, ValueError } from '../../errors.js';
 import { logSoftmax, mean, mul, neg, reshape, softplus, square, sub, sum, take } from '../ops.js';
-import { asTensor, shapeString, shapesEqual, type Tensor, type TensorLike } from '../tensor.js';
+import { asTensor, shapeString, shapesEqual, Tensor, type TensorLike } from '../tensor.js';
 import { assertFinite, isConcrete } from './sequential.js';
 
 export type Reduction = 'mean' | 'sum';
@@ -51,8 +51,8 @@ export function mseLoss(pred: TensorLike, target: TensorLike, reduction: Reducti
 export function checkLabels(labels: Labels, n: number, k: number, what: string): Int32Array {
   let values: ArrayLike<number>;
   if (labels instanceof Int32Array || Array.isArray(labels)) values = labels as ArrayLike<number>;
-  else if (labels instanceof Object && 'shape' in labels) {
-    const t = labels as Tensor;
+  else if (labels instanceof Tensor) {
+    const t = labels;
     if (t.ndim !== 1) throw new ShapeError(`${what}: labels must be 1-D, got shape ${shapeString(t.shape)}`);
     values = t.data;
   } else throw new ValueError(`${what}: labels must be an array, Int32Array or Tensor of integers`);
