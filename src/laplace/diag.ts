@@ -7,7 +7,7 @@
  */
 import { Tensor } from '../autodiff/tensor.js';
 import { BaseLaplace, type CurvatureSpectrum } from './base.js';
-import { assembleRows, chunkSize, gramDiagonal, type JacobianFactors } from './factors.js';
+import { diagonalQuadraticForm, gramDiagonal, type JacobianFactors } from './factors.js';
 
 export class DiagLaplace extends BaseLaplace {
   readonly hessianStructure = 'diag' as const;
@@ -59,29 +59,7 @@ export class DiagLaplace extends BaseLaplace {
   }
 
   protected functionalCovariance(factors: JacobianFactors): Float64Array {
-    const p = this.nParams;
-    const k = factors.m;
-    const variance = this.posteriorVariance();
-    const out = new Float64Array(factors.n * k * k);
-    const chunk = chunkSize(k, p);
-    const rows = new Float64Array(Math.min(chunk, factors.n) * k * p);
-    for (let start = 0; start < factors.n; start += chunk) {
-      const end = Math.min(factors.n, start + chunk);
-      assembleRows(factors, this.network, this.selection, start, end, rows);
-      for (let e = start; e < end; e++) {
-        for (let a = 0; a < k; a++) {
-          const ra = ((e - start) * k + a) * p;
-          for (let b = 0; b <= a; b++) {
-            const rb = ((e - start) * k + b) * p;
-            let s = 0;
-            for (let i = 0; i < p; i++) s += rows[ra + i]! * rows[rb + i]! * variance[i]!;
-            out[(e * k + a) * k + b] = s;
-            out[(e * k + b) * k + a] = s;
-          }
-        }
-      }
-    }
-    return out;
+    return diagonalQuadraticForm(factors, this.network, this.selection, this.posteriorVariance());
   }
 
   protected applyPosteriorScale(z: Float64Array, n: number): Float64Array {

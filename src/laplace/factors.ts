@@ -206,6 +206,81 @@ export function kroneckerFactors(factors: JacobianFactors, selection: Selection)
   return result;
 }
 
+/**
+ * R M for a matrix M [P × k] over the selected parameters: [n·m × k]. Per weight
+ * block, Y[e, i, :] = Σⱼ aₑ[j] M[(i, j), :] (one gemm per output unit) and then
+ * (R M)[e, r, :] += Σᵢ g[e, r, i] Y[e, i, :]; a bias block adds g M_bias.
+ */
+export function rowsTimesMatrix(
+  factors: JacobianFactors,
+  network: Network,
+  selection: Selection,
+  matrix: Float64Array,
+  k: number,
+): Float64Array {
+  const { n, m } = factors;
+  const out = new Float64Array(n * m * k);
+  let source = matrix;
+  if (selection.indices) {
+    // Spread the subnetwork rows over the full parameter vector; blocks then use full offsets.
+    source = new Float64Array(network.nParams * k);
+    selection.indices.forEach((full, i) => {
+      source.set(matrix.subarray(i * k, (i + 1) * k), full * k);
+    });
+  }
+  for (const block of selection.blocks) {
+    const base = selection.indices ? block.offset : block.selectedOffset;
+    const g = factors.pulled[block.linear]!;
+    if (block.part === 'bias') {
+      gemmKernel(n * m, k, block.rows, 1, g, 0, block.rows, false, source, base * k, k, false, 1, out, 0, k);
+      continue;
+    }
+    const a = factors.inputs[block.linear]!;
+    const y = new Float64Array(n * block.rows * k);
+    for (let i = 0; i < block.rows; i++) {
+      gemmKernel(
+        n,
+        k,
+        block.cols,
+        1,
+        a,
+        0,
+        block.cols,
+        false,
+        source,
+        (base + i * block.cols) * k,
+        k,
+        false,
+        0,
+        y,
+        i * k,
+        block.rows * k,
+      );
+    }
+    for (let e = 0; e < n; e++) {
+      gemmKernel(
+        m,
+        k,
+        block.rows,
+        1,
+        g,
+        e * m * block.rows,
+        block.rows,
+        false,
+        y,
+        e * block.rows * k,
+        k,
+        false,
+        1,
+        out,
+        e * m * k,
+        k,
+      );
+    }
+  }
+  return out;
+}
+
 /** R v for a selected-parameter vector v: one number per row (n, r). */
 export function rowsTimes(
   factors: JacobianFactors,
@@ -213,49 +288,7 @@ export function rowsTimes(
   selection: Selection,
   v: Float64Array,
 ): Float64Array {
-  const { n, m } = factors;
-  const out = new Float64Array(n * m);
-  const full = selection.indices ? selection.scatter(new Float64Array(network.nParams), v) : null;
-  for (const block of selection.blocks) {
-    const src = full ?? v;
-    const base = full ? block.offset : block.selectedOffset;
-    const g = factors.pulled[block.linear]!;
-    // u[n, i] = Σⱼ V[i, j] aₙ[j] (weight) or b[i] (bias); then out[n, r] += Σᵢ g[n, r, i] u[n, i].
-    let u: Float64Array;
-    if (block.part === 'bias') {
-      u = new Float64Array(n * block.rows);
-      for (let e = 0; e < n; e++) u.set(src.subarray(base, base + block.rows), e * block.rows);
-    } else {
-      u = new Float64Array(n * block.rows);
-      gemmKernel(
-        n,
-        block.rows,
-        block.cols,
-        1,
-        factors.inputs[block.linear]!,
-        0,
-        block.cols,
-        false,
-        src,
-        base,
-        block.cols,
-        true,
-        0,
-        u,
-        0,
-        block.rows,
-      );
-    }
-    for (let e = 0; e < n; e++) {
-      for (let r = 0; r < m; r++) {
-        let s = 0;
-        const off = (e * m + r) * block.rows;
-        for (let i = 0; i < block.rows; i++) s += g[off + i]! * u[e * block.rows + i]!;
-        out[e * m + r]! += s;
-      }
-    }
-  }
-  return out;
+  return rowsTimesMatrix(factors, network, selection, v, 1);
 }
 
 /** Rᵀ w for a vector w with one number per row (n, r). */
@@ -305,4 +338,90 @@ export function rowsTransposeTimes(
     }
   }
   return selection.gather(full);
+}
+
+/**
+ * out[e, r, s] += Σᵢ u[e, r, i]·u[e, s, i]·w[e, i] for each example e: the m × m
+ * Gram matrix of its m rows under the diagonal weights w[e, ·]. This is how a
+ * diagonal (or diagonalised) P⁻¹ turns pulled-back rows into J P⁻¹ Jᵀ.
+ */
+export function accumulateWeightedGram(
+  u: Float64Array,
+  w: Float64Array,
+  n: number,
+  m: number,
+  width: number,
+  out: Float64Array,
+): void {
+  for (let e = 0; e < n; e++) {
+    const we = e * width;
+    for (let r = 0; r < m; r++) {
+      const ur = (e * m + r) * width;
+      for (let s = 0; s <= r; s++) {
+        const us = (e * m + s) * width;
+        let sum = 0;
+        for (let i = 0; i < width; i++) sum += u[ur + i]! * u[us + i]! * w[we + i]!;
+        out[(e * m + r) * m + s]! += sum;
+        if (s !== r) out[(e * m + s) * m + r]! += sum;
+      }
+    }
+  }
+}
+
+/**
+ * J D Jᵀ for a diagonal D given per selected parameter (`d`), from the factors:
+ * for a weight block, Σᵢⱼ gᵢ gᵢ' aⱼ² Dᵢⱼ = Σᵢ gᵢ gᵢ' wᵢ with w = (a∘a)·Dᵀ (one gemm).
+ */
+export function diagonalQuadraticForm(
+  factors: JacobianFactors,
+  network: Network,
+  selection: Selection,
+  d: Float64Array,
+): Float64Array {
+  const { n, m } = factors;
+  const out = new Float64Array(n * m * m);
+  if (selection.indices) {
+    // A subnetwork has no block structure: assemble its rows, chunk by chunk.
+    const p = selection.nParams;
+    const chunk = chunkSize(m, p);
+    const rows = new Float64Array(Math.min(chunk, n) * m * p);
+    const weights = new Float64Array(Math.min(chunk, n) * p);
+    for (let start = 0; start < n; start += chunk) {
+      const end = Math.min(n, start + chunk);
+      assembleRows(factors, network, selection, start, end, rows);
+      for (let e = 0; e < end - start; e++) weights.set(d, e * p);
+      accumulateWeightedGram(rows, weights, end - start, m, p, out.subarray(start * m * m, end * m * m));
+    }
+    return out;
+  }
+  for (const block of selection.blocks) {
+    const w = new Float64Array(n * block.rows);
+    if (block.part === 'bias') {
+      for (let e = 0; e < n; e++)
+        w.set(d.subarray(block.selectedOffset, block.selectedOffset + block.rows), e * block.rows);
+    } else {
+      const a = factors.inputs[block.linear]!;
+      const aSquared = a.map((v) => v * v);
+      gemmKernel(
+        n,
+        block.rows,
+        block.cols,
+        1,
+        aSquared,
+        0,
+        block.cols,
+        false,
+        d,
+        block.selectedOffset,
+        block.cols,
+        true,
+        0,
+        w,
+        0,
+        block.rows,
+      );
+    }
+    accumulateWeightedGram(factors.pulled[block.linear]!, w, n, m, block.rows, out);
+  }
+  return out;
 }

@@ -18,7 +18,7 @@ import { ValueError } from '../errors.js';
 import { eigh } from '../linalg/index.js';
 import { gemmKernel } from '../linalg/kernels/gemm.js';
 import { BaseLaplace, type CurvatureSpectrum } from './base.js';
-import { type JacobianFactors, kroneckerFactors } from './factors.js';
+import { accumulateWeightedGram, type JacobianFactors, kroneckerFactors } from './factors.js';
 import type { Prior } from './prior.js';
 import type { Block } from './selection.js';
 
@@ -244,18 +244,7 @@ export class KronLaplace extends BaseLaplace {
         // w = (V∘V) D⁻¹ᵀ: [n × in]·[in × out]
         gemmKernel(n, outF, inn, 1, v, 0, inn, false, inverse, 0, inn, true, 0, w, 0, outF);
       }
-      for (let e = 0; e < n; e++) {
-        for (let r = 0; r < k; r++) {
-          const ur = (e * k + r) * outF;
-          for (let s = 0; s <= r; s++) {
-            const us = (e * k + s) * outF;
-            let sum = 0;
-            for (let a = 0; a < outF; a++) sum += u[ur + a]! * u[us + a]! * w[e * outF + a]!;
-            out[(e * k + r) * k + s]! += sum;
-            if (s !== r) out[(e * k + s) * k + r]! += sum;
-          }
-        }
-      }
+      accumulateWeightedGram(u, w, n, k, outF, out);
     });
     return out;
   }

@@ -21,7 +21,13 @@ import { choleskyKernel } from '../linalg/kernels/cholesky.js';
 import { gemmKernel } from '../linalg/kernels/gemm.js';
 import { trsmKernel } from '../linalg/kernels/triangular.js';
 import { BaseLaplace, type CurvatureSpectrum, type LaplaceJSON, type LaplaceOptions } from './base.js';
-import { assembleRows, chunkSize, type JacobianFactors, rowsTimes, rowsTransposeTimes } from './factors.js';
+import {
+  diagonalQuadraticForm,
+  type JacobianFactors,
+  rowsTimes,
+  rowsTimesMatrix,
+  rowsTransposeTimes,
+} from './factors.js';
 import type { SequentialLike } from './network.js';
 
 export class LowRankLaplace extends BaseLaplace {
@@ -123,31 +129,26 @@ export class LowRankLaplace extends BaseLaplace {
     return { values, groupOf: new Int32Array(this.nParams) };
   }
 
-  /**
-   * Rows Y [r × P] ↦ Y P⁻¹ Yᵀ pieces: returns W = Y D⁻¹ V L_M⁻ᵀ [r × k], so that
-   * Y P⁻¹ Yᵀ = Y D⁻¹ Yᵀ − W Wᵀ.
-   */
-  private correction(y: Float64Array, r: number): Float64Array {
-    const { dInverse, v, mFactor } = this.woodbury();
-    const p = this.nParams;
+  /** W L_M⁻ᵀ for W = Y D⁻¹ V [r × k], so that Y P⁻¹ Yᵀ = Y D⁻¹ Yᵀ − (W L_M⁻ᵀ)(W L_M⁻ᵀ)ᵀ. */
+  private correction(ydv: Float64Array, r: number): Float64Array {
+    trsmKernel(false, true, true, r, this.rank, this.woodbury().mFactor, 0, this.rank, ydv, 0, this.rank);
+    return ydv;
+  }
+
+  /** D⁻¹ V, [P × k]. */
+  private scaledBasis(): Float64Array {
+    const { dInverse, v } = this.woodbury();
     const k = this.rank;
-    const yd = new Float64Array(r * p);
-    for (let i = 0; i < r; i++) for (let j = 0; j < p; j++) yd[i * p + j] = y[i * p + j]! * dInverse[j]!;
-    const w = new Float64Array(r * k);
-    gemmKernel(r, k, p, 1, yd, 0, p, false, v, 0, k, false, 0, w, 0, k);
-    trsmKernel(false, true, true, r, k, mFactor, 0, k, w, 0, k);
-    return w;
+    return v.map((x, idx) => x * dInverse[Math.floor(idx / k)]!);
   }
 
   posteriorVariance(): Float64Array {
     this.checkFitted('posteriorVariance');
-    const { dInverse, v, mFactor } = this.woodbury();
+    const { dInverse } = this.woodbury();
     const p = this.nParams;
     const k = this.rank;
     // diag(D⁻¹ V M⁻¹ Vᵀ D⁻¹) = row norms² of D⁻¹ V L_M⁻ᵀ.
-    const w = new Float64Array(p * k);
-    for (let i = 0; i < p; i++) for (let j = 0; j < k; j++) w[i * k + j] = v[i * k + j]! * dInverse[i]!;
-    trsmKernel(false, true, true, p, k, mFactor, 0, k, w, 0, k);
+    const w = this.correction(this.scaledBasis(), p);
     const out = new Float64Array(p);
     for (let i = 0; i < p; i++) {
       let s = 0;
@@ -158,32 +159,17 @@ export class LowRankLaplace extends BaseLaplace {
   }
 
   protected functionalCovariance(factors: JacobianFactors): Float64Array {
-    const p = this.nParams;
-    const k = factors.m;
-    const { dInverse } = this.woodbury();
-    const out = new Float64Array(factors.n * k * k);
-    const chunk = chunkSize(k, p);
-    const rows = new Float64Array(Math.min(chunk, factors.n) * k * p);
-    for (let start = 0; start < factors.n; start += chunk) {
-      const end = Math.min(factors.n, start + chunk);
-      const count = (end - start) * k;
-      assembleRows(factors, this.network, this.selection, start, end, rows);
-      const w = this.correction(rows, count);
-      for (let e = start; e < end; e++) {
-        for (let a = 0; a < k; a++) {
-          const ra = ((e - start) * k + a) * p;
-          for (let b = 0; b <= a; b++) {
-            const rb = ((e - start) * k + b) * p;
-            let s = 0;
-            for (let i = 0; i < p; i++) s += rows[ra + i]! * rows[rb + i]! * dInverse[i]!;
-            for (let j = 0; j < this.rank; j++) {
-              s -= w[((e - start) * k + a) * this.rank + j]! * w[((e - start) * k + b) * this.rank + j]!;
-            }
-            out[(e * k + a) * k + b] = s;
-            out[(e * k + b) * k + a] = s;
-          }
-        }
-      }
+    const { n, m: k } = factors;
+    const out = diagonalQuadraticForm(factors, this.network, this.selection, this.woodbury().dInverse);
+    const w = this.correction(
+      rowsTimesMatrix(factors, this.network, this.selection, this.scaledBasis(), this.rank),
+      n * k,
+    );
+    for (let e = 0; e < n; e++) {
+      syrkKernel(k, this.rank, -1, w, e * k * this.rank, this.rank, false, 1, out, e * k * k, k);
+      // syrk updated the lower triangle; copy it up.
+      for (let a = 0; a < k; a++)
+        for (let b = 0; b < a; b++) out[e * k * k + b * k + a] = out[e * k * k + a * k + b]!;
     }
     return out;
   }
@@ -224,9 +210,7 @@ export class LowRankLaplace extends BaseLaplace {
   posteriorCovariance(): Tensor {
     this.checkFitted('posteriorCovariance');
     const p = this.nParams;
-    const identity = new Float64Array(p * p);
-    for (let i = 0; i < p; i++) identity[i * p + i] = 1;
-    const w = this.correction(identity, p);
+    const w = this.correction(this.scaledBasis(), p);
     const { dInverse } = this.woodbury();
     const out = new Float64Array(p * p);
     gemmKernel(p, p, this.rank, -1, w, 0, this.rank, false, w, 0, this.rank, true, 0, out, 0, p);

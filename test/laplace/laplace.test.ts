@@ -193,6 +193,20 @@ describe('structures agree where they must', () => {
     expect(last.logMarginalLikelihood()).toBeCloseTo(expected, 6);
   });
 
+  test('a subnetwork of every weight equals all weights, for each structure that supports it', () => {
+    const everything = { subnetwork: Array.from({ length: full.nParams }, (_, i) => i) };
+    const xt = randomInputs(3, 3, 12);
+    for (const hessianStructure of ['full', 'diag', 'lowrank'] as const) {
+      const opts = { ...base, hessianStructure, rank: 6 };
+      const all = laplace(model, opts).fit(X, Y);
+      const sub = laplace(model, { ...opts, subsetOfWeights: everything }).fit(X, Y);
+      expect(sub.logMarginalLikelihood()).toBeCloseTo(all.logMarginalLikelihood(), 8);
+      const a = all.predict(xt) as { functionalCovariance: Tensor };
+      const b = sub.predict(xt) as { functionalCovariance: Tensor };
+      expectClose(b.functionalCovariance, a.functionalCovariance, { rtol: 1e-7, atol: 1e-10 });
+    }
+  });
+
   test('kron equals full for one Linear layer without bias and one data point', () => {
     const single = makeMlp([3, 2], 'identity', 4, false);
     const x = [randomInputs(1, 3, 9)[0]!];
