@@ -7,8 +7,8 @@
  *
  * Matrices are row-major: element (i, j) of A lives at a[aOffset + i·lda + j].
  * Vectors have a stride (`inc`). Nothing is validated here; the public layer in
- * ../dense.ts checks shapes and values. syrk is done as a sequence of block
- * columns, each a `gemm`, so it runs at gemm speed on half the work.
+ * ../dense.ts checks shapes and values. syrk recurses down to small diagonal
+ * blocks and hands the rest to `gemm`, so it runs at gemm speed on half the work.
  */
 import { gemmKernel } from './gemm.js';
 
@@ -140,18 +140,22 @@ export function gemvKernel(
   for (; i < m; i++) axpyKernel(n, alpha * x[xOffset + i * incx]!, a, aOffset + i * lda, 1, y, yOffset, incy);
 }
 
-/** Columns of C per syrk block: off-diagonal blocks go to gemm, diagonal ones through scratch. */
-const SYRK_BLOCK = 128;
-let syrkScratch = new Float64Array(SYRK_BLOCK * SYRK_BLOCK);
+/** Diagonal blocks up to this size are formed whole in scratch, of which the lower half is kept. */
+const SYRK_BASE = 48;
+const syrkScratch = new Float64Array(SYRK_BASE * SYRK_BASE);
 
 /**
  * Lower triangle of C ← α·A·Aᵀ + β·C (A is n × k, `trans` false) or
  * C ← α·Aᵀ·A + β·C (A is k × n, `trans` true). The strict upper triangle of C is
  * neither read nor written; `mirrorLower` fills it when a full matrix is wanted.
  *
- * Block column J of the lower triangle is C[J₀:, J] = α·A_rows(J₀:)·A_rows(J)ᵀ:
- * its part below the diagonal block is one gemm, and the diagonal block is a
- * small gemm into scratch of which only the lower half is kept.
+ * Recursive on the rows of op(A) = [A₁; A₂]:
+ *
+ *     [C₁₁    ]      [A₁A₁ᵀ      ]
+ *     [C₂₁ C₂₂]  ←  α[A₂A₁ᵀ A₂A₂ᵀ] + β·C,
+ *
+ * so the off-diagonal block is one gemm and the recursion bottoms out in small
+ * diagonal blocks, where computing the whole block wastes little.
  */
 export function syrkKernel(
   n: number,
@@ -171,45 +175,23 @@ export function syrkKernel(
     for (let i = 0; i < n; i++) scalKernel(i + 1, beta, c, cOffset + i * ldc, 1);
     return;
   }
-  // Row r of op(A) (a length-k vector) starts at rowStart(r), stepping by `step`.
+  // Row r of op(A) starts at aOffset + r·rowStride.
   const rowStride = trans ? 1 : lda;
-  for (let j0 = 0; j0 < n; j0 += SYRK_BLOCK) {
-    const nb = Math.min(SYRK_BLOCK, n - j0);
-    const aj = aOffset + j0 * rowStride;
-    // Diagonal block.
-    if (syrkScratch.length < nb * nb) syrkScratch = new Float64Array(nb * nb);
+  if (n <= SYRK_BASE) {
     const s = syrkScratch;
-    gemmKernel(nb, nb, k, alpha, a, aj, lda, trans, a, aj, lda, !trans, 0, s, 0, nb);
-    for (let i = 0; i < nb; i++) {
-      const ci = cOffset + (j0 + i) * ldc + j0;
-      for (let j = 0; j <= i; j++) {
-        c[ci + j] = beta === 0 ? s[i * nb + j]! : s[i * nb + j]! + beta * c[ci + j]!;
-      }
+    gemmKernel(n, n, k, alpha, a, aOffset, lda, trans, a, aOffset, lda, !trans, 0, s, 0, n);
+    for (let i = 0; i < n; i++) {
+      const ci = cOffset + i * ldc;
+      for (let j = 0; j <= i; j++) c[ci + j] = beta === 0 ? s[i * n + j]! : s[i * n + j]! + beta * c[ci + j]!;
     }
-    // Below the diagonal block.
-    const below = n - j0 - nb;
-    if (below > 0) {
-      const ai = aOffset + (j0 + nb) * rowStride;
-      gemmKernel(
-        below,
-        nb,
-        k,
-        alpha,
-        a,
-        ai,
-        lda,
-        trans,
-        a,
-        aj,
-        lda,
-        !trans,
-        beta,
-        c,
-        cOffset + (j0 + nb) * ldc + j0,
-        ldc,
-      );
-    }
+    return;
   }
+  const n1 = Math.max(16, Math.floor(n / 2 / 16) * 16);
+  const n2 = n - n1;
+  const a2 = aOffset + n1 * rowStride;
+  syrkKernel(n1, k, alpha, a, aOffset, lda, trans, beta, c, cOffset, ldc);
+  gemmKernel(n2, n1, k, alpha, a, a2, lda, trans, a, aOffset, lda, !trans, beta, c, cOffset + n1 * ldc, ldc);
+  syrkKernel(n2, k, alpha, a, a2, lda, trans, beta, c, cOffset + n1 * ldc + n1, ldc);
 }
 
 /** Copy the strict lower triangle of the n × n matrix C onto its upper triangle. */
