@@ -25,7 +25,7 @@ import {
   transpose,
   zerosLike,
 } from '../ops.js';
-import { arange, broadcastShapes, type Shape, shapeString, sizeOf, stridesOf, Tensor } from '../tensor.js';
+import { arange, type Shape, shapeString, sizeOf, stridesOf, Tensor } from '../tensor.js';
 
 // ---------------------------------------------------------------------------
 // reshape: same values, new shape. Zero-copy: tensors are immutable, so the
@@ -108,8 +108,8 @@ export interface BroadcastParams {
 export const broadcastToP: Primitive<BroadcastParams> = {
   name: 'broadcastTo',
   shape([x], { shape }) {
-    const b = x!.length <= shape.length ? broadcastShapes(x!, shape, 'broadcastTo') : undefined;
-    if (b === undefined || b.some((d, i) => d !== shape[i])) {
+    const lead = shape.length - x!.length;
+    if (lead < 0 || x!.some((d, k) => d !== 1 && d !== shape[lead + k])) {
       throw new ShapeError(`broadcastTo: cannot broadcast ${shapeString(x!)} to ${shapeString(shape)}`);
     }
     return shape;
