@@ -105,6 +105,29 @@ describe('train', () => {
     );
   });
 
+  it('per-tensor weightDecay shrinks each parameter tensor by its own (1 − lr·λ)', () => {
+    const model = Sequential.mlp([1, 4, 1], { seed: 8 });
+    const theta0 = model.flatParameters();
+    const decays = [0.5, 0, 1, 2];
+    train(model, [[1], [2]], [0, 0], {
+      loss: (pred: Tensor) => mul(sum(pred), 0),
+      optimizer: sgd({ lr: 0.1 }),
+      weightDecay: decays,
+      epochs: 2,
+      seed: 0,
+    });
+    // PyTorch order: W₁ (4), b₁ (4), W₂ (4), b₂ (1).
+    const tensorOf = (i: number) => (i < 4 ? 0 : i < 8 ? 1 : i < 12 ? 2 : 3);
+    expectClose(
+      model.flatParameters(),
+      theta0.map((t, i) => t * (1 - 0.1 * decays[tensorOf(i)]!) ** 2),
+      { rtol: 1e-14 },
+    );
+    expect(() => train(model, [[1]], [0], { loss: 'mse', weightDecay: [1, 2], epochs: 1, seed: 0 })).toThrow(
+      /weightDecay has 2 values but the model has 4 parameter tensors/,
+    );
+  });
+
   it('is reproducible from its seed, reports progress every epoch, and shuffles only when asked', () => {
     const X = randn([20, 3], 1);
     const Y = randn([20, 1], 2);

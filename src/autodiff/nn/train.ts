@@ -34,8 +34,12 @@ export interface TrainOptions {
   shuffle?: boolean;
   /** Called after every epoch with its mean loss. */
   onProgress?: (info: { epoch: number; loss: number }) => void;
-  /** Adds λθ to every gradient (L2 penalty ½λ‖θ‖²); default 0. */
-  weightDecay?: number;
+  /**
+   * Adds λθ to every gradient (L2 penalty ½λ‖θ‖²); default 0. An array gives one λ
+   * per parameter tensor in PyTorch order (each Linear's weight, then its bias),
+   * i.e. a per-layer Gaussian prior.
+   */
+  weightDecay?: number | readonly number[];
 }
 
 /** Rows `order[start..end)` of an [n, d] array, as a [end − start, d] Tensor. */
@@ -123,9 +127,19 @@ export function train(
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new ValueError(`${what}: batchSize must be a positive integer, got ${batchSize}`);
   }
-  if (!Number.isFinite(weightDecay) || weightDecay < 0) {
-    throw new ValueError(`${what}: weightDecay must be a finite number ≥ 0, got ${weightDecay}`);
+  const decays = typeof weightDecay === 'number' ? null : Array.from(weightDecay);
+  const tensorCount = model.linearLayers.reduce((s, l) => s + (l.bias ? 2 : 1), 0);
+  if (decays && decays.length !== tensorCount) {
+    throw new ShapeError(
+      `${what}: weightDecay has ${decays.length} values but the model has ${tensorCount} parameter tensors`,
+    );
   }
+  for (const v of decays ?? [weightDecay as number]) {
+    if (!Number.isFinite(v) || v < 0) {
+      throw new ValueError(`${what}: weightDecay must be finite and ≥ 0, got ${v}`);
+    }
+  }
+  const decayOf = (tensor: number): number => (decays ? decays[tensor]! : (weightDecay as number));
   const optimizer = options.optimizer ?? adam({ lr: 1e-3 });
   const rng = toRng(seed);
 
@@ -160,7 +174,7 @@ export function train(
           `${what}: the loss became ${batchLoss} in epoch ${epoch} (examples ${start}..${end - 1}); try a smaller learning rate`,
         );
       }
-      if (weightDecay !== 0) grads = addWeightDecay(grads, params, weightDecay);
+      if (decays || weightDecay !== 0) grads = addWeightDecay(grads, params, decayOf);
       params = optimizer.step(params, grads);
       total += batchLoss * (end - start);
     }
@@ -172,17 +186,18 @@ export function train(
   return { losses };
 }
 
-/** g + λθ, leaf by leaf. */
-function addWeightDecay(grads: Params, params: Params, lambda: number): Params {
+/** g + λθ, leaf by leaf; `decayOf(t)` is λ of parameter tensor t in PyTorch order. */
+function addWeightDecay(grads: Params, params: Params, decayOf: (tensor: number) => number): Params {
+  let tensor = 0;
   const plus = (g: Tensor, p: Tensor): Tensor => {
+    const lambda = decayOf(tensor++);
     const out = new Float64Array(g.size);
     for (let i = 0; i < out.length; i++) out[i] = g.data[i]! + lambda * p.data[i]!;
     return new Tensor(out, g.shape);
   };
   return grads.map((g, i) => {
     const p = params[i]!;
-    return g.bias && p.bias
-      ? { weight: plus(g.weight, p.weight), bias: plus(g.bias, p.bias) }
-      : { weight: plus(g.weight, p.weight) };
+    const weight = plus(g.weight, p.weight);
+    return g.bias && p.bias ? { weight, bias: plus(g.bias, p.bias) } : { weight };
   });
 }
