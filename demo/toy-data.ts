@@ -13,23 +13,25 @@
  * - `blobs`: isotropic Gaussian clusters, one per class.
  *
  * Inputs are `number[][]` (n rows of d features) and targets `number[]`, the
- * plain shapes that `laplace(...).fit` and `formatCsv` take. Helpers: a seeded
- * Fisher–Yates shuffle, a train/test split, a standardiser z = (x − mean)/std
- * fitted on training data only, and a 2-D grid for confidence maps.
+ * plain shapes that `laplace(...).fit` and `formatCsv` take. A 2-D grid for
+ * confidence maps lives here too; the seeded shuffle, the train/test split and
+ * the standardiser are shared with the CLI (src/cli/dataset.ts) and re-exported.
  */
+import { type Dataset, permute, type SplitDataset, shuffledIndices } from '../src/cli/dataset.js';
 import { ShapeError, ValueError } from '../src/errors.js';
 import { type RngLike, toRng } from '../src/random.js';
 
-/** Inputs, targets, and (for held-out data) the same for testing. */
-export interface Dataset {
-  X: number[][];
-  y: number[];
-}
-
-export interface SplitDataset {
-  train: Dataset;
-  test: Dataset;
-}
+export {
+  type Dataset,
+  fitStandardizer,
+  type SplitDataset,
+  type SplitOptions,
+  type Standardizer,
+  shuffledIndices,
+  standardize,
+  trainTestSplit,
+  unstandardize,
+} from '../src/cli/dataset.js';
 
 export interface GapRegressionOptions {
   nTrain?: number;
@@ -155,92 +157,6 @@ export function blobs({ n = 300, centers, nClasses = 3, std = 0.5, seed = 0 }: B
     y.push(label);
   }
   return permute({ X, y }, shuffledIndices(n, rng));
-}
-
-/** A uniformly random permutation of 0..n−1 (Fisher–Yates). */
-export function shuffledIndices(n: number, seed: RngLike): number[] {
-  const rng = toRng(seed);
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return order;
-}
-
-function permute({ X, y }: Dataset, order: readonly number[]): Dataset {
-  return { X: order.map((i) => X[i]!), y: order.map((i) => y[i]!) };
-}
-
-export interface SplitOptions {
-  /** Fraction of rows held out for testing, rounded to the nearest row (at least one each side). */
-  testFraction?: number;
-  seed?: RngLike;
-}
-
-/** Shuffle rows with a seed, then hold out the first `testFraction` of them as the test set. */
-export function trainTestSplit(
-  data: Dataset,
-  { testFraction = 0.2, seed = 0 }: SplitOptions = {},
-): SplitDataset {
-  const n = data.X.length;
-  if (data.y.length !== n) {
-    throw new ShapeError(`trainTestSplit: X has ${n} rows but y has ${data.y.length}`);
-  }
-  if (n < 2) throw new ShapeError(`trainTestSplit: need at least 2 rows, got ${n}`);
-  if (!(testFraction > 0 && testFraction < 1)) {
-    throw new ValueError(`trainTestSplit: testFraction must be in (0, 1), got ${testFraction}`);
-  }
-  const nTest = Math.min(Math.max(Math.round(testFraction * n), 1), n - 1);
-  const order = shuffledIndices(n, seed);
-  return { test: permute(data, order.slice(0, nTest)), train: permute(data, order.slice(nTest)) };
-}
-
-/** Per-column mean and standard deviation (population, 1/n) of training data. */
-export interface Standardizer {
-  mean: number[];
-  std: number[];
-}
-
-/**
- * Fit z = (x − mean)/std per column. A constant column gets std 1, so it maps
- * to zeros rather than to NaN.
- */
-export function fitStandardizer(X: readonly (readonly number[])[]): Standardizer {
-  const n = X.length;
-  const d = X[0]?.length ?? 0;
-  if (n === 0 || d === 0) throw new ShapeError(`fitStandardizer: X is empty, shape [${n}, ${d}]`);
-  const mean = new Array<number>(d).fill(0);
-  const std = new Array<number>(d).fill(0);
-  for (const [i, row] of X.entries()) {
-    if (row.length !== d)
-      throw new ShapeError(`fitStandardizer: row 0 has ${d} entries and row ${i} has ${row.length}`);
-    for (let j = 0; j < d; j++) mean[j]! += row[j]! / n;
-  }
-  for (const row of X) for (let j = 0; j < d; j++) std[j]! += (row[j]! - mean[j]!) ** 2 / n;
-  for (let j = 0; j < d; j++) {
-    const s = Math.sqrt(std[j]!);
-    // Relative to the column's magnitude: a constant column's computed spread is rounding noise.
-    std[j] = s > 1e-12 * Math.max(1, Math.abs(mean[j]!)) ? s : 1;
-  }
-  return { mean, std };
-}
-
-/** Apply a fitted standardiser to rows with the same columns. */
-export function standardize(X: readonly (readonly number[])[], { mean, std }: Standardizer): number[][] {
-  return X.map((row, i) => {
-    if (row.length !== mean.length) {
-      throw new ShapeError(
-        `standardize: row ${i} has ${row.length} entries but the standardiser has ${mean.length}`,
-      );
-    }
-    return row.map((x, j) => (x - mean[j]!) / std[j]!);
-  });
-}
-
-/** Undo `standardize`: x = z·std + mean. */
-export function unstandardize(Z: readonly (readonly number[])[], { mean, std }: Standardizer): number[][] {
-  return Z.map((row) => row.map((z, j) => z * std[j]! + mean[j]!));
 }
 
 /** A regular grid over a rectangle, for confidence maps. */

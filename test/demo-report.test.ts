@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bestRows, formatNumber, htmlTable, renderReport, slug } from '../demo/report.js';
-import { linePlot } from '../demo/svg.js';
+import { bestRows, formatNumber, htmlTable, renderReport, slug } from '../src/cli/report.js';
+import { linePlot } from '../src/cli/svg.js';
 
 /** Tags nest and close in order; void elements (meta) need no closing tag. */
 function expectBalanced(html: string): void {

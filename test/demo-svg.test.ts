@@ -10,7 +10,7 @@ import {
   reliabilityPlot,
   seriesPlot,
   viridis,
-} from '../demo/svg.js';
+} from '../src/cli/svg.js';
 import { ShapeError } from '../src/errors.js';
 
 /**

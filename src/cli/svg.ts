@@ -18,8 +18,8 @@
  * be diffed; ids inside one SVG are prefixed with a per-process counter so that
  * many charts can share one HTML page.
  */
-import { ShapeError } from '../src/errors.js';
-import type { ReliabilityBin } from '../src/metrics.js';
+import { ShapeError } from '../errors.js';
+import type { ReliabilityBin } from '../metrics.js';
 
 /** Okabe & Ito (2008) colours: blue, orange, green, vermillion, reddish purple, sky blue, yellow, black. */
 export const PALETTE = [
