@@ -83,14 +83,16 @@ export function copyStrided(
   dstOffset: number,
   dstStrides: readonly number[],
 ): void {
-  forEachRow(shape, [srcStrides, dstStrides], [srcOffset, dstOffset], (n, [s, d], [si, dj]) => {
-    let i = s!;
-    let j = d!;
+  forEachRow(shape, [srcStrides, dstStrides], [srcOffset, dstOffset], (n, offsets, inner) => {
+    let i = offsets[0]!;
+    let j = offsets[1]!;
+    const si = inner[0]!;
+    const dj = inner[1]!;
     if (si === 1 && dj === 1) {
       dst.set(src.subarray(i, i + n), j);
       return;
     }
-    for (let k = 0; k < n; k++, i += si!, j += dj!) dst[j] = src[i]!;
+    for (let k = 0; k < n; k++, i += si, j += dj) dst[j] = src[i]!;
   });
 }
 
@@ -141,8 +143,8 @@ export function broadcastBinary(
   const sa = broadcastStrides(aShape, outShape);
   const sb = broadcastStrides(bShape, outShape);
   const so = broadcastStrides(outShape, outShape);
-  forEachRow(outShape, [sa, sb, so], [0, 0, 0], (len, [ia, ib, io], [ka, kb]) => {
-    kernel(len, a, ia!, ka!, b, ib!, kb!, out, io!);
+  forEachRow(outShape, [sa, sb, so], [0, 0, 0], (len, offsets, inner) => {
+    kernel(len, a, offsets[0]!, inner[0]!, b, offsets[1]!, inner[1]!, out, offsets[2]!);
   });
 }
 
@@ -171,10 +173,17 @@ export function reduceInto(
     os[i] = s;
     s *= shape[i]!;
   }
-  forEachRow(shape, [xs, os], [0, 0], (n, [ix, io], [, innerOut]) => {
-    const i = ix!;
-    const o = io!;
-    if (innerOut === 0) {
+  const [dims, [, outSteps]] = coalesce(shape, [xs, os]);
+  if (op === 'sum' && dims.length === 2 && outSteps![0] === 0) {
+    // [rows, cols] summed over rows (a bias gradient): add each row into out.
+    const cols = dims[1]!;
+    for (let r = 0, i = 0; r < dims[0]!; r++) for (let k = 0; k < cols; k++, i++) out[k]! += x[i]!;
+    return;
+  }
+  forEachRow(shape, [xs, os], [0, 0], (n, offsets, inner) => {
+    const i = offsets[0]!;
+    const o = offsets[1]!;
+    if (inner[1] === 0) {
       out[o] = op === 'sum' ? out[o]! + sumRange(x, i, n, 1) : maxRange(x, i, n, 1, out[o]!);
     } else if (op === 'sum') {
       for (let k = 0; k < n; k++) out[o + k]! += x[i + k]!;
