@@ -19,6 +19,11 @@ export { KronLaplace } from './kron.js';
 export { Laplace, laplace } from './laplace.js';
 export type { CurvatureName, LikelihoodName } from './likelihood.js';
 export { LowRankLaplace } from './lowrank.js';
+export {
+  type MarglikTrainingOptions,
+  type MarglikTrainingResult,
+  marglikTraining,
+} from './marglik-training.js';
 export type { SequentialLike } from './network.js';
 export type { PriorPrecision, PriorStructure } from './prior.js';
 export type { SubsetOfWeights } from './selection.js';
