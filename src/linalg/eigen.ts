@@ -7,8 +7,7 @@
  */
 import { Tensor, type TensorLike } from '../autodiff/tensor.js';
 import { ValueError } from '../errors.js';
-import { tql2, tridiagonalize, tridiagonalQt } from './kernels/eigen.js';
-import { transposeInto } from './kernels/triangular.js';
+import { tql2, tridiagonalize, tridiagonalQ } from './kernels/eigen.js';
 import { requireSymmetric, squareArg } from './validate.js';
 
 export interface Eigh {
@@ -39,12 +38,10 @@ function converged(failed: number, fn: string): void {
 /** Eigenvalues (ascending) and orthonormal eigenvectors (columns) of the symmetric matrix A. */
 export function eigh(a: TensorLike): Eigh {
   const { n, work, d, e, tau } = reduce(a, 'eigh');
-  // Rows of vt are eigenvectors: start from Qᵀ and rotate.
-  const vt = new Float64Array(n * n);
-  tridiagonalQt(n, work, 0, n, tau, vt, 0, n);
-  converged(tql2(n, d, e, vt, 0, n, n), 'eigh');
+  // V = Q·Z: form Q, then apply the QL rotations to its columns.
   const vectors = new Float64Array(n * n);
-  transposeInto(n, n, vt, 0, n, vectors, 0, n);
+  tridiagonalQ(n, work, 0, n, tau, vectors, 0, n);
+  converged(tql2(n, d, e, vectors, 0, n, n), 'eigh');
   return { values: d, vectors: new Tensor(vectors, [n, n]) };
 }
 

@@ -40,7 +40,7 @@ export {
   syrkKernel,
 } from './kernels/blas.js';
 export { choleskyKernel } from './kernels/cholesky.js';
-export { tql2, tridiagonalize, tridiagonalQt } from './kernels/eigen.js';
+export { tql2, tridiagonalize, tridiagonalQ } from './kernels/eigen.js';
 export { gemmKernel } from './kernels/gemm.js';
 export { transposeInto, trsmKernel } from './kernels/triangular.js';
 export {

@@ -138,7 +138,8 @@ export function tridiagonalEigen(
   e.set(run.beta.subarray(0, steps - 1));
   const z = new Float64Array(steps);
   z[component] = 1;
-  if (tql2(steps, d, e, z, 0, 1, 1) >= 0) throw new ValueError('lanczos: QL iteration on T did not converge');
+  if (tql2(steps, d, e, z, 0, steps, 1) >= 0)
+    throw new ValueError('lanczos: QL iteration on T did not converge');
   return { values: d, components: z };
 }
 
@@ -228,15 +229,15 @@ export function lanczos(op: LinearOperator, k: number, options: LanczosOptions =
   const d = run.alpha.slice(0, j);
   const e = new Float64Array(j);
   e.set(run.beta.subarray(0, j - 1));
-  const zt = new Float64Array(j * j);
-  for (let i = 0; i < j; i++) zt[i * j + i] = 1;
-  if (tql2(j, d, e, zt, 0, j, j) >= 0) throw new ValueError('lanczos: QL iteration on T did not converge');
+  const z = new Float64Array(j * j);
+  for (let i = 0; i < j; i++) z[i * j + i] = 1;
+  if (tql2(j, d, e, z, 0, j, j) >= 0) throw new ValueError('lanczos: QL iteration on T did not converge');
   const values = new Float64Array(k);
   const s = new Float64Array(j * k);
   for (let c = 0; c < k; c++) {
     const idx = j - 1 - c;
     values[c] = d[idx]!;
-    for (let i = 0; i < j; i++) s[i * k + c] = zt[idx * j + i]!;
+    for (let i = 0; i < j; i++) s[i * k + c] = z[i * j + idx]!;
   }
   const vectors = new Float64Array(n * k);
   gemmKernel(n, k, j, 1, run.basis, 0, n, true, s, 0, k, false, 0, vectors, 0, k);

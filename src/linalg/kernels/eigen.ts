@@ -15,6 +15,8 @@
  * that they act on pairs of contiguous rows instead.
  */
 
+import { gemmKernel } from './gemm.js';
+
 const EPS = 2 ** -52;
 
 /**
@@ -97,13 +99,20 @@ export function tridiagonalize(
   }
 }
 
+/** Reflectors per block when forming Q. */
+const QBLOCK = 32;
+
 /**
- * Qᵀ = H_{n−3}⋯H₁·H₀ from the reflectors left in a by `tridiagonalize`, written
- * row-major into q (n × n, row stride ldq). Built as I·H_{n−3}, then ·H_{n−4}, …:
- * Hₖ acts on columns k+1.. and, at that point, only rows k+1.. are not yet
- * identity rows, so each step is X₂₂ ← X₂₂ − τ·(X₂₂·v)·vᵀ on the trailing block.
+ * Q = H₀·H₁⋯H_{n−3} from the reflectors left in a by `tridiagonalize`, written
+ * row-major into q (n × n, row stride ldq).
+ *
+ * Accumulated backwards, Q = H₀·(H₁·(⋯(H_{n−3}·I))), a block of reflectors at a
+ * time: Hₖ⋯Hₖ₊ᵦ₋₁ = I − V·T·Vᵀ (b reflectors) with V the reflectors as columns and T upper
+ * triangular (the compact WY form of Schreiber and Van Loan), so that applying a
+ * block to the trailing part X of Q is two gemms, X ← X − V·(T·(Vᵀ·X)).
+ * T is built column by column: T[j, j] = τⱼ and T[0:j, j] = −τⱼ·T[0:j, 0:j]·Vᵀ·vⱼ.
  */
-export function tridiagonalQt(
+export function tridiagonalQ(
   n: number,
   a: Float64Array,
   aOffset: number,
@@ -118,18 +127,55 @@ export function tridiagonalQt(
     q.fill(0, qi, qi + n);
     q[qi + i] = 1;
   }
-  for (let k = n - 3; k >= 0; k--) {
-    const t = tau[k]!;
-    if (t === 0) continue;
-    const v = aOffset + k * lda + k + 1; // v₀ = 1 is stored there
-    const m = n - k - 1;
-    for (let i = 0; i < m; i++) {
-      const qi = qOffset + (k + 1 + i) * ldq + k + 1;
-      let s = 0;
-      for (let j = 0; j < m; j++) s += q[qi + j]! * a[v + j]!;
-      s *= t;
-      for (let j = 0; j < m; j++) q[qi + j] = q[qi + j]! - s * a[v + j]!;
+  const reflectors = n - 2;
+  if (reflectors <= 0) return;
+  const vt = new Float64Array(QBLOCK * n);
+  const w = new Float64Array(QBLOCK * n);
+  const t = new Float64Array(QBLOCK * QBLOCK);
+  const y = new Float64Array(QBLOCK);
+  const lastStart = Math.floor((reflectors - 1) / QBLOCK) * QBLOCK;
+  for (let k0 = lastStart; k0 >= 0; k0 -= QBLOCK) {
+    const nb = Math.min(QBLOCK, reflectors - k0);
+    const m = n - k0 - 1; // rows and columns k0+1.. of Q
+    // Row j of Vᵀ (m entries): zeros, then 1 at position j, then row k0+j of a.
+    vt.fill(0, 0, nb * m);
+    for (let j = 0; j < nb; j++) {
+      const src = aOffset + (k0 + j) * lda + k0 + j + 2;
+      const dst = j * m + j;
+      vt[dst] = 1;
+      for (let x = 1; x < m - j; x++) vt[dst + x] = a[src + x - 1]!;
     }
+    // T, upper triangular.
+    for (let j = 0; j < nb; j++) {
+      const tj = tau[k0 + j]!;
+      for (let i = 0; i < j; i++) {
+        let dotIJ = 0;
+        for (let x = j; x < m; x++) dotIJ += vt[i * m + x]! * vt[j * m + x]!;
+        y[i] = dotIJ;
+      }
+      for (let i = 0; i < j; i++) {
+        let sum = 0;
+        for (let p = i; p < j; p++) sum += t[i * QBLOCK + p]! * y[p]!;
+        t[i * QBLOCK + j] = -tj * sum;
+      }
+      t[j * QBLOCK + j] = tj;
+    }
+    // W = Vᵀ·X (nb × m), W ← T·W, X ← X − V·W.
+    const x0 = qOffset + (k0 + 1) * ldq + k0 + 1;
+    gemmKernel(nb, m, m, 1, vt, 0, m, false, q, x0, ldq, false, 0, w, 0, m);
+    for (let i = 0; i < nb; i++) {
+      // Row i of T·W needs rows p ≥ i of W; going down the rows keeps them unchanged until used.
+      const wi = i * m;
+      const tii = t[i * QBLOCK + i]!;
+      for (let c = 0; c < m; c++) w[wi + c] = tii * w[wi + c]!;
+      for (let p = i + 1; p < nb; p++) {
+        const tip = t[i * QBLOCK + p]!;
+        if (tip === 0) continue;
+        const wp = p * m;
+        for (let c = 0; c < m; c++) w[wi + c] = w[wi + c]! + tip * w[wp + c]!;
+      }
+    }
+    gemmKernel(m, m, nb, -1, vt, 0, m, true, w, 0, m, false, 1, q, x0, ldq);
   }
 }
 
@@ -149,10 +195,15 @@ function hypot(a: number, b: number): number {
 /**
  * Implicit QL on the symmetric tridiagonal (d, e) (e[i] = T[i, i+1], e has n
  * entries, the last used as workspace). On success d holds the eigenvalues in
- * ascending order and returns −1. If z is given, its first n rows (each of
- * length zCols, row stride ldz) are rotated along: starting from Qᵀ they end as
- * the eigenvectors of Q·T·Qᵀ, row i belonging to d[i]. Returns the index of an
- * eigenvalue that failed to converge in 30 iterations per eigenvalue, if any.
+ * ascending order and the return value is −1; otherwise it is the index of an
+ * eigenvalue that failed to converge in 30·n sweeps.
+ *
+ * If z is given, its `zRows` rows (each with n entries from zOffset + r·ldz) are
+ * multiplied on the right by every rotation, so that starting from Q they end as
+ * V = Q·Z, whose column i is the eigenvector of Q·T·Qᵀ for d[i]. A sweep's
+ * rotations act on neighbouring columns (i, i+1) for i = m−1 down to l; they are
+ * recorded and then applied along each row in one pass, carrying the running
+ * entry from one rotation to the next, four rows at a time.
  */
 export function tql2(
   n: number,
@@ -161,10 +212,11 @@ export function tql2(
   z: Float64Array | null,
   zOffset: number,
   ldz: number,
-  zCols: number,
+  zRows: number,
 ): number {
   if (n === 0) return -1;
   e[n - 1] = 0;
+  const cs = z === null ? null : new Float64Array(2 * n);
   let f = 0;
   let tst1 = 0;
   for (let l = 0; l < n; l++) {
@@ -206,8 +258,12 @@ export function tql2(
           c = p / r;
           p = c * d[i]! - s * g;
           d[i + 1] = h + s * (c * g + s * d[i]!);
-          if (z !== null) rotateRows(z, zOffset + i * ldz, zOffset + (i + 1) * ldz, zCols, c, s);
+          if (cs !== null) {
+            cs[2 * i] = c;
+            cs[2 * i + 1] = s;
+          }
         }
+        if (z !== null) applyRotations(z, zOffset, ldz, zRows, l, m, cs!);
         p = (-s * s2 * c3 * el1 * e[l]!) / dl1;
         e[l] = s * p;
         d[l] = c * p;
@@ -216,28 +272,78 @@ export function tql2(
     d[l] = d[l]! + f;
     e[l] = 0;
   }
-  sortAscending(n, d, z, zOffset, ldz, zCols);
+  sortAscending(n, d, z, zOffset, ldz, zRows);
   return -1;
 }
 
-/** (xᵢ, xᵢ₊₁) ← (c·xᵢ − s·xᵢ₊₁, s·xᵢ + c·xᵢ₊₁) on two rows of length len. */
-function rotateRows(z: Float64Array, ri: number, rj: number, len: number, c: number, s: number): void {
-  for (let k = 0; k < len; k++) {
-    const zi = z[ri + k]!;
-    const zj = z[rj + k]!;
-    z[rj + k] = s * zi + c * zj;
-    z[ri + k] = c * zi - s * zj;
+/**
+ * For i = m−1 down to l, columns (i, i+1) of each row ← (c·xᵢ − s·xᵢ₊₁, s·xᵢ + c·xᵢ₊₁),
+ * with (c, s) = (cs[2i], cs[2i+1]). Column i+1 is final once rotation i is done,
+ * so each row needs one load and one store per column; four rows interleave to
+ * hide the latency of the carried value.
+ */
+function applyRotations(
+  z: Float64Array,
+  zOffset: number,
+  ldz: number,
+  rows: number,
+  l: number,
+  m: number,
+  cs: Float64Array,
+): void {
+  let r = 0;
+  for (; r + 3 < rows; r += 4) {
+    const o0 = zOffset + r * ldz;
+    const o1 = o0 + ldz;
+    const o2 = o1 + ldz;
+    const o3 = o2 + ldz;
+    let h0 = z[o0 + m]!;
+    let h1 = z[o1 + m]!;
+    let h2 = z[o2 + m]!;
+    let h3 = z[o3 + m]!;
+    for (let i = m - 1; i >= l; i--) {
+      const c = cs[2 * i]!;
+      const s = cs[2 * i + 1]!;
+      const x0 = z[o0 + i]!;
+      const x1 = z[o1 + i]!;
+      const x2 = z[o2 + i]!;
+      const x3 = z[o3 + i]!;
+      z[o0 + i + 1] = s * x0 + c * h0;
+      z[o1 + i + 1] = s * x1 + c * h1;
+      z[o2 + i + 1] = s * x2 + c * h2;
+      z[o3 + i + 1] = s * x3 + c * h3;
+      h0 = c * x0 - s * h0;
+      h1 = c * x1 - s * h1;
+      h2 = c * x2 - s * h2;
+      h3 = c * x3 - s * h3;
+    }
+    z[o0 + l] = h0;
+    z[o1 + l] = h1;
+    z[o2 + l] = h2;
+    z[o3 + l] = h3;
+  }
+  for (; r < rows; r++) {
+    const o = zOffset + r * ldz;
+    let h = z[o + m]!;
+    for (let i = m - 1; i >= l; i--) {
+      const c = cs[2 * i]!;
+      const s = cs[2 * i + 1]!;
+      const x = z[o + i]!;
+      z[o + i + 1] = s * x + c * h;
+      h = c * x - s * h;
+    }
+    z[o + l] = h;
   }
 }
 
-/** Selection sort of d with the matching rows of z (n swaps at most). */
+/** Selection sort of d, permuting the columns of z alike (n swaps at most). */
 function sortAscending(
   n: number,
   d: Float64Array,
   z: Float64Array | null,
   zOffset: number,
   ldz: number,
-  zCols: number,
+  zRows: number,
 ): void {
   for (let i = 0; i < n - 1; i++) {
     let k = i;
@@ -247,12 +353,11 @@ function sortAscending(
     d[i] = d[k]!;
     d[k] = t;
     if (z !== null) {
-      const ri = zOffset + i * ldz;
-      const rk = zOffset + k * ldz;
-      for (let c = 0; c < zCols; c++) {
-        const v = z[ri + c]!;
-        z[ri + c] = z[rk + c]!;
-        z[rk + c] = v;
+      for (let r = 0; r < zRows; r++) {
+        const o = zOffset + r * ldz;
+        const v = z[o + i]!;
+        z[o + i] = z[o + k]!;
+        z[o + k] = v;
       }
     }
   }
