@@ -27,8 +27,8 @@
  * With no tracer among the arguments, `bind` runs the kernel straight away: that
  * is the hot path of plain evaluation and of every tape-recorded forward pass.
  */
-import { ShapeError, TracerError } from '../errors.js';
-import { type Shape, shapeString, Tensor } from './tensor.js';
+import { TracerError } from '../errors.js';
+import { type Shape, Tensor } from './tensor.js';
 
 /**
  * One primitive operation. `P` is its static parameters (axes, shapes, flags):
@@ -149,11 +149,4 @@ export function bind<P>(prim: Primitive<P>, args: readonly Tensor[], params: P):
 /** The trace `x` belongs to if it is a tracer of exactly `trace`, for unwrapping. */
 export function isTracerOf(x: Tensor, trace: Trace): boolean {
   return x instanceof Tracer && x.trace === trace;
-}
-
-/** Throw a ShapeError unless `a` and `b` are equal, naming `what`. */
-export function assertShape(actual: Shape, expected: Shape, what: string): void {
-  if (actual.length !== expected.length || actual.some((d, i) => d !== expected[i])) {
-    throw new ShapeError(`${what}: expected shape ${shapeString(expected)}, got ${shapeString(actual)}`);
-  }
 }

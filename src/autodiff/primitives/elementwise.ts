@@ -14,7 +14,6 @@
  * values unchanged once a batched argument of lower rank has 1s inserted after
  * its batch axis, so that NumPy's right-aligned broadcasting lines it up.
  */
-import { ShapeError } from '../../errors.js';
 import { bind, type Primitive } from '../core.js';
 import { type BinaryKernel, broadcastBinary } from '../kernels.js';
 import {
@@ -40,7 +39,7 @@ import {
   where,
 } from '../ops.js';
 import { erfcScalar, erfScalar } from '../special.js';
-import { broadcastShapes, type Shape, sizeOf, Tensor } from '../tensor.js';
+import { broadcastShapes, sizeOf, Tensor } from '../tensor.js';
 
 /** Elementwise primitives take no parameters. */
 export type NoParams = Record<string, never>;
@@ -518,15 +517,6 @@ const ZERO = new Float64Array(1);
 const keepFirst: BinaryKernel = (n, a, ia, sa, _b, _ib, _sb, out, io) => {
   for (let k = 0; k < n; k++, ia += sa) out[io + k] = a[ia]!;
 };
-
-/** Check that a shape is a valid broadcast target; used by public wrappers. */
-export function assertBroadcastable(from: Shape, to: Shape, what: string): void {
-  if (from.length > to.length) {
-    throw new ShapeError(
-      `${what}: cannot broadcast shape [${from.join(', ')}] to fewer axes [${to.join(', ')}]`,
-    );
-  }
-}
 
 export const elementwisePrimitives: readonly Primitive[] = [
   negP,
