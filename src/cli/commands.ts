@@ -1,0 +1,687 @@
+/**
+ * The `laplace-ts` command line: fit, predict, evidence.
+ *
+ *   fit       CSV → standardise → train the MAP → Laplace → tune the prior (and
+ *             noise) by the marginal likelihood → one JSON model file
+ *   predict   model file + CSV → predictive mean, std and 95% interval, or class
+ *             probabilities, predicted class and entropy, as CSV
+ *   evidence  the same training for several architectures, ranked by the log
+ *             marginal likelihood (Occam's razor without validation data)
+ *
+ * Every input is checked before any work starts and before anything is
+ * written; a problem ends the command with exit code 1 and one line on stderr
+ * naming the file, line and column, never a stack trace. Results go to stdout,
+ * progress bars and messages to stderr.
+ */
+import { parseArgs } from 'node:util';
+import { ACTIVATION_NAMES, type ActivationName, type Sequential } from '../autodiff/nn/index.js';
+import { LaplaceTsError } from '../errors.js';
+import type { BaseLaplace, HessianStructure, LinkApprox } from '../laplace/base.js';
+import { predictiveEntropy } from '../metrics.js';
+import { CsvError, classCount, formatCsv, type NumericTable, numericTable, parseCsv } from './csv.js';
+import { fitStandardizer, type Standardizer, standardize, trainTestSplit } from './dataset.js';
+import { checkWritable, readTextFile, writeFilesAtomically } from './files.js';
+import { loadModel, MODEL_FORMAT, type ModelFile } from './model-file.js';
+import {
+  type ClassificationScores,
+  classificationPredictive,
+  classificationScores,
+  fitPosterior,
+  fitTargetScale,
+  type GaussianPrediction,
+  mapProbabilities,
+  mapRegression,
+  type RegressionScores,
+  regressionPredictive,
+  regressionScores,
+  type TargetScale,
+  type Task,
+  type TrainSettings,
+  trainMap,
+} from './pipeline.js';
+import { formatTable, ProgressBar, type ProgressStream } from './progress.js';
+import { fitReport } from './report-fit.js';
+
+/** Where the CLI writes; `process.stdout` and `process.stderr` in the real program. */
+export interface CliIo {
+  stdout: ProgressStream;
+  stderr: ProgressStream;
+}
+
+/** Bad command-line arguments. */
+export class UsageError extends LaplaceTsError {
+  override name = 'UsageError';
+}
+
+const PROGRAM = 'laplace-ts';
+const DEFAULT_STEPS = 3000;
+
+const MAIN_HELP = `${PROGRAM}: linearised Laplace approximations for neural networks, from the command line
+
+Usage:
+  ${PROGRAM} fit --data train.csv --target y --task regression|classification --out model.json [options]
+  ${PROGRAM} predict --model model.json --data new.csv [--out predictions.csv]
+  ${PROGRAM} evidence --data train.csv --target y --task regression|classification --hidden 50 --hidden 50,50
+
+Run '${PROGRAM} <command> --help' for the options of a command.
+Exit code 0 on success, 1 on any error (one line on stderr naming the file, line and column).`;
+
+const TRAINING_HELP = `Training (the MAP):
+  --hidden 50,50           widths of the hidden layers                   (default 50)
+  --activation tanh        ${ACTIVATION_NAMES.join(', ')}   (default tanh)
+  --epochs N               passes over the training rows   (default: enough for about
+                           3000 Adam steps, between 20 and 2000 epochs)
+  --batch-size N           rows per Adam step                            (default 32)
+  --lr X                   Adam learning rate                            (default 0.003)
+  --prior-precision X      prior precision δ during training; weight decay is δ/N,
+                           or 2σ²δ/N for regression                      (default 1)
+  --sigma-noise X          noise σ during training, in standard deviations of the
+                           target (regression)                           (default 0.1)
+  --seed S                 seeds the initial weights, shuffling and split (default 0)
+  --holdout F              fraction of rows held out for a test score, 0 for none (default 0.2)
+  --marglik-training       train with online marginal-likelihood updates of the prior
+
+Laplace:
+  --structure S            full, kron, diag or lowrank                   (default kron)
+  --subset S               all or lastLayer                              (default all)`;
+
+const FIT_HELP = `Usage: ${PROGRAM} fit --data FILE --target COLUMN --task regression|classification --out FILE [options]
+
+Standardises the features (and a regression target), trains an MLP to the MAP,
+fits a Laplace approximation, tunes the prior precision (and the noise) by
+maximising the log marginal likelihood, prints the evidence and a held-out
+score, and saves the network and its posterior in one JSON file.
+
+Required:
+  --data FILE              CSV with a header row; every column but the target is a feature
+  --target COLUMN          the column to predict
+  --task T                 regression, or classification (labels 0..K-1)
+  --out FILE               where to write the model (JSON)
+
+${TRAINING_HELP}
+
+Output:
+  --report FILE            also write an HTML report (loss curve, held-out predictions)
+  -h, --help               show this help`;
+
+const PREDICT_HELP = `Usage: ${PROGRAM} predict --model FILE --data FILE [--out FILE]
+
+Predicts with the linearised (GLM) Laplace predictive of a model written by
+'${PROGRAM} fit'. The data needs the model's feature columns (others are
+ignored). Regression writes mean, std, lower95 and upper95 (the predictive
+mean, standard deviation and central 95% interval); classification writes
+prob_0..prob_K-1, the predicted class and the predictive entropy (nats). If the
+data has the target column, the held-out score is printed on stderr.
+
+  --model FILE             a model file from '${PROGRAM} fit'
+  --data FILE              CSV with a header row
+  --out FILE               write the predictions here (default: stdout)
+  --link L                 classification: probit, bridge, bridgeNorm or mc (default probit)
+  -h, --help               show this help`;
+
+const EVIDENCE_HELP = `Usage: ${PROGRAM} evidence --data FILE --target COLUMN --task regression|classification --hidden 50 --hidden 50,50 ...
+
+Trains one MLP per --hidden (repeat the option), fits a Laplace approximation to
+each, tunes its prior (and noise) and ranks the architectures by the log marginal
+likelihood of the training data: the evidence trades fit against complexity, so
+it can choose a model without validation data. The held-out score is shown
+alongside for comparison.
+
+Required:
+  --data FILE, --target COLUMN, --task T   as for fit
+  --hidden W1,W2,...       an architecture; repeat for each (default: 10, 50 and 50,50)
+
+${TRAINING_HELP.replace(/ {2}--hidden[^\n]*\n/, '')}
+  -h, --help               show this help`;
+
+const TRAINING_OPTIONS = {
+  data: { type: 'string' },
+  target: { type: 'string' },
+  task: { type: 'string' },
+  hidden: { type: 'string', multiple: true },
+  activation: { type: 'string' },
+  epochs: { type: 'string' },
+  'batch-size': { type: 'string' },
+  lr: { type: 'string' },
+  'prior-precision': { type: 'string' },
+  'sigma-noise': { type: 'string' },
+  seed: { type: 'string' },
+  holdout: { type: 'string' },
+  'marglik-training': { type: 'boolean' },
+  structure: { type: 'string' },
+  subset: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const COMMANDS = {
+  fit: {
+    help: FIT_HELP,
+    options: { ...TRAINING_OPTIONS, out: { type: 'string' }, report: { type: 'string' } },
+  },
+  evidence: { help: EVIDENCE_HELP, options: TRAINING_OPTIONS },
+  predict: {
+    help: PREDICT_HELP,
+    options: {
+      model: { type: 'string' },
+      data: { type: 'string' },
+      out: { type: 'string' },
+      link: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  },
+} as const;
+
+type CommandName = keyof typeof COMMANDS;
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+/** Run the CLI with arguments `argv` (without the program name); returns the exit code. */
+export function run(argv: readonly string[], io: CliIo): number {
+  const [command, ...rest] = argv;
+  if (command === undefined) {
+    io.stderr.write(`${MAIN_HELP}\n`);
+    return 1;
+  }
+  if (command === '--help' || command === '-h' || command === 'help') {
+    io.stdout.write(`${MAIN_HELP}\n`);
+    return 0;
+  }
+  if (command === '--version') {
+    io.stdout.write('laplace-ts 0.1.0\n');
+    return 0;
+  }
+  if (!Object.hasOwn(COMMANDS, command)) {
+    io.stderr.write(
+      `${PROGRAM}: unknown command ${JSON.stringify(command)}; the commands are fit, predict and evidence (see ${PROGRAM} --help)\n`,
+    );
+    return 1;
+  }
+  const name = command as CommandName;
+  try {
+    const values = parseOptions(name, rest);
+    if (values['help']) {
+      io.stdout.write(`${COMMANDS[name].help}\n`);
+      return 0;
+    }
+    if (name === 'fit') fitCommand(values, io);
+    else if (name === 'predict') predictCommand(values, io);
+    else evidenceCommand(values, io);
+    return 0;
+  } catch (error) {
+    io.stderr.write(`${PROGRAM} ${name}: ${errorLine(error, name)}\n`);
+    return 1;
+  }
+}
+
+/** One line for any error: ours carry a message for the user; anything else is a bug, reported briefly. */
+function errorLine(error: unknown, command: CommandName): string {
+  const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ');
+  if (error instanceof UsageError) return `${oneLine(error.message)} (see ${PROGRAM} ${command} --help)`;
+  if (error instanceof LaplaceTsError) return oneLine(error.message);
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return `internal error, please report it: ${oneLine(message)}`;
+}
+
+function parseOptions(name: CommandName, args: string[]): Values {
+  try {
+    return parseArgs({ args, options: COMMANDS[name].options, strict: true, allowPositionals: false })
+      .values as Values;
+  } catch (error) {
+    const message = (error as Error).message
+      .replace(/^Unknown option '([^']+)'.*/, 'unknown option $1')
+      .replace(/^Option '(--[\w-]+)[^']*' argument missing.*/, '$1 needs a value')
+      .replace(/^Option '(--[\w-]+)[^']*' does not take an argument.*/, '$1 takes no value')
+      .replace(/^Unexpected argument '([^']+)'.*/, 'unexpected argument $1');
+    throw new UsageError(message);
+  }
+}
+
+// ---------------------------------------------------------------- option values
+
+function required(values: Values, key: string): string {
+  const value = values[key];
+  if (typeof value !== 'string' || value === '') throw new UsageError(`--${key} is required`);
+  return value;
+}
+
+function choice<T extends string>(values: Values, key: string, allowed: readonly T[], fallback: T): T {
+  const value = values[key];
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) {
+    throw new UsageError(`--${key} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return value as T;
+}
+
+function numberOption(
+  values: Values,
+  key: string,
+  fallback: number,
+  check: { integer?: boolean; min?: number; max?: number; exclusiveMin?: boolean; exclusiveMax?: boolean },
+): number {
+  const text = values[key];
+  if (text === undefined) return fallback;
+  const value = typeof text === 'string' && text.trim() !== '' ? Number(text) : Number.NaN;
+  const { integer = false, min = Number.NEGATIVE_INFINITY, max = Number.POSITIVE_INFINITY } = check;
+  const tooSmall = check.exclusiveMin ? value <= min : value < min;
+  const tooLarge = check.exclusiveMax ? value >= max : value > max;
+  if (!Number.isFinite(value) || (integer && !Number.isInteger(value)) || tooSmall || tooLarge) {
+    const kind = integer ? 'an integer' : 'a number';
+    const lower = Number.isFinite(min) ? `${check.exclusiveMin ? '>' : '≥'} ${min}` : '';
+    const upper = Number.isFinite(max) ? `${check.exclusiveMax ? '<' : '≤'} ${max}` : '';
+    const range = [lower, upper].filter(Boolean).join(' and ');
+    throw new UsageError(`--${key} must be ${kind}${range ? ` ${range}` : ''}, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+/** "50,50" → [50, 50]; "" or "0" → no hidden layer (a linear model). */
+function parseHidden(text: string): number[] {
+  if (text.trim() === '' || text.trim() === '0') return [];
+  const widths = text.split(',').map((w) => Number(w.trim()));
+  if (!widths.every((w) => Number.isInteger(w) && w >= 1 && w <= 100_000)) {
+    throw new UsageError(
+      `--hidden must be comma-separated positive integer widths such as 50,50, got ${JSON.stringify(text)}`,
+    );
+  }
+  return widths;
+}
+
+interface TrainingOptions {
+  dataPath: string;
+  target: string;
+  task: Task;
+  settings: Omit<TrainSettings, 'hidden'>;
+  holdout: number;
+  hessianStructure: HessianStructure;
+  subsetOfWeights: 'all' | 'lastLayer';
+}
+
+function trainingOptions(values: Values): TrainingOptions {
+  const dataPath = required(values, 'data');
+  const target = required(values, 'target');
+  const task = choice(values, 'task', ['regression', 'classification'] as const, 'regression');
+  if (values['task'] === undefined) throw new UsageError('--task is required (regression or classification)');
+  if (values['marglik-training']) {
+    throw new UsageError(
+      '--marglik-training is not yet available in this version of laplace-ts (online marginal-likelihood training is being added to the Laplace API)',
+    );
+  }
+  return {
+    dataPath,
+    target,
+    task,
+    settings: {
+      task,
+      activation: choice(values, 'activation', ACTIVATION_NAMES, 'tanh' as ActivationName),
+      epochs: numberOption(values, 'epochs', 0, { integer: true, min: 1, max: 1e7 }),
+      batchSize: numberOption(values, 'batch-size', 32, { integer: true, min: 1 }),
+      learningRate: numberOption(values, 'lr', 3e-3, { min: 0, exclusiveMin: true, max: 10 }),
+      priorPrecision: numberOption(values, 'prior-precision', 1, { min: 0, exclusiveMin: true }),
+      sigmaNoise: numberOption(values, 'sigma-noise', 0.1, { min: 0, exclusiveMin: true }),
+      seed: numberOption(values, 'seed', 0, { integer: true, min: 0, max: 2 ** 32 - 1 }),
+    },
+    holdout: numberOption(values, 'holdout', 0.2, { min: 0, max: 1, exclusiveMax: true }),
+    hessianStructure: choice(values, 'structure', ['full', 'kron', 'diag', 'lowrank'] as const, 'kron'),
+    subsetOfWeights: choice(values, 'subset', ['all', 'lastLayer'] as const, 'all'),
+  };
+}
+
+// ---------------------------------------------------------------- data
+
+/** Training data as read from a CSV: the table, the number of classes (classification) and the split. */
+interface PreparedData {
+  table: NumericTable;
+  nClasses: number;
+  /** Standardised training and held-out inputs, raw targets. */
+  train: { X: number[][]; y: number[] };
+  test: { X: number[][]; y: number[] } | null;
+  inputScale: Standardizer;
+  /** Regression: the standardisation of the training targets (the network sees z). */
+  targetScale: TargetScale | null;
+}
+
+function readTable(path: string, options: { target?: string; columns?: readonly string[] }): NumericTable {
+  const parsed = parseCsv(readTextFile(path), { fileName: path });
+  return numericTable(parsed, { fileName: path, ...options });
+}
+
+/** Labels must be 0..K−1 with every class present, K ≥ 2; the error names the column. */
+function checkedClassCount(table: NumericTable): number {
+  const k = classCount(table);
+  const seen = new Set(table.y);
+  const where = `${table.fileName}: column ${JSON.stringify(table.target)}`;
+  if (k < 2) {
+    throw new CsvError(`${where}: every label is 0; classification needs at least two classes`, {
+      fileName: table.fileName,
+      column: table.target!,
+    });
+  }
+  for (let c = 0; c < k; c++) {
+    if (!seen.has(c)) {
+      throw new CsvError(
+        `${where}: labels run up to ${k - 1} but class ${c} never occurs; labels must be 0..K-1 with every class present`,
+        { fileName: table.fileName, column: table.target! },
+      );
+    }
+  }
+  return k;
+}
+
+function prepareData(options: TrainingOptions): PreparedData {
+  const table = readTable(options.dataPath, { target: options.target });
+  const nClasses = options.task === 'classification' ? checkedClassCount(table) : 1;
+  const n = table.X.length;
+  const data = { X: table.X, y: table.y! };
+  let trainRows = data;
+  let testRows: typeof data | null = null;
+  if (options.holdout > 0) {
+    const nTest = Math.round(options.holdout * n);
+    if (nTest < 1 || n - nTest < 2) {
+      throw new CsvError(
+        `${table.fileName}: ${n} data rows are too few to hold out ${options.holdout} of them; use --holdout 0 or more rows`,
+        { fileName: table.fileName },
+      );
+    }
+    const split = trainTestSplit(data, { testFraction: options.holdout, seed: options.settings.seed });
+    trainRows = split.train;
+    testRows = split.test;
+  }
+  if (options.settings.epochs === 0) {
+    // The default: about DEFAULT_STEPS Adam steps, however many rows there are.
+    const stepsPerEpoch = Math.ceil(trainRows.X.length / options.settings.batchSize);
+    options.settings.epochs = Math.min(Math.max(Math.ceil(DEFAULT_STEPS / stepsPerEpoch), 20), 2000);
+  }
+  const inputScale = fitStandardizer(trainRows.X);
+  const targetScale = options.task === 'regression' ? fitTargetScale(trainRows.y) : null;
+  return {
+    table,
+    nClasses,
+    train: { X: standardize(trainRows.X, inputScale), y: trainRows.y },
+    test: testRows && { X: standardize(testRows.X, inputScale), y: testRows.y },
+    inputScale,
+    targetScale,
+  };
+}
+
+// ---------------------------------------------------------------- training and scoring
+
+interface FittedModel {
+  hidden: number[];
+  model: Sequential;
+  losses: number[];
+  posterior: BaseLaplace;
+  /** Log marginal likelihood of the training targets in their own units. */
+  logMarginalLikelihood: number;
+  /** MAP and GLM scores on the held-out rows (null without a hold-out). */
+  scores: {
+    map: RegressionScores | ClassificationScores;
+    glm: RegressionScores | ClassificationScores;
+  } | null;
+  /** For reports: held-out predictions. */
+  heldOut: { map: GaussianPrediction | Float64Array; glm: GaussianPrediction | Float64Array } | null;
+}
+
+function fitOne(
+  hidden: number[],
+  options: TrainingOptions,
+  data: PreparedData,
+  io: CliIo,
+  label: string,
+): FittedModel {
+  const { task, settings } = options;
+  const { targetScale } = data;
+  // The network sees standardised targets in regression.
+  const y = targetScale ? data.train.y.map((v) => (v - targetScale.mean) / targetScale.std) : data.train.y;
+  const bar = new ProgressBar(label, settings.epochs, { stream: io.stderr });
+  const { model, losses } = trainMap(data.train.X, y, data.nClasses, { ...settings, hidden }, (_, loss) =>
+    bar.tick(1, `loss ${loss.toPrecision(4)}`),
+  );
+  bar.finish(`final loss ${losses.at(-1)!.toPrecision(4)}`);
+  const posterior = fitPosterior(
+    model,
+    data.train.X,
+    y,
+    task,
+    { hessianStructure: options.hessianStructure, subsetOfWeights: options.subsetOfWeights },
+    settings,
+  );
+  const jacobian = targetScale ? data.train.X.length * Math.log(targetScale.std) : 0;
+  const logMarginalLikelihood = posterior.logMarginalLikelihood() - jacobian;
+  let scores: FittedModel['scores'] = null;
+  let heldOut: FittedModel['heldOut'] = null;
+  if (data.test) {
+    const { X, y: targets } = data.test;
+    if (targetScale) {
+      const map = mapRegression(posterior, model, X, targetScale);
+      const glm = regressionPredictive(posterior, X, targetScale);
+      scores = { map: regressionScores(map, targets), glm: regressionScores(glm, targets) };
+      heldOut = { map, glm };
+    } else {
+      const map = mapProbabilities(model, X);
+      const glm = classificationPredictive(posterior, X);
+      scores = {
+        map: classificationScores(map, targets, data.nClasses),
+        glm: classificationScores(glm, targets, data.nClasses),
+      };
+      heldOut = { map, glm };
+    }
+  }
+  return { hidden, model, losses, posterior, logMarginalLikelihood, scores, heldOut };
+}
+
+function architectureName(inputs: number, hidden: readonly number[], outputs: number): string {
+  return [inputs, ...hidden, outputs].join('→');
+}
+
+function describeHyperparameters(posterior: BaseLaplace, targetScale: TargetScale | null): string {
+  const prior = posterior.priorPrecision;
+  const priorText =
+    typeof prior === 'number'
+      ? prior.toPrecision(4)
+      : `[${Array.from(prior, (p) => p.toPrecision(3)).join(', ')}]`;
+  return posterior.likelihood === 'regression'
+    ? `prior precision ${priorText}, noise σ ${(posterior.sigmaNoise * targetScale!.std).toPrecision(4)}`
+    : `prior precision ${priorText}`;
+}
+
+function scoreRows(scores: NonNullable<FittedModel['scores']>): Record<string, string | number>[] {
+  return [
+    { predictive: 'MAP', ...scores.map },
+    { predictive: 'Laplace GLM', ...scores.glm },
+  ].map((row) => {
+    const { predictive, ...rest } = row as Record<string, number | string>;
+    const renamed: Record<string, string | number> = { predictive };
+    for (const [key, value] of Object.entries(rest)) renamed[SCORE_NAMES[key] ?? key] = value;
+    return renamed;
+  });
+}
+
+const SCORE_NAMES: Record<string, string> = {
+  nll: 'NLL',
+  rmse: 'RMSE',
+  accuracy: 'accuracy',
+  ece: 'ECE',
+  brier: 'Brier',
+};
+
+// ---------------------------------------------------------------- commands
+
+function fitCommand(values: Values, io: CliIo): void {
+  const options = trainingOptions(values);
+  const hiddenValues = (values['hidden'] as string[] | undefined) ?? ['50'];
+  if (hiddenValues.length > 1)
+    throw new UsageError('--hidden may be given once for fit (evidence compares several)');
+  const hidden = parseHidden(hiddenValues[0]!);
+  const outPath = required(values, 'out');
+  const reportPath = values['report'] as string | undefined;
+  if (reportPath === '') throw new UsageError('--report needs a file name');
+  checkWritable(outPath);
+  if (reportPath !== undefined) checkWritable(reportPath);
+  if (reportPath === outPath) throw new UsageError('--out and --report name the same file');
+
+  const data = prepareData(options);
+  const { table, nClasses } = data;
+  const d = table.columns.length;
+  const fitted = fitOne(hidden, options, data, io, 'training');
+  const { posterior } = fitted;
+  const out = io.stdout;
+  out.write(
+    `${options.task}: ${data.train.X.length} training rows, ${d} feature${d === 1 ? '' : 's'} → ${
+      options.task === 'classification' ? `${nClasses} classes` : JSON.stringify(table.target)
+    }\n`,
+  );
+  out.write(
+    `MLP ${architectureName(d, hidden, nClasses)} (${options.settings.activation}, ${fitted.model.nParams} weights), trained ${options.settings.epochs} epochs, final training loss ${fitted.losses.at(-1)!.toPrecision(4)}\n`,
+  );
+  out.write(
+    `Laplace (${options.hessianStructure}, ${options.subsetOfWeights === 'all' ? 'all' : 'last-layer'} weights, ${posterior.nParams} random): ${describeHyperparameters(posterior, data.targetScale)}\n`,
+  );
+  out.write(`log marginal likelihood (evidence): ${fitted.logMarginalLikelihood.toFixed(3)}\n`);
+  if (fitted.scores) {
+    out.write(`\nheld-out score (${data.test!.X.length} rows):\n${formatTable(scoreRows(fitted.scores))}\n`);
+  }
+
+  const file: ModelFile = {
+    format: MODEL_FORMAT,
+    task: options.task,
+    target: table.target!,
+    columns: table.columns,
+    inputScale: data.inputScale,
+    ...(data.targetScale ? { targetScale: data.targetScale } : { nClasses }),
+    architecture: {
+      hidden,
+      activation: options.settings.activation,
+      hessianStructure: options.hessianStructure,
+      subsetOfWeights: options.subsetOfWeights,
+    },
+    training: {
+      data: options.dataPath,
+      rows: data.train.X.length,
+      holdout: options.holdout,
+      epochs: options.settings.epochs,
+      batchSize: options.settings.batchSize,
+      learningRate: options.settings.learningRate,
+      priorPrecision: options.settings.priorPrecision,
+      sigmaNoise: options.settings.sigmaNoise,
+      seed: options.settings.seed,
+      finalLoss: fitted.losses.at(-1)!,
+    },
+    logMarginalLikelihood: fitted.logMarginalLikelihood,
+    network: fitted.model.toJSON(),
+    posterior: posterior.toJSON(),
+  };
+  const files = [{ path: outPath, text: `${JSON.stringify(file)}\n` }];
+  if (reportPath !== undefined) {
+    files.push({
+      path: reportPath,
+      text: fitReport({
+        file,
+        losses: fitted.losses,
+        scoreRows: fitted.scores ? scoreRows(fitted.scores) : null,
+        heldOut: fitted.heldOut && data.test ? { ...fitted.heldOut, X: data.test.X, y: data.test.y } : null,
+        inputScale: data.inputScale,
+      }),
+    });
+  }
+  writeFilesAtomically(files);
+  out.write(`\nwrote ${outPath}${reportPath ? ` and ${reportPath}` : ''}\n`);
+}
+
+function evidenceCommand(values: Values, io: CliIo): void {
+  const options = trainingOptions(values);
+  const architectures = ((values['hidden'] as string[] | undefined) ?? ['10', '50', '50,50']).map(
+    parseHidden,
+  );
+  const data = prepareData(options);
+  const d = data.table.columns.length;
+  const rows = architectures.map((hidden, i) => {
+    const name = architectureName(d, hidden, data.nClasses);
+    const fitted = fitOne(hidden, options, data, io, `${i + 1}/${architectures.length} ${name}`);
+    const row: Record<string, string | number> = {
+      architecture: name,
+      weights: fitted.model.nParams,
+      'log evidence': fitted.logMarginalLikelihood,
+      'train loss': fitted.losses.at(-1)!,
+    };
+    if (fitted.scores) {
+      row['held-out NLL'] = fitted.scores.glm.nll;
+      const glm = fitted.scores.glm as Partial<ClassificationScores & RegressionScores>;
+      if (glm.accuracy !== undefined) row['held-out accuracy'] = glm.accuracy;
+      if (glm.rmse !== undefined) row['held-out RMSE'] = glm.rmse;
+    }
+    return row;
+  });
+  rows.sort((a, b) => (b['log evidence'] as number) - (a['log evidence'] as number));
+  const ranked: Record<string, string | number>[] = rows.map((row, i) => ({ rank: i + 1, ...row }));
+  io.stdout.write(
+    `${options.task} on ${data.train.X.length} training rows of ${options.dataPath}; Laplace ${options.hessianStructure} over ${options.subsetOfWeights === 'all' ? 'all' : 'last-layer'} weights, ranked by log marginal likelihood:\n`,
+  );
+  io.stdout.write(`${formatTable(ranked)}\n`);
+  io.stdout.write(`\nthe evidence prefers ${ranked[0]!.architecture}\n`);
+}
+
+function predictCommand(values: Values, io: CliIo): void {
+  const modelPath = required(values, 'model');
+  const dataPath = required(values, 'data');
+  const outPath = values['out'] as string | undefined;
+  if (outPath === '') throw new UsageError('--out needs a file name');
+  const link = choice(
+    values,
+    'link',
+    ['probit', 'bridge', 'bridgeNorm', 'mc'] as const,
+    'probit',
+  ) as LinkApprox;
+  if (outPath !== undefined) checkWritable(outPath);
+
+  const { file, posterior } = loadModel(readTextFile(modelPath), modelPath);
+  if (values['link'] !== undefined && file.task === 'regression')
+    throw new UsageError('--link applies to classification models only');
+  const parsed = parseCsv(readTextFile(dataPath), { fileName: dataPath });
+  const hasTarget = parsed.header.some((h) => h.trim() === file.target);
+  const table = numericTable(parsed, {
+    fileName: dataPath,
+    columns: file.columns,
+    ...(hasTarget ? { target: file.target } : {}),
+  });
+  if (hasTarget && file.task === 'classification') classCount(table, file.nClasses);
+  const X = standardize(table.X, file.inputScale);
+
+  let header: string[];
+  let rows: number[][];
+  let score = '';
+  if (file.task === 'regression') {
+    const prediction = regressionPredictive(posterior, X, file.targetScale!);
+    const z95 = 1.959963984540054;
+    header = ['mean', 'std', 'lower95', 'upper95'];
+    rows = Array.from(prediction.mean, (mean, i) => {
+      const std = Math.sqrt(prediction.variance[i]!);
+      return [mean, std, mean - z95 * std, mean + z95 * std];
+    });
+    if (hasTarget) {
+      const s = regressionScores(prediction, table.y!);
+      score = `NLL ${s.nll.toFixed(4)}, RMSE ${s.rmse.toPrecision(4)}`;
+    }
+  } else {
+    const k = file.nClasses!;
+    const probs = classificationPredictive(posterior, X, link);
+    const entropy = predictiveEntropy(
+      Array.from({ length: X.length }, (_, i) => Array.from(probs.subarray(i * k, (i + 1) * k))),
+    );
+    header = [...Array.from({ length: k }, (_, c) => `prob_${c}`), 'class', 'entropy'];
+    rows = Array.from({ length: X.length }, (_, i) => {
+      const p = Array.from(probs.subarray(i * k, (i + 1) * k));
+      return [...p, p.indexOf(Math.max(...p)), entropy[i]!];
+    });
+    if (hasTarget) {
+      const s = classificationScores(probs, table.y!, k);
+      score = `accuracy ${s.accuracy.toFixed(4)}, NLL ${s.nll.toFixed(4)}, ECE ${s.ece.toFixed(4)}, Brier ${s.brier.toFixed(4)}`;
+    }
+  }
+  const csv = formatCsv(header, rows);
+  if (outPath === undefined) io.stdout.write(csv);
+  else {
+    writeFilesAtomically([{ path: outPath, text: csv }]);
+    io.stderr.write(`wrote ${rows.length} predictions to ${outPath}\n`);
+  }
+  if (hasTarget) io.stderr.write(`score on ${JSON.stringify(file.target)} of ${dataPath}: ${score}\n`);
+}
