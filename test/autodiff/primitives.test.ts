@@ -87,10 +87,12 @@ describe.each(primitives.map((p) => [p.name, p] as const))('primitive %s', (_nam
           const batch = 3;
           const examples = Array.from({ length: batch }, () => c.sample(rng));
           const nArgs = examples[0]!.length;
-          // Which arguments are batched, and along which axis (at least one batched).
-          const axes = examples[0]!.map((x, i) =>
-            picks[i % 4]! === 0 && i > 0 ? null : picks[i % 4]! % (x.ndim + 1),
-          );
+          // Which arguments are batched (a random non-empty subset), and along which axis.
+          const axes = examples[0]!.map((x, i): number | null => {
+            const p = picks[i % 4]!;
+            return p === 0 ? null : (p - 1) % (x.ndim + 1);
+          });
+          if (axes.every((a) => a === null)) axes[nArgs - 1] = 0;
           const args = examples[0]!.map((x, i) => {
             const axis = axes[i];
             if (axis === null || axis === undefined) return x;
