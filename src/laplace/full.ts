@@ -6,7 +6,9 @@
  *   J P⁻¹ Jᵀ = (J L⁻ᵀ)(J L⁻ᵀ)ᵀ      (one triangular solve with all test rows),
  *   θ = θ* + L⁻ᵀ z, z ~ N(0, I)      (a sample),
  * and for tuning a scalar prior, the eigenvalues λᵢ of H, since then
- * log det P = Σᵢ log(c·λᵢ + δ) costs O(P) per evaluation.
+ * log det P = Σᵢ log(c·λᵢ + δ) costs O(P) per evaluation. When the data give
+ * fewer rows than parameters (N·m < P), H = RᵀR shares its non-zero
+ * eigenvalues with the smaller Gram matrix R Rᵀ, which is decomposed instead.
  */
 import { Tensor } from '../autodiff/tensor.js';
 import { NotPositiveDefiniteError } from '../errors.js';
@@ -23,14 +25,24 @@ export class FullLaplace extends BaseLaplace {
   private h = new Float64Array(0);
   private factorCache: { version: number; factor: Float64Array } | null = null;
   private spectrumCache: Float64Array | null = null;
+  /** The rows of R while there are fewer of them than parameters (for the Gram-matrix spectrum). */
+  private rows: Float64Array[] | null = null;
+  private rowCount = 0;
 
   protected beginCurvature(): void {
     this.h = new Float64Array(this.nParams * this.nParams);
     this.spectrumCache = null;
+    this.rows = [];
+    this.rowCount = 0;
   }
 
   protected accumulateCurvature(factors: JacobianFactors): void {
     accumulateGram(factors, this.network, this.selection, this.h);
+    this.rowCount += factors.n * factors.m;
+    if (this.rows && this.rowCount < this.nParams) {
+      const r = new Float64Array(factors.n * factors.m * this.nParams);
+      this.rows.push(assembleRows(factors, this.network, this.selection, 0, factors.n, r));
+    } else this.rows = null;
   }
 
   protected finishCurvature(): void {
@@ -79,8 +91,28 @@ export class FullLaplace extends BaseLaplace {
 
   protected curvatureSpectrum(): CurvatureSpectrum | null {
     if (this.prior.values.length !== 1) return null;
-    this.spectrumCache ??= eigvalsh(new Tensor(this.h, [this.nParams, this.nParams]));
+    this.spectrumCache ??= this.rows
+      ? this.gramSpectrum(this.rows)
+      : eigvalsh(new Tensor(this.h, [this.nParams, this.nParams]));
     return { values: this.spectrumCache, groupOf: new Int32Array(this.nParams) };
+  }
+
+  /** Eigenvalues of H = RᵀR from those of R Rᵀ, padded with zeros to P. */
+  private gramSpectrum(chunks: Float64Array[]): Float64Array {
+    const p = this.nParams;
+    const r = new Float64Array(this.rowCount * p);
+    let offset = 0;
+    for (const chunk of chunks) {
+      r.set(chunk, offset);
+      offset += chunk.length;
+    }
+    const m = this.rowCount;
+    const gram = new Float64Array(m * m);
+    syrkKernel(m, p, 1, r, 0, p, false, 0, gram, 0, m);
+    mirrorLower(m, gram, 0, m);
+    const values = new Float64Array(p);
+    values.set(eigvalsh(new Tensor(gram, [m, m])));
+    return values;
   }
 
   /** L⁻¹, from which P⁻¹ = L⁻ᵀ L⁻¹. */
@@ -164,5 +196,6 @@ export class FullLaplace extends BaseLaplace {
   protected restoreCurvature(state: Record<string, number[] | number[][] | number>): void {
     this.h = Float64Array.from(state['hessian'] as number[]);
     this.spectrumCache = null;
+    this.rows = null;
   }
 }

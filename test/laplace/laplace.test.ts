@@ -306,6 +306,32 @@ describe('hyperparameters by the marginal likelihood', () => {
     });
   }
 
+  test('full with fewer data rows than weights (Gram-matrix spectrum): stationary point', () => {
+    const wide = makeMlp([2, 12, 1], 'tanh', 22);
+    const data = regressionData(15, 2, 1, 22);
+    const la = laplace(wide, {
+      likelihood: 'regression',
+      subsetOfWeights: 'all',
+      hessianStructure: 'full',
+    }).fit(data.X, data.Y);
+    expect(la.nParams).toBeGreaterThan(15);
+    la.optimizeHyperparameters();
+    stationary(
+      la,
+      (v) => {
+        la.priorPrecision = v;
+      },
+      () => la.priorPrecision as number,
+    );
+    stationary(
+      la,
+      (v) => {
+        la.sigmaNoise = v;
+      },
+      () => la.sigmaNoise,
+    );
+  });
+
   test('full: per-layer prior by the fixed-point update reaches a stationary point', () => {
     const la = laplace(model, {
       likelihood: 'regression',
