@@ -92,7 +92,7 @@ describe.each(primitives.map((p) => [p.name, p] as const))('primitive %s', (_nam
             const p = picks[i % 4]!;
             return p === 0 ? null : (p - 1) % (x.ndim + 1);
           });
-          if (axes.every((a) => a === null)) axes[nArgs - 1] = 0;
+          if (!axes.some((a) => a !== null)) axes[nArgs - 1] = 0;
           const args = examples[0]!.map((x, i) => {
             const axis = axes[i];
             if (axis === null || axis === undefined) return x;
