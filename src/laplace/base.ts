@@ -411,7 +411,7 @@ export abstract class BaseLaplace {
         this.setPrior(this.prior.withValues(values));
         if (withSigma) {
           const t = this.temperature;
-          const logSigma = solveDecreasingLog(
+          const sigma = solveDecreasingLog(
             (sigma) => {
               const cs = 1 / (sigma * sigma * t);
               return 2 * cs * this.loss - nk + effectiveParameters(spectrum, cs, values, -1, 0);
@@ -419,7 +419,7 @@ export abstract class BaseLaplace {
             1e-8,
             1e8,
           );
-          this.sigmaNoise = logSigma;
+          this.sigmaNoise = sigma;
         }
       } else {
         const variance = this.posteriorVariance();

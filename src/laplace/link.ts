@@ -11,8 +11,8 @@
  *   after laplace-torch's zero-mean correction, which projects μ and Σ onto
  *   the sum-to-zero subspace (softmax is invariant along 1):
  *   μ ← μ − Σ1 (1ᵀμ)/(1ᵀΣ1),  Σ ← Σ − (Σ1)(1ᵀΣ)/(1ᵀΣ1).
- * - bridgeNorm: the bridge after rescaling so that the mean diagonal variance is
- *   2/K... precisely: v̄ = mean(diag Σ)/√(K/2), μ ← μ/√v̄, diag Σ ← diag Σ / v̄.
+ * - bridgeNorm: the bridge after laplace-torch's variance normalisation,
+ *   v̄ = mean(diag Σ)/√(K/2), μ ← μ/√v̄, diag Σ ← diag Σ / v̄.
  * - mc: average softmax over samples of f.
  */
 import { type RngLike, toRng } from '../random.js';
