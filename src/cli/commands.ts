@@ -313,7 +313,7 @@ function trainingOptions(values: Values): TrainingOptions {
     settings: {
       task,
       activation: choice(values, 'activation', ACTIVATION_NAMES, 'tanh' as ActivationName),
-      epochs: numberOption(values, 'epochs', 0, { integer: true, min: 1, max: 1e7 }),
+      epochs: numberOption(values, 'epochs', 0, { integer: true, min: 1 }),
       batchSize: numberOption(values, 'batch-size', 32, { integer: true, min: 1 }),
       learningRate: numberOption(values, 'lr', 3e-3, { min: 0, exclusiveMin: true, max: 10 }),
       priorPrecision: numberOption(values, 'prior-precision', 1, { min: 0, exclusiveMin: true }),
