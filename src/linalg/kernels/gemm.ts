@@ -20,6 +20,9 @@
  * do not repay packing and take loops that read both operands along rows.
  */
 
+// WebAssembly dispatch (issue 7): the packed path runs in src/linalg/wasm when a wasm backend is active.
+import { gemmWasm } from '../wasm/gemm.js';
+
 /** Rows and columns of the register tile. */
 const MR = 4;
 const NR = 4;
@@ -61,6 +64,9 @@ export function gemmKernel(
     gemmUnpacked(m, n, k, alpha, a, aOffset, lda, transA, b, bOffset, ldb, transB, beta, c, cOffset, ldc);
     return;
   }
+  // WebAssembly dispatch (issue 7): same blocking, same bits, returns false under the 'js' backend.
+  if (gemmWasm(m, n, k, alpha, a, aOffset, lda, transA, b, bOffset, ldb, transB, beta, c, cOffset, ldc))
+    return;
   scaleC(m, n, beta, c, cOffset, ldc);
   for (let jc = 0; jc < n; jc += NC) {
     const nc = Math.min(NC, n - jc);
