@@ -70,3 +70,4 @@ export {
   type SlqOptions,
   slqLogdet,
 } from './stochastic.js';
+export { availableBackends, type Backend, backend, setBackend } from './wasm/index.js';
