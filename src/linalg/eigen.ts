@@ -7,7 +7,8 @@
  */
 import { Tensor, type TensorLike } from '../autodiff/tensor.js';
 import { ValueError } from '../errors.js';
-import { tql2, tridiagonalize, tridiagonalQ } from './kernels/eigen.js';
+import { applyTridiagonalQ, tql2, tridiagonalize } from './kernels/eigen.js';
+import { tridiagonalEigenDC } from './kernels/tridiagonal.js';
 import { requireSymmetric, squareArg } from './validate.js';
 
 export interface Eigh {
@@ -38,10 +39,10 @@ function converged(failed: number, fn: string): void {
 /** Eigenvalues (ascending) and orthonormal eigenvectors (columns) of the symmetric matrix A. */
 export function eigh(a: TensorLike): Eigh {
   const { n, work, d, e, tau } = reduce(a, 'eigh');
-  // V = Q·Z: form Q, then apply the QL rotations to its columns.
+  // T = Z·Λ·Zᵀ by divide and conquer, then V = Q·Z.
   const vectors = new Float64Array(n * n);
-  tridiagonalQ(n, work, 0, n, tau, vectors, 0, n);
-  converged(tql2(n, d, e, vectors, 0, n, n), 'eigh');
+  converged(tridiagonalEigenDC(n, d, e, vectors, 0, n), 'eigh');
+  applyTridiagonalQ(n, work, 0, n, tau, vectors, 0, n, n);
   return { values: d, vectors: new Tensor(vectors, [n, n]) };
 }
 

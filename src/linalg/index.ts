@@ -40,9 +40,10 @@ export {
   syrkKernel,
 } from './kernels/blas.js';
 export { choleskyKernel } from './kernels/cholesky.js';
-export { tql2, tridiagonalize, tridiagonalQ } from './kernels/eigen.js';
+export { applyTridiagonalQ, tql2, tridiagonalize, tridiagonalQ } from './kernels/eigen.js';
 export { gemmKernel } from './kernels/gemm.js';
 export { transposeInto, trsmKernel } from './kernels/triangular.js';
+export { tridiagonalEigenDC } from './kernels/tridiagonal.js';
 export {
   type CgOptions,
   type CgResult,

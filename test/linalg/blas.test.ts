@@ -1,5 +1,5 @@
-import { fc, test } from '@fast-check/vitest';
-import { describe, expect } from 'vitest';
+import { fc, test as property } from '@fast-check/vitest';
+import { describe, expect, test } from 'vitest';
 import { randn, Tensor, tensor } from '../../src/autodiff/tensor.js';
 import { ShapeError, ValueError } from '../../src/errors.js';
 import {
@@ -57,7 +57,7 @@ function checkKernel(
 }
 
 describe('gemmKernel', () => {
-  test.prop([
+  property.prop([
     fc.integer({ min: 0, max: 40 }),
     fc.integer({ min: 0, max: 40 }),
     fc.integer({ min: 0, max: 40 }),
@@ -68,7 +68,7 @@ describe('gemmKernel', () => {
     fc.nat(1000),
   ])('small shapes match the triple loop', checkKernel);
 
-  test.prop(
+  property.prop(
     [
       fc.integer({ min: 1, max: 150 }),
       fc.integer({ min: 1, max: 150 }),
@@ -124,7 +124,7 @@ describe('gemmKernel', () => {
 });
 
 describe('gemm', () => {
-  test.prop([
+  property.prop([
     fc.integer({ min: 1, max: 60 }),
     fc.integer({ min: 1, max: 60 }),
     fc.integer({ min: 1, max: 60 }),
@@ -166,7 +166,7 @@ describe('gemm', () => {
 });
 
 describe('level 1 and 2', () => {
-  test.prop([fc.integer({ min: 0, max: 200 }), fc.nat(1000)])(
+  property.prop([fc.integer({ min: 0, max: 200 }), fc.nat(1000)])(
     'dot, axpy and nrm2 agree with plain sums',
     (n, seed) => {
       const x = randn([n], seed);
@@ -194,21 +194,23 @@ describe('level 1 and 2', () => {
     expect(nrm2(tensor([0, 0]))).toBe(0);
   });
 
-  test.prop([fc.integer({ min: 1, max: 50 }), fc.integer({ min: 1, max: 50 }), fc.boolean(), fc.nat(1000)])(
-    'gemv agrees with ml-matrix',
-    (m, n, trans, seed) => {
-      const a = randn([m, n], seed);
-      const x = randn([trans ? m : n], seed + 1);
-      const y = randn([trans ? n : m], seed + 2);
-      const A = trans ? toMl(a).transpose() : toMl(a);
-      const ax = A.mmul(toMl(new Tensor(x.data, [x.size, 1]))).to1DArray();
-      const expected = ax.map((v, i) => 2 * v + 0.5 * y.data[i]!);
-      expectClose(gemv(a, x, { trans, alpha: 2, beta: 0.5, y }), expected, {
-        rtol: 1e-12,
-        atol: 1e-12 * (m + n),
-      });
-    },
-  );
+  property.prop([
+    fc.integer({ min: 1, max: 50 }),
+    fc.integer({ min: 1, max: 50 }),
+    fc.boolean(),
+    fc.nat(1000),
+  ])('gemv agrees with ml-matrix', (m, n, trans, seed) => {
+    const a = randn([m, n], seed);
+    const x = randn([trans ? m : n], seed + 1);
+    const y = randn([trans ? n : m], seed + 2);
+    const A = trans ? toMl(a).transpose() : toMl(a);
+    const ax = A.mmul(toMl(new Tensor(x.data, [x.size, 1]))).to1DArray();
+    const expected = ax.map((v, i) => 2 * v + 0.5 * y.data[i]!);
+    expectClose(gemv(a, x, { trans, alpha: 2, beta: 0.5, y }), expected, {
+      rtol: 1e-12,
+      atol: 1e-12 * (m + n),
+    });
+  });
 
   test('gemvKernel honours strides', () => {
     // A = [[1, 2], [3, 4]], x = (1, 1) stored with stride 2, y with stride 3.
@@ -243,9 +245,12 @@ describe('level 1 and 2', () => {
 });
 
 describe('syrk', () => {
-  test.prop([fc.integer({ min: 0, max: 140 }), fc.integer({ min: 0, max: 70 }), fc.boolean(), fc.nat(1000)], {
-    numRuns: 25,
-  })('is α·A·Aᵀ or α·Aᵀ·A, symmetric', (n, k, trans, seed) => {
+  property.prop(
+    [fc.integer({ min: 0, max: 140 }), fc.integer({ min: 0, max: 70 }), fc.boolean(), fc.nat(1000)],
+    {
+      numRuns: 25,
+    },
+  )('is α·A·Aᵀ or α·Aᵀ·A, symmetric', (n, k, trans, seed) => {
     const a = randn(trans ? [k, n] : [n, k], seed);
     const at = transpose(a);
     const expected = trans ? toMl(at).mmul(toMl(a)).mul(-2) : toMl(a).mmul(toMl(at)).mul(-2);

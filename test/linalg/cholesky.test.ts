@@ -1,6 +1,6 @@
-import { fc, test } from '@fast-check/vitest';
+import { fc, test as property } from '@fast-check/vitest';
 import { CholeskyDecomposition } from 'ml-matrix';
-import { describe, expect } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { eye, randn, Tensor, tensor } from '../../src/autodiff/tensor.js';
 import { NotPositiveDefiniteError, ShapeError, ValueError } from '../../src/errors.js';
 import {
@@ -41,7 +41,7 @@ function expectFactorizes(l: Tensor, a: Tensor): void {
 }
 
 describe('cholesky', () => {
-  test.prop([fc.integer({ min: 0, max: 70 }), fc.nat(1000), fc.constantFrom(1, 1e3, 1e8)])(
+  property.prop([fc.integer({ min: 0, max: 70 }), fc.nat(1000), fc.constantFrom(1, 1e3, 1e8)])(
     'L·Lᵀ = A and L agrees with ml-matrix',
     (n, seed, condition) => {
       const { a } = randomSpd(n, seed, condition);
@@ -55,7 +55,7 @@ describe('cholesky', () => {
     },
   );
 
-  test.prop([fc.integer({ min: 100, max: 300 }), fc.nat(1000)], { numRuns: 3 })(
+  property.prop([fc.integer({ min: 100, max: 300 }), fc.nat(1000)], { numRuns: 3 })(
     'recursive blocks at larger, odd sizes',
     (n, seed) => {
       const a = randomGram(n, n + 7, seed);
@@ -152,7 +152,7 @@ describe('choleskyWithJitter', () => {
 });
 
 describe('triangular solves', () => {
-  test.prop([
+  property.prop([
     fc.integer({ min: 1, max: 90 }),
     fc.integer({ min: 1, max: 12 }),
     fc.boolean(),
@@ -216,7 +216,7 @@ describe('triangular solves', () => {
 });
 
 describe('choleskySolve, choleskyInverse, logdet', () => {
-  test.prop([fc.integer({ min: 1, max: 80 }), fc.integer({ min: 1, max: 5 }), fc.nat(1000)])(
+  property.prop([fc.integer({ min: 1, max: 80 }), fc.integer({ min: 1, max: 5 }), fc.nat(1000)])(
     'A·X = B, A·A⁻¹ = I and log det A = Σ log λ',
     (n, r, seed) => {
       const { a, eigenvalues } = randomSpd(n, seed, 1e4);

@@ -1,5 +1,5 @@
-import { fc, test } from '@fast-check/vitest';
-import { describe, expect } from 'vitest';
+import { fc, test as property } from '@fast-check/vitest';
+import { describe, expect, test } from 'vitest';
 import { randn, Tensor } from '../../src/autodiff/tensor.js';
 import { NotPositiveDefiniteError, ShapeError, ValueError } from '../../src/errors.js';
 import {
@@ -46,7 +46,7 @@ function matvecOnly(a: Tensor): LinearOperator {
 }
 
 describe('operators', () => {
-  test.prop([fc.integer({ min: 1, max: 30 }), fc.nat(1000)])(
+  property.prop([fc.integer({ min: 1, max: 30 }), fc.nat(1000)])(
     'dense, diagonal, sum and scale agree with the matrices',
     (n, seed) => {
       const a = randomSymmetric(n, seed);
@@ -66,7 +66,7 @@ describe('operators', () => {
     },
   );
 
-  test.prop([fc.integer({ min: 1, max: 60 }), fc.integer({ min: 0, max: 8 }), fc.nat(1000)])(
+  property.prop([fc.integer({ min: 1, max: 60 }), fc.integer({ min: 0, max: 8 }), fc.nat(1000)])(
     'lowRankPlusDiagonal: matvec, Woodbury solve and determinant lemma against a dense Cholesky',
     (n, r, seed) => {
       const u = randn([n, r], seed);
@@ -110,7 +110,7 @@ describe('operators', () => {
 });
 
 describe('lanczos', () => {
-  test.prop([fc.integer({ min: 5, max: 120 }), fc.integer({ min: 1, max: 5 }), fc.nat(1000)], {
+  property.prop([fc.integer({ min: 5, max: 120 }), fc.integer({ min: 1, max: 5 }), fc.nat(1000)], {
     numRuns: 20,
   })('top-k Ritz pairs match eigh', (n, k, seed) => {
     const a = randomSymmetric(n, seed);
@@ -172,7 +172,7 @@ function eyeData(k: number): Float64Array {
 }
 
 describe('cg', () => {
-  test.prop([fc.integer({ min: 1, max: 80 }), fc.nat(1000), fc.constantFrom(10, 1e4)])(
+  property.prop([fc.integer({ min: 1, max: 80 }), fc.nat(1000), fc.constantFrom(10, 1e4)])(
     'agrees with a direct solve',
     (n, seed, condition) => {
       const { a } = randomSpd(n, seed, condition);

@@ -1,5 +1,5 @@
-import { fc, test } from '@fast-check/vitest';
-import { describe, expect } from 'vitest';
+import { fc, test as property } from '@fast-check/vitest';
+import { describe, expect, test } from 'vitest';
 import { randn } from '../../src/autodiff/tensor.js';
 import { NotPositiveDefiniteError, ValueError } from '../../src/errors.js';
 import {
@@ -16,7 +16,7 @@ import { expectClose } from '../helpers.js';
 import { randomSpd, randomSymmetric } from './oracles.js';
 
 describe('Hutchinson estimators', () => {
-  test.prop([fc.integer({ min: 2, max: 60 }), fc.nat(1000)], { numRuns: 20 })(
+  property.prop([fc.integer({ min: 2, max: 60 }), fc.nat(1000)], { numRuns: 20 })(
     'the trace estimate lies within 5 standard errors of the trace',
     (n, seed) => {
       const a = randomSymmetric(n, seed);
@@ -52,7 +52,7 @@ describe('Hutchinson estimators', () => {
 });
 
 describe('slqLogdet', () => {
-  test.prop([fc.integer({ min: 5, max: 80 }), fc.nat(1000), fc.constantFrom(10, 1000)], { numRuns: 15 })(
+  property.prop([fc.integer({ min: 5, max: 80 }), fc.nat(1000), fc.constantFrom(10, 1000)], { numRuns: 15 })(
     'lies within a statistical band of the Cholesky log-determinant',
     (n, seed, condition) => {
       const { a } = randomSpd(n, seed, condition);

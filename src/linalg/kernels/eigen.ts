@@ -99,18 +99,12 @@ export function tridiagonalize(
   }
 }
 
-/** Reflectors per block when forming Q. */
+/** Reflectors per block when applying Q. */
 const QBLOCK = 32;
 
 /**
  * Q = H₀·H₁⋯H_{n−3} from the reflectors left in a by `tridiagonalize`, written
  * row-major into q (n × n, row stride ldq).
- *
- * Accumulated backwards, Q = H₀·(H₁·(⋯(H_{n−3}·I))), a block of reflectors at a
- * time: Hₖ⋯Hₖ₊ᵦ₋₁ = I − V·T·Vᵀ (b reflectors) with V the reflectors as columns and T upper
- * triangular (the compact WY form of Schreiber and Van Loan), so that applying a
- * block to the trailing part X of Q is two gemms, X ← X − V·(T·(Vᵀ·X)).
- * T is built column by column: T[j, j] = τⱼ and T[0:j, j] = −τⱼ·T[0:j, 0:j]·Vᵀ·vⱼ.
  */
 export function tridiagonalQ(
   n: number,
@@ -127,30 +121,70 @@ export function tridiagonalQ(
     q.fill(0, qi, qi + n);
     q[qi + i] = 1;
   }
+  applyReflectors(n, a, aOffset, lda, tau, q, qOffset, ldq, n, true);
+}
+
+/** X ← Q·X for X n × cols (row stride ldx), Q from the reflectors left in a by `tridiagonalize`. */
+export function applyTridiagonalQ(
+  n: number,
+  a: Float64Array,
+  aOffset: number,
+  lda: number,
+  tau: Float64Array,
+  x: Float64Array,
+  xOffset: number,
+  ldx: number,
+  cols: number,
+): void {
+  applyReflectors(n, a, aOffset, lda, tau, x, xOffset, ldx, cols, false);
+}
+
+/**
+ * X ← H₀·(H₁·(⋯(H_{n−3}·X))), a block of reflectors at a time: Hₖ⋯Hₖ₊ᵦ₋₁ =
+ * I − V·T·Vᵀ (b reflectors) with V the reflectors as columns and T upper
+ * triangular (the compact WY form of Schreiber and Van Loan), so that a block
+ * costs two gemms, X ← X − V·(T·(Vᵀ·X)). T is built column by column:
+ * T[j, j] = τⱼ and T[0:j, j] = −τⱼ·T[0:j, 0:j]·Vᵀ·vⱼ. When X starts as the
+ * identity, the columns before the block are still identity columns that the
+ * block does not touch, and are skipped.
+ */
+function applyReflectors(
+  n: number,
+  a: Float64Array,
+  aOffset: number,
+  lda: number,
+  tau: Float64Array,
+  x: Float64Array,
+  xOffset: number,
+  ldx: number,
+  cols: number,
+  identity: boolean,
+): void {
   const reflectors = n - 2;
-  if (reflectors <= 0) return;
+  if (reflectors <= 0 || cols === 0) return;
   const vt = new Float64Array(QBLOCK * n);
-  const w = new Float64Array(QBLOCK * n);
+  const w = new Float64Array(QBLOCK * Math.max(n, cols));
   const t = new Float64Array(QBLOCK * QBLOCK);
   const y = new Float64Array(QBLOCK);
   const lastStart = Math.floor((reflectors - 1) / QBLOCK) * QBLOCK;
   for (let k0 = lastStart; k0 >= 0; k0 -= QBLOCK) {
     const nb = Math.min(QBLOCK, reflectors - k0);
-    const m = n - k0 - 1; // rows and columns k0+1.. of Q
+    const m = n - k0 - 1; // rows k0+1.. of X
+    const c0 = identity ? k0 + 1 : 0;
+    const width = cols - c0;
     // Row j of Vᵀ (m entries): zeros, then 1 at position j, then row k0+j of a.
     vt.fill(0, 0, nb * m);
     for (let j = 0; j < nb; j++) {
       const src = aOffset + (k0 + j) * lda + k0 + j + 2;
       const dst = j * m + j;
       vt[dst] = 1;
-      for (let x = 1; x < m - j; x++) vt[dst + x] = a[src + x - 1]!;
+      for (let r = 1; r < m - j; r++) vt[dst + r] = a[src + r - 1]!;
     }
-    // T, upper triangular.
     for (let j = 0; j < nb; j++) {
       const tj = tau[k0 + j]!;
       for (let i = 0; i < j; i++) {
         let dotIJ = 0;
-        for (let x = j; x < m; x++) dotIJ += vt[i * m + x]! * vt[j * m + x]!;
+        for (let r = j; r < m; r++) dotIJ += vt[i * m + r]! * vt[j * m + r]!;
         y[i] = dotIJ;
       }
       for (let i = 0; i < j; i++) {
@@ -160,22 +194,21 @@ export function tridiagonalQ(
       }
       t[j * QBLOCK + j] = tj;
     }
-    // W = Vᵀ·X (nb × m), W ← T·W, X ← X − V·W.
-    const x0 = qOffset + (k0 + 1) * ldq + k0 + 1;
-    gemmKernel(nb, m, m, 1, vt, 0, m, false, q, x0, ldq, false, 0, w, 0, m);
+    // W = Vᵀ·X (nb × width), W ← T·W, X ← X − V·W.
+    const x0 = xOffset + (k0 + 1) * ldx + c0;
+    gemmKernel(nb, width, m, 1, vt, 0, m, false, x, x0, ldx, false, 0, w, 0, width);
     for (let i = 0; i < nb; i++) {
-      // Row i of T·W needs rows p ≥ i of W; going down the rows keeps them unchanged until used.
-      const wi = i * m;
+      // Row i of T·W needs rows p ≥ i of W, which are still unchanged going down.
+      const wi = i * width;
       const tii = t[i * QBLOCK + i]!;
-      for (let c = 0; c < m; c++) w[wi + c] = tii * w[wi + c]!;
+      for (let c = 0; c < width; c++) w[wi + c] = tii * w[wi + c]!;
       for (let p = i + 1; p < nb; p++) {
         const tip = t[i * QBLOCK + p]!;
-        if (tip === 0) continue;
-        const wp = p * m;
-        for (let c = 0; c < m; c++) w[wi + c] = w[wi + c]! + tip * w[wp + c]!;
+        const wp = p * width;
+        for (let c = 0; c < width; c++) w[wi + c] = w[wi + c]! + tip * w[wp + c]!;
       }
     }
-    gemmKernel(m, m, nb, -1, vt, 0, m, true, w, 0, m, false, 1, q, x0, ldq);
+    gemmKernel(m, width, nb, -1, vt, 0, m, true, w, 0, width, false, 1, x, x0, ldx);
   }
 }
 
