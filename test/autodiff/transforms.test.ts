@@ -218,6 +218,46 @@ describe('Jacobians', () => {
   });
 });
 
+describe('argnums and pytrees through Jacobians and Hessians', () => {
+  test('jacrev / jacfwd with argnums arrays give a tuple per output; hvp on a pytree equals H·v', () => {
+    const a = randn([3], 1);
+    const b = randn([2], 2);
+    const f = (x: Tensor, y: Tensor) => mul(sum(sin(x)), y);
+    const [jx, jy] = jacrev(f, [0, 1])(a, b);
+    const [fx, fy] = jacfwd(f, [0, 1])(a, b);
+    expect(jx.shape).toEqual([2, 3]);
+    expect(jy.shape).toEqual([2, 2]);
+    expectClose(jx, fx);
+    expectClose(jy, fy);
+    // ∂(Σ sin x · yᵢ)/∂xⱼ = yᵢ cos xⱼ, ∂/∂yₖ = δᵢₖ Σ sin x
+    for (let i = 0; i < 2; i++)
+      for (let j = 0; j < 3; j++)
+        expect(jx.data[i * 3 + j]).toBeCloseTo(b.data[i]! * Math.cos(a.data[j]!), 14);
+    const s = a.data.reduce((acc, v) => acc + Math.sin(v), 0);
+    expectClose(jy.data, [s, 0, 0, s]);
+    // g(p) = Σ w² · Σ exp(c): H·v by forward-over-reverse vs the closed form.
+    const p = { w: randn([2], 3), c: randn([2], 4) };
+    const v = { w: randn([2], 5), c: randn([2], 6) };
+    const g = (q: typeof p) => mul(sum(square(q.w)), sum(exp(q.c)));
+    const hv = hvp(g, p, v);
+    const W = p.w.data.reduce((acc, x) => acc + x * x, 0);
+    const E = p.c.data.reduce((acc, x) => acc + Math.exp(x), 0);
+    const wv = p.w.data.reduce((acc, x, i) => acc + x * v.w.data[i]!, 0);
+    const ev = p.c.data.reduce((acc, x, i) => acc + Math.exp(x) * v.c.data[i]!, 0);
+    // ∇_w = 2w E, ∇_c = W eᶜ  ⇒  H·v: w-part 2v_w E + 2w ev, c-part 2 wv eᶜ + W eᶜ ⊙ v_c
+    expectClose(
+      hv.w.data,
+      Array.from(p.w.data, (x, i) => 2 * v.w.data[i]! * E + 2 * x * ev),
+      { rtol: 1e-12 },
+    );
+    expectClose(
+      hv.c.data,
+      Array.from(p.c.data, (x, i) => 2 * wv * Math.exp(x) + W * Math.exp(x) * v.c.data[i]!),
+      { rtol: 1e-12 },
+    );
+  });
+});
+
 describe('vmap', () => {
   const f = (x: Tensor, y: Tensor) => sum(mul(sin(x), y));
 
