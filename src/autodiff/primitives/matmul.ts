@@ -13,8 +13,10 @@
  *   op(B)‾ = op(A)ᵀ·C̄    so  B̄ = op(A)ᵀ·C̄       (B not transposed)
  *                              B̄ = C̄ᵀ·op(A)       (B transposed)
  *
- * and each of these is again a flagged matmul. The kernel folds batch axes
- * into rows when only A has them: [b, m, k]·[k, n] is one (b·m)×k by k×n gemm.
+ * and each of these is again a flagged matmul. The kernel folds the trailing
+ * batch axes over which B is shared into A's rows: [b, m, k]·[k, n] is one
+ * (b·m)×k by k×n gemm, and per-example outer products [e, i, m, 1]·[e, 1, 1, n]
+ * (the weight blocks of per-example Jacobians) are one gemm per example e.
  */
 import { ShapeError } from '../../errors.js';
 import { gemmKernel } from '../../linalg/kernels/gemm.js';
