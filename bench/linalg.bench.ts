@@ -1,7 +1,9 @@
 /**
  * Linear algebra against ml-matrix (float64, the usual JavaScript choice) and
  * tfjs's cpu backend (float32), in the same process. Ratios are baseline time
- * over ours. `LINALG_BENCH=quick` skips the slowest baselines;
+ * over ours. "laplace-ts" rows run the pure TypeScript kernels (backend 'js');
+ * rows marked "wasm-simd" run the library default, whose gemm macro-kernel is
+ * WebAssembly (src/linalg/wasm, see the WebAssembly section of RESULTS.md). `LINALG_BENCH=quick` skips the slowest baselines;
  * `LINALG_BENCH_ONLY=gemm,eigh` runs only the named parts.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -15,12 +17,25 @@ import {
   gemmKernel,
   lanczos,
   lowRankPlusDiagonal,
+  setBackend,
   solveTriangular,
   syrk,
 } from '../src/linalg/index.js';
 import { measure } from './harness.js';
 
 const quick = process.env['LINALG_BENCH'] === 'quick';
+
+/** Run f under the default WebAssembly backend, then return to pure TypeScript. */
+function onWasm<T>(f: () => T): () => T {
+  return () => {
+    setBackend('wasm-simd');
+    try {
+      return f();
+    } finally {
+      setBackend('js');
+    }
+  };
+}
 
 function toMl(t: Tensor): Matrix {
   const [r, c] = t.shape as [number, number];
@@ -62,6 +77,7 @@ async function gemmBench(): Promise<void> {
             ]),
         { name: 'laplace-ts gemm', fn: () => gemm(a, b), flops },
         { name: 'laplace-ts gemm, Aᵀ·B', fn: () => gemm(a, b, { transA: true }), flops },
+        { name: 'laplace-ts gemm (wasm-simd)', fn: onWasm(() => gemm(a, b)), flops },
       ],
       { baseline: 'ml-matrix mmul', time: slow ? 100 : 400, iterations: slow ? 3 : 5 },
     );
@@ -113,6 +129,7 @@ async function choleskyBench(): Promise<void> {
             },
           ]),
       { name: 'laplace-ts cholesky', fn: () => cholesky(a), flops: n ** 3 / 3 },
+      { name: 'laplace-ts cholesky (wasm-simd)', fn: onWasm(() => cholesky(a)), flops: n ** 3 / 3 },
     ],
     { baseline: 'ml-matrix CholeskyDecomposition', time: 300, iterations: 3 },
   );
@@ -141,6 +158,11 @@ async function choleskyBench(): Promise<void> {
         fn: () => solveTriangular(l, b, { transpose: true }),
         flops: n * n * r,
       },
+      {
+        name: 'laplace-ts solveTriangular (wasm-simd)',
+        fn: onWasm(() => solveTriangular(l, b)),
+        flops: n * n * r,
+      },
     ],
     { baseline: 'textbook substitution', time: 300 },
   );
@@ -148,7 +170,7 @@ async function choleskyBench(): Promise<void> {
   const [rows, cols] = [2000, 1000];
   const j = randn([rows, cols], 7);
   await measure(
-    `Jᵀ·J for J ${rows}×${cols}`,
+    `Jᵀ·J for J ${rows}×${cols} (GFLOP/s counts the full 2·rows·cols² of gemm)`,
     [
       {
         name: 'laplace-ts gemm(Jᵀ, J)',
@@ -156,6 +178,11 @@ async function choleskyBench(): Promise<void> {
         flops: 2 * rows * cols * cols,
       },
       { name: 'laplace-ts syrk', fn: () => syrk(j, { trans: true }), flops: 2 * rows * cols * cols },
+      {
+        name: 'laplace-ts syrk (wasm-simd)',
+        fn: onWasm(() => syrk(j, { trans: true })),
+        flops: 2 * rows * cols * cols,
+      },
     ],
     { baseline: 'laplace-ts gemm(Jᵀ, J)', time: 300, iterations: 3 },
   );
@@ -179,6 +206,7 @@ async function eighBench(): Promise<void> {
           ]),
       { name: 'laplace-ts eigh', fn: () => eigh(a) },
       { name: 'laplace-ts eigvalsh', fn: () => eigvalsh(a) },
+      { name: 'laplace-ts eigh (wasm-simd)', fn: onWasm(() => eigh(a)) },
     ],
     { baseline: 'ml-matrix EigenvalueDecomposition', time: 300, iterations: 3 },
   );
@@ -218,5 +246,10 @@ export async function run(): Promise<void> {
     ['eigh', eighBench],
     ['lanczos', lanczosBench],
   ];
-  for (const [name, part] of parts) if (!only || only.includes(name)) await part();
+  setBackend('js');
+  try {
+    for (const [name, part] of parts) if (!only || only.includes(name)) await part();
+  } finally {
+    setBackend('wasm-simd');
+  }
 }
