@@ -146,7 +146,7 @@ export function bind<P>(prim: Primitive<P>, args: readonly Tensor[], params: P):
   return top.process(prim, args, params);
 }
 
-/** The trace `x` belongs to if it is a tracer of exactly `trace`, for unwrapping. */
+/** Whether x is a tracer of exactly `trace` (a trace unwraps only its own tracers). */
 export function isTracerOf(x: Tensor, trace: Trace): boolean {
   return x instanceof Tracer && x.trace === trace;
 }
