@@ -305,7 +305,7 @@ export function drawClassification(
 /** Log evidence against the number of hidden layers, the best marked. */
 export function drawDepthEvidence(canvas: HTMLCanvasElement, results: readonly DepthEvidence[]): void {
   const { ctx, width, height } = prepare(canvas);
-  const area = { left: 52, top: 14, width: width - 64, height: height - 44 };
+  const area = { left: 52, top: 22, width: width - 64, height: height - 52 };
   ctx.font = '11px system-ui, -apple-system, "Segoe UI", sans-serif';
   ctx.fillStyle = COLORS.text;
   if (results.length === 0) {
@@ -317,7 +317,7 @@ export function drawDepthEvidence(canvas: HTMLCanvasElement, results: readonly D
   const values = results.map((r) => r.logMarginalLikelihood);
   const low = Math.min(...values);
   const high = Math.max(...values);
-  const pad = Math.max((high - low) * 0.15, 1);
+  const pad = Math.max((high - low) * 0.2, 1);
   const depths = results.map((r) => r.hiddenLayers);
   const view = {
     xMin: Math.min(...depths) - 0.5,

@@ -44,7 +44,7 @@ export type Task = 'regression' | 'classification';
 /** The posterior choices offered: a Hessian structure over all weights, or a full one over the last layer. */
 export type PosteriorChoice = 'full' | 'kron' | 'diag' | 'lastLayer';
 
-export const POSTERIOR_CHOICES: readonly PosteriorChoice[] = ['kron', 'full', 'diag', 'lastLayer'];
+export const POSTERIOR_CHOICES: readonly PosteriorChoice[] = ['full', 'kron', 'diag', 'lastLayer'];
 
 /** A clicked point: (x, y) on the canvas; `label` 0 or 1 is its class (classification only). */
 export interface Point {
@@ -75,7 +75,7 @@ export const DEFAULT_SETTINGS: FitSettings = {
   hiddenLayers: 2,
   width: 32,
   activation: 'tanh',
-  posterior: 'kron',
+  posterior: 'full',
   predType: 'glm',
   linkApprox: 'probit',
   tune: true,

@@ -178,7 +178,10 @@ const depthJob = new Job((reply) => {
   render();
 });
 
+let fitTimer: ReturnType<typeof setTimeout> | undefined;
+
 function fit(): void {
+  clearTimeout(fitTimer);
   const task = state.task;
   try {
     checkPoints(task, state[task].points);
@@ -196,8 +199,6 @@ function fit(): void {
   showProgress(0, 'Starting…');
   render();
 }
-
-let fitTimer: ReturnType<typeof setTimeout> | undefined;
 
 /** Refit shortly after the last change, if auto-fit is on and the result is out of date. */
 function scheduleFit(): void {
@@ -306,6 +307,7 @@ function render(): void {
   const s = state.settings;
   $<HTMLSelectElement>('link-approx').disabled = task === 'regression' || s.predType === 'nn';
   $<HTMLInputElement>('sigma-noise').disabled = task === 'classification';
+  $('pred-hint').hidden = s.predType !== 'nn';
   drawDepthEvidence($('depth-canvas'), current().depth);
   $<HTMLButtonElement>('depth-run').disabled = state.depthStatus === 'running';
 
