@@ -369,15 +369,20 @@ export function vmap<Args extends unknown[], R>(
         const [ys, outDef] = flattenTensors(out, 'vmap: output of f');
         const outAxesList = leafAxes(outAxes, treeUnflatten(outDef, ys), 'vmap: outAxes');
         const results = ys.map((y, j) => {
-          const stacked = isTracerOf(y, trace)
-            ? (y as BatchTracer).value
-            : broadcastTo(expandDims(y, 0), [batchSize, ...y.shape]);
+          const batched = isTracerOf(y, trace);
           const axis = outAxesList[j];
           if (axis === null || axis === undefined) {
-            throw new ValueError(
-              'vmap: outAxes null is not supported; every output is stacked along an axis',
-            );
+            // Not stacked: allowed only for outputs that do not depend on the mapped inputs.
+            if (batched) {
+              throw new ValueError(
+                `vmap: outAxes is null for output leaf ${j}, but it varies along the mapped axis`,
+              );
+            }
+            return y;
           }
+          const stacked = batched
+            ? (y as BatchTracer).value
+            : broadcastTo(expandDims(y, 0), [batchSize, ...y.shape]);
           return axis === 0 ? stacked : moveAxis(stacked, 0, axis);
         });
         return treeUnflatten(outDef, results) as TreeOf<R>;

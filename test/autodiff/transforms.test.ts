@@ -301,10 +301,16 @@ describe('vmap', () => {
     expect(overY.shape).toEqual([4]);
   });
 
-  test('an output that ignores the mapped input is broadcast along the batch', () => {
+  test('an output that ignores the mapped input is broadcast along the batch, or kept with outAxes null', () => {
     const out = vmap((_x: Tensor) => tensor([1, 2]))(randn([3, 5], 1));
     expect(out.shape).toEqual([3, 2]);
     expectClose(out.data, [1, 2, 1, 2, 1, 2]);
+    const [stacked, shared] = vmap((x: Tensor) => [sum(x), tensor([1, 2])], 0, [0, null])(randn([3, 5], 1));
+    expect(stacked.shape).toEqual([3]);
+    expect(shared.shape).toEqual([2]);
+    expect(() => vmap((x: Tensor) => sum(x), 0, null)(randn([3, 5], 1))).toThrow(
+      /outAxes is null for output leaf 0/,
+    );
   });
 });
 
