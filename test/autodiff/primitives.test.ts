@@ -144,7 +144,7 @@ describe.each(differentiable.map((p) => [p.name, p] as const))('derivatives of %
     );
   });
 
-  test('⟨u, J v⟩ = ⟨Jᵀ u, v⟩ between jvp and vjp; linearize agrees with jvp', () => {
+  test("⟨u, J v⟩ = ⟨Jᵀ u, v⟩ between jvp and vjp, cotangents summed back to broadcast inputs' shapes, linearize = jvp", () => {
     fc.assert(
       fc.property(sampler.arbitrary, seed, (c, s) => {
         const rng = seededRng(s);
