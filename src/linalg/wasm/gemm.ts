@@ -128,7 +128,8 @@ function loadC(
  * `scale`: element (p, l) of the slice is x[offset + p·ps + l·ls], and strip s
  * holds lines s·strip … s·strip + strip − 1 with line l of step p at
  * slot + s·strip·kc + p·strip + (l mod strip); lines past `width` are zeros.
- * For A the lines are rows (and scale is α), for B columns.
+ * For A the lines are rows (and scale is α), for B columns. Whole strips of
+ * four, the common case, are copied four lines per step.
  */
 function pack(
   kc: number,
@@ -144,22 +145,30 @@ function pack(
 ): void {
   for (let l0 = 0; l0 < width; l0 += strip) {
     const lines = Math.min(strip, width - l0);
-    const base = slot + l0 * kc;
     const start = offset + l0 * ls;
-    if (lines < strip) mem.fill(0, base, base + strip * kc);
-    if (ls === 1) {
-      // Lines adjacent in memory: each step p is one contiguous run.
-      for (let p = 0; p < kc; p++) {
-        const from = start + p * ps;
-        const to = base + p * strip;
-        for (let l = 0; l < lines; l++) mem[to + l] = scale * x[from + l]!;
+    let to = slot + l0 * kc;
+    if (lines === 4 && strip === 4 && ls === 1) {
+      // The four lines adjacent in memory: step p is one run of four.
+      for (let p = 0, from = start; p < kc; p++, from += ps, to += 4) {
+        mem[to] = scale * x[from]!;
+        mem[to + 1] = scale * x[from + 1]!;
+        mem[to + 2] = scale * x[from + 2]!;
+        mem[to + 3] = scale * x[from + 3]!;
+      }
+    } else if (lines === 4 && strip === 4 && ps === 1) {
+      // Each line contiguous along p: read four lines side by side.
+      const l1 = start + ls;
+      const l2 = l1 + ls;
+      const l3 = l2 + ls;
+      for (let p = 0; p < kc; p++, to += 4) {
+        mem[to] = scale * x[start + p]!;
+        mem[to + 1] = scale * x[l1 + p]!;
+        mem[to + 2] = scale * x[l2 + p]!;
+        mem[to + 3] = scale * x[l3 + p]!;
       }
     } else {
-      // Each line contiguous along p: copy line by line.
-      for (let l = 0; l < lines; l++) {
-        const from = start + l * ls;
-        let to = base + l;
-        for (let p = 0; p < kc; p++, to += strip) mem[to] = scale * x[from + p * ps]!;
+      for (let p = 0; p < kc; p++, to += strip) {
+        for (let l = 0; l < strip; l++) mem[to + l] = l < lines ? scale * x[start + p * ps + l * ls]! : 0;
       }
     }
   }
