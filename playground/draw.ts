@@ -10,6 +10,8 @@ import type { ClassificationMap, DepthEvidence, Point, RegressionCurve, View } f
 
 export const COLORS = {
   classes: ['#2f6db5', '#e0742f'] as const,
+  /** Darker shades for points drawn over the confidence map. */
+  classPoints: ['#1d4f8f', '#b9541a'] as const,
   mean: '#173a6b',
   functionalBand: 'rgba(47, 109, 181, 0.30)',
   predictiveBand: 'rgba(47, 109, 181, 0.12)',
@@ -208,7 +210,7 @@ function hexToRgb(hex: string): [number, number, number] {
  */
 export function confidenceColor(p: number): [number, number, number] {
   const target = hexToRgb(COLORS.classes[p >= 0.5 ? 1 : 0]);
-  const c = 0.8 * Math.min(Math.abs(2 * p - 1), 1);
+  const c = 0.7 * Math.min(Math.abs(2 * p - 1), 1);
   return [0, 1, 2].map((k) => Math.round(255 + (target[k]! - 255) * c)) as [number, number, number];
 }
 
@@ -298,14 +300,15 @@ export function drawClassification(
     ctx.restore();
   }
   drawAxes(ctx, scale, 0.5);
-  for (const p of points) drawPoint(ctx, scale.px(p.x), scale.py(p.y), COLORS.classes[p.label === 1 ? 1 : 0]);
+  for (const p of points)
+    drawPoint(ctx, scale.px(p.x), scale.py(p.y), COLORS.classPoints[p.label === 1 ? 1 : 0]);
   return scale;
 }
 
 /** Log evidence against the number of hidden layers, the best marked. */
 export function drawDepthEvidence(canvas: HTMLCanvasElement, results: readonly DepthEvidence[]): void {
   const { ctx, width, height } = prepare(canvas);
-  const area = { left: 52, top: 22, width: width - 64, height: height - 52 };
+  const area = { left: 30, top: 8, width: width - 40, height: height - 40 };
   ctx.font = '11px system-ui, -apple-system, "Segoe UI", sans-serif';
   ctx.fillStyle = COLORS.text;
   if (results.length === 0) {
@@ -317,13 +320,14 @@ export function drawDepthEvidence(canvas: HTMLCanvasElement, results: readonly D
   const values = results.map((r) => r.logMarginalLikelihood);
   const low = Math.min(...values);
   const high = Math.max(...values);
-  const pad = Math.max((high - low) * 0.2, 1);
+  const range = Math.max(high - low, 1);
   const depths = results.map((r) => r.hiddenLayers);
   const view = {
     xMin: Math.min(...depths) - 0.5,
     xMax: Math.max(...depths) + 0.5,
-    yMin: low - pad,
-    yMax: high + pad,
+    // Room above each point for its label.
+    yMin: low - 0.15 * range,
+    yMax: high + 0.4 * range,
   };
   const scale = new Scale(view, area);
   ctx.strokeStyle = COLORS.axis;
@@ -332,12 +336,8 @@ export function drawDepthEvidence(canvas: HTMLCanvasElement, results: readonly D
   ctx.textBaseline = 'top';
   for (const d of depths) ctx.fillText(String(d), scale.px(d), area.top + area.height + 5);
   ctx.fillText('hidden layers', area.left + area.width / 2, area.top + area.height + 17);
-  ctx.textAlign = 'right';
-  ctx.textBaseline = 'middle';
-  ctx.fillText(view.yMax.toFixed(0), area.left - 5, area.top + 6);
-  ctx.fillText(view.yMin.toFixed(0), area.left - 5, area.top + area.height - 6);
   ctx.save();
-  ctx.translate(12, area.top + area.height / 2);
+  ctx.translate(10, area.top + area.height / 2);
   ctx.rotate(-Math.PI / 2);
   ctx.textAlign = 'center';
   ctx.fillText('log evidence', 0, 0);

@@ -112,7 +112,9 @@ function bandsOf(state: PlaygroundSnapshot) {
 }
 
 if (!existsSync(CHROMIUM)) {
-  test.skip(`playground e2e skipped: no Chromium at ${CHROMIUM} (.ci/run installs Debian's chromium with apt-get; it could not here)`, () => {});
+  const reason = `playground e2e skipped: no Chromium at ${CHROMIUM} (.ci/run installs Debian's chromium with apt-get; it could not here)`;
+  console.warn(reason);
+  test.skip(reason, () => {});
 } else {
   describe('playground in headless Chromium', () => {
     let server: Server;
