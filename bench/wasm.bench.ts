@@ -1,0 +1,108 @@
+/**
+ * The backends side by side (issue 7): gemm at n = 256, 512, 1024, cholesky at
+ * n = 1024 and the gradient of an MLP 1→50→tanh→50→tanh→1 over 1,000 inputs,
+ * each under 'js', 'wasm-simd' and (where relaxed SIMD runs) 'wasm-relaxed'.
+ *
+ * Cases are interleaved: every round times each backend once, so load from
+ * other processes on a shared machine falls on all of them alike and the
+ * same-process ratios (against 'js') stay meaningful. Node 20 ships relaxed
+ * SIMD behind a flag, which this file turns on before the first product when it
+ * runs alone (`npm run bench -- wasm`); after other benchmarks the kernels are
+ * already compiled and 'wasm-relaxed' is skipped.
+ */
+import v8 from 'node:v8';
+import { linear, mul, square, sum, tanh } from '../src/autodiff/ops.js';
+import { randn, type Tensor } from '../src/autodiff/tensor.js';
+import { grad } from '../src/autodiff/transforms.js';
+import {
+  availableBackends,
+  type Backend,
+  backend,
+  cholesky,
+  gemmKernel,
+  setBackend,
+  syrk,
+} from '../src/linalg/index.js';
+import { printTable, type Row } from './harness.js';
+
+v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+
+interface BackendCase {
+  backend: Backend;
+  fn: () => unknown;
+}
+
+/** Medians over `rounds` interleaved rounds after a warm-up, with GFLOP/s and ratios against 'js'. */
+function compare(title: string, make: () => () => unknown, flops: number | undefined, rounds: number): Row[] {
+  const cases: BackendCase[] = availableBackends().map((b) => ({ backend: b, fn: make() }));
+  const run = (c: BackendCase): number => {
+    setBackend(c.backend);
+    const start = performance.now();
+    c.fn();
+    return performance.now() - start;
+  };
+  for (const c of cases) for (let i = 0; i < 2; i++) run(c);
+  const times = cases.map(() => [] as number[]);
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, c] of cases.entries()) times[i]!.push(run(c));
+  }
+  const rows: Row[] = cases.map((c, i) => {
+    const sorted = times[i]!.sort((x, y) => x - y);
+    const medianMs = sorted[sorted.length >> 1]!;
+    return { name: c.backend, medianMs, ...(flops ? { gflops: flops / (medianMs * 1e6) } : {}) };
+  });
+  for (const r of rows) r.ratio = rows[0]!.medianMs / r.medianMs;
+  printTable(`${title} (medians of ${rounds} interleaved rounds, ratio vs js)`, rows);
+  return rows;
+}
+
+/** A well-conditioned symmetric positive definite matrix X·Xᵀ/n + I. */
+function spd(n: number, seed: number): Tensor {
+  const x = randn([n, n], seed);
+  const a = syrk(x, { alpha: 1 / n });
+  for (let i = 0; i < n; i++) a.data[i * n + i] = a.data[i * n + i]! + 1;
+  return a;
+}
+
+export async function run(): Promise<void> {
+  const initial = backend();
+  console.log(`\nWebAssembly backends available: ${availableBackends().join(', ')} (default ${initial})`);
+
+  for (const [n, rounds] of [
+    [256, 40],
+    [512, 12],
+    [1024, 5],
+  ] as const) {
+    const a = randn([n, n], 1).data;
+    const b = randn([n, n], 2).data;
+    const c = new Float64Array(n * n);
+    compare(
+      `gemm ${n}×${n}·${n}×${n}`,
+      () => () => gemmKernel(n, n, n, 1, a, 0, n, false, b, 0, n, false, 0, c, 0, n),
+      2 * n ** 3,
+      rounds,
+    );
+  }
+
+  const n = 1024;
+  const a = spd(n, 3);
+  compare(`cholesky ${n}×${n}`, () => () => cholesky(a), n ** 3 / 3, 7);
+
+  const sizes = [1, 50, 50, 1];
+  const params = sizes.slice(1).map((out, i) => ({
+    weight: mul(randn([out, sizes[i]!], 2 * i), 1 / Math.sqrt(sizes[i]!)),
+    bias: mul(randn([out], 2 * i + 1), 0.1),
+  }));
+  const x = randn([1000, 1], 99);
+  const gradient = grad((ps: typeof params) => {
+    let h = x;
+    ps.forEach((p, i) => {
+      h = linear(h, p.weight, p.bias);
+      if (i < ps.length - 1) h = tanh(h);
+    });
+    return sum(square(h));
+  });
+  compare('MLP gradient, 1→50→tanh→50→tanh→1, 1,000 inputs', () => () => gradient(params), undefined, 100);
+
+  setBackend(initial);
+}
