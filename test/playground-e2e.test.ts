@@ -168,6 +168,14 @@ if (!existsSync(CHROMIUM)) {
       ];
       for (const x of xs) await clickAt(page, 'regression-canvas', x, Math.sin(3 * x));
       await page.click('#fit');
+      // Training runs in the worker: the page shows its progress and keeps answering meanwhile.
+      await page.waitForFunction(
+        () => Number(document.getElementById('progress')?.getAttribute('aria-valuenow')) > 0,
+        undefined,
+        { timeout: 10_000, polling: 'raf' },
+      );
+      expect(await page.getAttribute('#app', 'data-status')).toBe('running');
+      await page.screenshot({ path: join(ARTIFACTS, 'playground-training.png') });
       let state = await waitForFit(page, before);
       expect(state.regression.points).toHaveLength(24);
 
