@@ -143,6 +143,22 @@ export function broadcastBinary(
   const sa = broadcastStrides(aShape, outShape);
   const sb = broadcastStrides(bShape, outShape);
   const so = broadcastStrides(outShape, outShape);
+  const [dims, [da, db, dout]] = coalesce(outShape, [sa, sb, so]);
+  const rank = dims.length;
+  if (rank <= 3) {
+    // The common case, as two explicit loops around the row kernel.
+    const n = dims[rank - 1]!;
+    const [n0, a0, b0, o0] = rank === 3 ? [dims[0]!, da![0]!, db![0]!, dout![0]!] : [1, 0, 0, 0];
+    const [n1, a1, b1, o1] =
+      rank >= 2 ? [dims[rank - 2]!, da![rank - 2]!, db![rank - 2]!, dout![rank - 2]!] : [1, 0, 0, 0];
+    const ka = da![rank - 1]!;
+    const kb = db![rank - 1]!;
+    for (let i = 0; i < n0; i++) {
+      for (let j = 0; j < n1; j++)
+        kernel(n, a, i * a0 + j * a1, ka, b, i * b0 + j * b1, kb, out, i * o0 + j * o1);
+    }
+    return;
+  }
   forEachRow(outShape, [sa, sb, so], [0, 0, 0], (len, offsets, inner) => {
     kernel(len, a, offsets[0]!, inner[0]!, b, offsets[1]!, inner[1]!, out, offsets[2]!);
   });
