@@ -169,8 +169,6 @@ const depthJob = new Job((reply) => {
   if (reply.kind === 'depth') {
     state[depthTask].depth = reply.results;
     state.depthStatus = 'done';
-    const best = reply.results.reduce((a, b) => (b.logMarginalLikelihood > a.logMarginalLikelihood ? b : a));
-    status.textContent = `Highest evidence: ${best.hiddenLayers} hidden layer${best.hiddenLayers > 1 ? 's' : ''}.`;
   } else if (reply.kind === 'error') {
     state.depthStatus = 'error';
     status.textContent = reply.message;
@@ -308,7 +306,17 @@ function render(): void {
   $<HTMLSelectElement>('link-approx').disabled = task === 'regression' || s.predType === 'nn';
   $<HTMLInputElement>('sigma-noise').disabled = task === 'classification';
   $('pred-hint').hidden = s.predType !== 'nn';
-  drawDepthEvidence($('depth-canvas'), current().depth);
+  const depth = current().depth;
+  drawDepthEvidence($('depth-canvas'), depth);
+  if (state.depthStatus !== 'running' && !(state.depthStatus === 'error' && depthTask === task)) {
+    const best = depth.reduce<DepthEvidence | null>(
+      (a, b) => (a === null || b.logMarginalLikelihood > a.logMarginalLikelihood ? b : a),
+      null,
+    );
+    $('depth-status').textContent = best
+      ? `Highest evidence: ${best.hiddenLayers} hidden layer${best.hiddenLayers > 1 ? 's' : ''}.`
+      : '';
+  }
   $<HTMLButtonElement>('depth-run').disabled = state.depthStatus === 'running';
 
   const data = app.dataset;
@@ -349,7 +357,11 @@ function removeNear(canvas: HTMLCanvasElement, event: MouseEvent): void {
     const d = (scale.px(p.x) - px) ** 2 + (scale.py(p.y) - py) ** 2;
     if (d < best) [best, nearest] = [d, i];
   });
-  if (nearest >= 0) points.splice(nearest, 1);
+  if (nearest >= 0)
+    setPoints(
+      state.task,
+      points.filter((_, i) => i !== nearest),
+    );
 }
 
 for (const task of ['regression', 'classification'] as const) {
@@ -359,7 +371,8 @@ for (const task of ['regression', 'classification'] as const) {
     else {
       const at = pointerPosition(canvas, event);
       if (!at) return;
-      state[task].points.push({ ...at, label: task === 'classification' && event.shiftKey ? 1 : 0 });
+      const label = task === 'classification' && event.shiftKey ? 1 : 0;
+      setPoints(task, [...state[task].points, { ...at, label }]);
     }
     render();
     scheduleFit();
@@ -377,9 +390,15 @@ for (const task of ['regression', 'classification'] as const) {
   });
 }
 
+/** New data: the depth comparison no longer describes it. */
+function setPoints(task: Task, points: Point[]): void {
+  state[task].points = points;
+  state[task].depth = [];
+}
+
 function loadPreset(task: Task, points: Point[]): void {
   state.task = task;
-  state[task].points = points;
+  setPoints(task, points);
   render();
   scheduleFit();
 }
@@ -387,7 +406,7 @@ function loadPreset(task: Task, points: Point[]): void {
 $('preset-gap').addEventListener('click', () => loadPreset('regression', gapPreset()));
 $('preset-moons').addEventListener('click', () => loadPreset('classification', moonsPreset()));
 $('clear').addEventListener('click', () => {
-  current().points = [];
+  setPoints(state.task, []);
   fitJob.stop();
   state.status = 'idle';
   state.message = 'Click the canvas to add data.';
