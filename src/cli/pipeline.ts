@@ -91,6 +91,8 @@ export function trainMap(
 export interface PosteriorSettings {
   hessianStructure: HessianStructure;
   subsetOfWeights: 'all' | 'lastLayer';
+  /** For 'lowrank': the number of eigenpairs of the GGN kept. */
+  rank?: number;
 }
 
 /**
@@ -109,6 +111,7 @@ export function fitPosterior(
     likelihood: task,
     hessianStructure: settings.hessianStructure,
     subsetOfWeights: settings.subsetOfWeights,
+    ...(settings.rank === undefined ? {} : { rank: settings.rank }),
     priorPrecision: start.priorPrecision,
     ...(task === 'regression' ? { sigmaNoise: start.sigmaNoise } : {}),
   });
@@ -159,14 +162,14 @@ export function mapRegression(la: BaseLaplace, model: Sequential, X: number[][],
   };
 }
 
-/** The GLM class probabilities with the given link approximation, as rows. */
+/** The GLM class probabilities with the given link approximation, as rows ('mc': `nSamples` logit samples). */
 export function classificationPredictive(
   la: BaseLaplace,
   X: number[][],
   linkApprox: LinkApprox = 'probit',
-  seed = 0,
+  { seed = 0, nSamples = 1000 }: { seed?: number; nSamples?: number } = {},
 ): Float64Array {
-  const prediction = la.predict(X, { predType: 'glm', linkApprox, seed });
+  const prediction = la.predict(X, { predType: 'glm', linkApprox, seed, nSamples });
   return (prediction as { probs: { data: Float64Array } }).probs.data;
 }
 

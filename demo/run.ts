@@ -1,0 +1,64 @@
+/**
+ * The demo as a function: run the four parts, print each one's tables and
+ * claims as it finishes, and assemble the HTML report. `demo/main.ts` is the
+ * command (`npm start`); the tests call `runDemo({ quick: true })`.
+ */
+import { formatTable, type ProgressStream } from '../src/cli/progress.js';
+import { type Block, renderReport, type Section } from '../src/cli/report.js';
+import type { Claim, DemoOptions, PartResult } from './common.js';
+import { depthPart } from './depth.js';
+import { gapPart } from './gap.js';
+import { moonsPart } from './moons.js';
+import { realDataPart } from './real-data.js';
+
+export interface DemoResult {
+  parts: PartResult[];
+  claims: Claim[];
+  html: string;
+  seconds: number;
+}
+
+const PARTS = [gapPart, moonsPart, depthPart, realDataPart];
+
+/** The text a part prints in the terminal: title, tables with captions, claims. */
+export function partText(part: PartResult, index: number): string {
+  const lines = [`\n${index + 1}. ${part.title}  (${part.seconds.toFixed(1)} s)`];
+  for (const table of part.tables) {
+    lines.push('', table.caption ?? '', formatTable(table.rows, { columns: table.columns, digits: 3 }));
+  }
+  lines.push('');
+  for (const claim of part.claims)
+    lines.push(`  ${claim.holds ? '✓' : '✗'} ${claim.statement}: ${claim.evidence}`);
+  return lines.join('\n');
+}
+
+export function runDemo(options: DemoOptions & { stdout?: ProgressStream; footer?: string }): DemoResult {
+  const start = performance.now();
+  const parts: PartResult[] = [];
+  PARTS.forEach((part, i) => {
+    const result = part(options);
+    parts.push(result);
+    options.stdout?.write(`${partText(result, i)}\n`);
+  });
+  const claims = parts.flatMap((p) => p.claims);
+  const seconds = (performance.now() - start) / 1000;
+  const sections: Section[] = parts.map((part) => ({
+    title: part.title,
+    blocks: [
+      ...part.intro.map((paragraph): Block => ({ paragraph })),
+      ...part.figures.map((row): Block => (row.length === 1 ? { figure: row[0]! } : { figures: row })),
+      ...part.tables.map((table): Block => ({ table: { digits: 3, ...table } })),
+      { list: part.claims.map((c) => `${c.holds ? '✓' : '✗'} ${c.statement}: ${c.evidence}.`) },
+      ...part.notes.map((paragraph): Block => ({ paragraph })),
+    ],
+  }));
+  const html = renderReport({
+    title: 'laplace-ts: what linearised Laplace does',
+    summary: `${options.quick ? 'Quick run (CI). ' : ''}Four experiments on built-in data: uncertainty in and beyond a gap, overconfidence far from the data, model selection by the evidence, and real data. ${claims.filter((c) => c.holds).length} of ${claims.length} claims hold in this run.`,
+    sections,
+    footer:
+      options.footer ??
+      `npm start${options.quick ? ' -- --quick' : ''}; fixed seeds; ${seconds.toFixed(0)} s`,
+  });
+  return { parts, claims, html, seconds };
+}
