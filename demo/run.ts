@@ -1,8 +1,12 @@
 /**
  * The demo as a function: run the four parts, print each one's tables and
- * claims as it finishes, and assemble the HTML report. `demo/main.ts` is the
- * command (`npm start`); the tests call `runDemo({ quick: true })`.
+ * claims as it finishes, and assemble the HTML report. `demoMain` is the
+ * command behind `npm start` (demo/main.ts only calls it); the tests call it
+ * in process with `--quick`.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { formatTable, type ProgressStream } from '../src/cli/progress.js';
 import { type Block, renderReport, type Section } from '../src/cli/report.js';
 import type { Claim, DemoOptions, PartResult } from './common.js';
@@ -61,4 +65,43 @@ export function runDemo(options: DemoOptions & { stdout?: ProgressStream; footer
       `npm start${options.quick ? ' -- --quick' : ''}; fixed seeds; ${seconds.toFixed(0)} s`,
   });
   return { parts, claims, html, seconds };
+}
+
+const USAGE = `Usage: npm start [-- --quick] [-- --out DIR]
+Runs the demo on built-in data, prints tables (progress bars on stderr) and
+writes a self-contained HTML report to DIR/index.html (default report/).
+  --quick      the reduced run used in CI
+  --out DIR    where to write index.html`;
+
+/** `npm start [-- --quick] [-- --out DIR]`: run, print, write the report; null after --help. */
+export function demoMain(
+  argv: string[],
+  io: { stdout: ProgressStream; stderr: ProgressStream },
+): DemoResult | null {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string', default: 'report' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    io.stdout.write(`${USAGE}\n`);
+    return null;
+  }
+  io.stdout.write(
+    `laplace-ts demo${values.quick ? ' (quick)' : ''}: linearised Laplace on built-in data. Progress on stderr; tables below.\n`,
+  );
+  const result = runDemo({ quick: values.quick, progress: io.stderr, stdout: io.stdout });
+  const directory = resolve(values.out);
+  mkdirSync(directory, { recursive: true });
+  const path = resolve(directory, 'index.html');
+  writeFileSync(path, result.html);
+  const held = result.claims.filter((c) => c.holds).length;
+  io.stdout.write(
+    `\n${held} of ${result.claims.length} claims hold; finished in ${result.seconds.toFixed(0)} s.\n`,
+  );
+  io.stdout.write(`Report: ${path}\n`);
+  return result;
 }
