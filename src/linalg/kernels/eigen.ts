@@ -1,23 +1,27 @@
 /**
- * Symmetric eigenproblem: Householder tridiagonalisation and implicit QL.
+ * Symmetric eigenproblem: Householder tridiagonalisation, implicit QL, and Q.
  *
  * 1. Tridiagonalise: A = Q·T·Qᵀ with Q = H₀·H₁⋯H_{n−3}, each Hₖ = I − τₖ·vₖ·vₖᵀ a
  *    reflector that zeroes row k of the trailing block beyond its first
  *    off-diagonal entry. With p = τ·A₂₂·v and w = p − (τ/2)(pᵀv)·v the trailing
- *    block becomes H·A₂₂·H = A₂₂ − v·wᵀ − w·vᵀ. Only the upper triangle is kept,
- *    row by row, so each row is read once for the product A₂₂·v (as a dot and
- *    an axpy at the same time) and once for the rank-2 update.
- * 2. Diagonalise T = Z·Λ·Zᵀ by the implicit QL algorithm with Wilkinson-like
- *    shifts (EISPACK tql2): each sweep is a chain of plane rotations, and
- *    accumulating them onto Q gives the eigenvectors V = Q·Z of A.
- *
- * The rotations of step 2 act on pairs of columns of V; we keep Vᵀ row-major so
- * that they act on pairs of contiguous rows instead.
+ *    block becomes H·A₂₂·H = A₂₂ − v·wᵀ − w·vᵀ. Only the upper triangle is kept.
+ *    In blocks of b reflectors (LAPACK's dsytrd/dlatrd), the b rank-2 updates
+ *    are deferred and applied at once as A₂₂ − V·Wᵀ − W·Vᵀ through gemm; meanwhile
+ *    the product A₂₂·v of each step is taken with the not-yet-updated A₂₂ and
+ *    corrected by the deferred terms, −V·(Wᵀv) − W·(Vᵀv).
+ * 2. Diagonalise T = Z·Λ·Zᵀ, here by the implicit QL algorithm with Wilkinson-like
+ *    shifts (EISPACK tql2; eigenvectors by divide and conquer live in
+ *    tridiagonal.ts): each sweep is a chain of plane rotations, and applying them
+ *    to the columns of Q gives the eigenvectors V = Q·Z of A.
+ * 3. Q itself, or Q·X, by applying the reflectors in blocks (compact WY).
  */
 
 import { gemmKernel } from './gemm.js';
 
 const EPS = 2 ** -52;
+
+/** Reflectors per deferred update in `tridiagonalize`. */
+const TBLOCK = 32;
 
 /**
  * Reduce the symmetric n × n matrix in a (upper triangle read, row stride lda) to
@@ -35,53 +39,65 @@ export function tridiagonalize(
   tau: Float64Array,
   work: Float64Array,
 ): void {
-  for (let k = 0; k + 2 < n; k++) {
-    const rk = aOffset + k * lda;
-    const m = n - k - 1; // size of the trailing block A[k+1:, k+1:]
-    // Householder vector for x = A[k, k+1:]: (I − τvvᵀ)x = β·e₁, v₀ = 1.
-    const alpha = a[rk + k + 1]!;
-    let xnorm2 = 0;
-    for (let j = k + 2; j < n; j++) xnorm2 += a[rk + j]! * a[rk + j]!;
-    d[k] = a[rk + k]!;
-    if (xnorm2 === 0) {
-      tau[k] = 0;
-      e[k] = alpha;
-      continue;
-    }
-    const beta = -Math.sign(alpha || 1) * Math.sqrt(alpha * alpha + xnorm2);
-    const t = (beta - alpha) / beta;
-    const scale = 1 / (alpha - beta);
-    for (let j = k + 2; j < n; j++) a[rk + j] = a[rk + j]! * scale;
-    a[rk + k + 1] = 1;
-    tau[k] = t;
-    e[k] = beta;
-    // p = τ·A₂₂·v from the upper triangle: row i contributes A[i, i:]·v[i:] to pᵢ
-    // and A[i, j]·vᵢ to pⱼ (j > i).
-    const v = rk + k + 1; // v[j − k − 1] = a[v + j − k − 1]
-    const p = work;
-    p.fill(0, 0, m);
-    for (let i = 0; i < m; i++) {
-      const ri = aOffset + (k + 1 + i) * lda + k + 1;
-      const vi = a[v + i]!;
-      let s = a[ri + i]! * vi;
-      for (let j = i + 1; j < m; j++) {
-        const aij = a[ri + j]!;
-        s += aij * a[v + j]!;
-        p[j] = p[j]! + aij * vi;
+  let k0 = 0;
+  if (n > 4 * TBLOCK) {
+    // Vᵀ and Wᵀ of the current block, row j holding vⱼ and wⱼ at global columns.
+    const vt = new Float64Array(TBLOCK * n);
+    const wt = new Float64Array(TBLOCK * n);
+    for (; n - k0 > 3 * TBLOCK; k0 += TBLOCK) {
+      vt.fill(0);
+      wt.fill(0);
+      for (let j = 0; j < TBLOCK; j++) {
+        const k = k0 + j;
+        const rk = aOffset + k * lda;
+        // Bring row k up to date with the deferred updates of this block.
+        for (let i = 0; i < j; i++) {
+          const vik = vt[i * n + k]!;
+          const wik = wt[i * n + k]!;
+          const vi = i * n;
+          for (let c = k; c < n; c++) a[rk + c] = a[rk + c]! - vik * wt[vi + c]! - wik * vt[vi + c]!;
+        }
+        const m = n - k - 1;
+        const p = work;
+        if (!reflect(k, n, a, aOffset, lda, d, e, tau)) {
+          continue; // H = I: vⱼ = wⱼ = 0
+        }
+        const t = tau[k]!;
+        const v = rk + k + 1;
+        symmetricProduct(m, a, aOffset + (k + 1) * lda + k + 1, lda, a, v, p);
+        // Deferred terms: p −= V·(Wᵀv) + W·(Vᵀv) over rows k+1..
+        for (let i = 0; i < j; i++) {
+          const vi = i * n + k + 1;
+          let wv = 0;
+          let vv = 0;
+          for (let r = 0; r < m; r++) {
+            wv += wt[vi + r]! * a[v + r]!;
+            vv += vt[vi + r]! * a[v + r]!;
+          }
+          for (let r = 0; r < m; r++) p[r] = p[r]! - wv * vt[vi + r]! - vv * wt[vi + r]!;
+        }
+        finishW(m, t, a, v, p);
+        const vj = j * n + k + 1;
+        for (let r = 0; r < m; r++) {
+          vt[vj + r] = a[v + r]!;
+          wt[vj + r] = p[r]!;
+        }
       }
-      p[i] = p[i]! + s;
+      // A₂₂ ← A₂₂ − V·Wᵀ − W·Vᵀ on the trailing upper triangle.
+      const k1 = k0 + TBLOCK;
+      syr2kUpper(n - k1, TBLOCK, vt, k1, wt, n, a, aOffset + k1 * lda + k1, lda);
     }
-    // w = p − (τ/2)(pᵀv)·v, both scaled by τ.
-    let pv = 0;
-    for (let i = 0; i < m; i++) {
-      p[i] = t * p[i]!;
-      pv += p[i]! * a[v + i]!;
-    }
-    const half = 0.5 * t * pv;
-    for (let i = 0; i < m; i++) p[i] = p[i]! - half * a[v + i]!;
+  }
+  for (let k = k0; k + 2 < n; k++) {
+    if (!reflect(k, n, a, aOffset, lda, d, e, tau)) continue;
+    const m = n - k - 1;
+    const v = aOffset + k * lda + k + 1;
+    const p = work;
+    symmetricProduct(m, a, v + lda, lda, a, v, p);
+    finishW(m, tau[k]!, a, v, p);
     // A₂₂ ← A₂₂ − v·wᵀ − w·vᵀ on the upper triangle.
     for (let i = 0; i < m; i++) {
-      const ri = aOffset + (k + 1 + i) * lda + k + 1;
+      const ri = v + (i + 1) * lda;
       const vi = a[v + i]!;
       const wi = p[i]!;
       for (let j = i; j < m; j++) a[ri + j] = a[ri + j]! - vi * p[j]! - wi * a[v + j]!;
@@ -97,6 +113,133 @@ export function tridiagonalize(
     e[n - 1] = 0;
     tau[n - 1] = 0;
   }
+}
+
+/**
+ * The reflector of step k from x = A[k, k+1:] (LAPACK dlarfg): (I − τvvᵀ)x = β·e₁
+ * with v₀ = 1, β = −sign(x₀)‖x‖, τ = (β − x₀)/β. Writes d[k], e[k] = β, tau[k] and v
+ * over x; returns false (τ = 0) when x is already a multiple of e₁.
+ */
+function reflect(
+  k: number,
+  n: number,
+  a: Float64Array,
+  aOffset: number,
+  lda: number,
+  d: Float64Array,
+  e: Float64Array,
+  tau: Float64Array,
+): boolean {
+  const rk = aOffset + k * lda;
+  const alpha = a[rk + k + 1]!;
+  let xnorm2 = 0;
+  for (let j = k + 2; j < n; j++) xnorm2 += a[rk + j]! * a[rk + j]!;
+  d[k] = a[rk + k]!;
+  if (xnorm2 === 0) {
+    tau[k] = 0;
+    e[k] = alpha;
+    return false;
+  }
+  const beta = -Math.sign(alpha || 1) * Math.sqrt(alpha * alpha + xnorm2);
+  const scale = 1 / (alpha - beta);
+  for (let j = k + 2; j < n; j++) a[rk + j] = a[rk + j]! * scale;
+  a[rk + k + 1] = 1;
+  tau[k] = (beta - alpha) / beta;
+  e[k] = beta;
+  return true;
+}
+
+/**
+ * p = S·v for the symmetric m × m S whose upper triangle is at s (row stride
+ * lds), v at x[xOffset..]. Row i contributes S[i, i:]·v[i:] to pᵢ and S[i, j]·vᵢ to
+ * pⱼ (j > i): one pass over the triangle, a dot and an axpy at once.
+ */
+function symmetricProduct(
+  m: number,
+  s: Float64Array,
+  sOffset: number,
+  lds: number,
+  x: Float64Array,
+  xOffset: number,
+  p: Float64Array,
+): void {
+  p.fill(0, 0, m);
+  let i = 0;
+  // Two rows per pass halve the read-modify-write traffic on p.
+  for (; i + 1 < m; i += 2) {
+    const r0 = sOffset + i * lds;
+    const r1 = r0 + lds;
+    const v0 = x[xOffset + i]!;
+    const v1 = x[xOffset + i + 1]!;
+    const s01 = s[r0 + i + 1]!;
+    let sum0 = s[r0 + i]! * v0 + s01 * v1;
+    let sum1 = s01 * v0 + s[r1 + i + 1]! * v1;
+    for (let j = i + 2; j < m; j++) {
+      const a0 = s[r0 + j]!;
+      const a1 = s[r1 + j]!;
+      const vj = x[xOffset + j]!;
+      sum0 += a0 * vj;
+      sum1 += a1 * vj;
+      p[j] = p[j]! + a0 * v0 + a1 * v1;
+    }
+    p[i] = p[i]! + sum0;
+    p[i + 1] = p[i + 1]! + sum1;
+  }
+  if (i < m) {
+    const ri = sOffset + i * lds;
+    p[i] = p[i]! + s[ri + i]! * x[xOffset + i]!;
+  }
+}
+
+/** p ← w = τ·p − (τ/2)·(τ·pᵀv)·v, the vector of the rank-2 update. */
+function finishW(m: number, t: number, a: Float64Array, v: number, p: Float64Array): void {
+  let pv = 0;
+  for (let i = 0; i < m; i++) {
+    p[i] = t * p[i]!;
+    pv += p[i]! * a[v + i]!;
+  }
+  const half = 0.5 * t * pv;
+  for (let i = 0; i < m; i++) p[i] = p[i]! - half * a[v + i]!;
+}
+
+const SYR2K_BASE = 48;
+const syr2kScratch = new Float64Array(SYR2K_BASE * SYR2K_BASE);
+
+/**
+ * Upper triangle of the m × m block C ← C − Vᵀ·W − Wᵀ·V, where Vᵀ and Wᵀ are b × m
+ * (rows of length ≥ column0 + m, row stride ld, starting at column column0).
+ * Recursive like syrk: off-diagonal blocks are two gemms.
+ */
+function syr2kUpper(
+  m: number,
+  b: number,
+  vt: Float64Array,
+  column0: number,
+  wt: Float64Array,
+  ld: number,
+  c: Float64Array,
+  cOffset: number,
+  ldc: number,
+): void {
+  if (m <= 0) return;
+  if (m <= SYR2K_BASE) {
+    const s = syr2kScratch;
+    gemmKernel(m, m, b, 1, vt, column0, ld, true, wt, column0, ld, false, 0, s, 0, m);
+    gemmKernel(m, m, b, 1, wt, column0, ld, true, vt, column0, ld, false, 1, s, 0, m);
+    for (let i = 0; i < m; i++) {
+      const ci = cOffset + i * ldc;
+      for (let j = i; j < m; j++) c[ci + j] = c[ci + j]! - s[i * m + j]!;
+    }
+    return;
+  }
+  const m1 = Math.max(16, Math.floor(m / 2 / 16) * 16);
+  const m2 = m - m1;
+  syr2kUpper(m1, b, vt, column0, wt, ld, c, cOffset, ldc);
+  // C₁₂ −= V₁ᵀ·W₂ + W₁ᵀ·V₂.
+  const c12 = cOffset + m1;
+  gemmKernel(m1, m2, b, -1, vt, column0, ld, true, wt, column0 + m1, ld, false, 1, c, c12, ldc);
+  gemmKernel(m1, m2, b, -1, wt, column0, ld, true, vt, column0 + m1, ld, false, 1, c, c12, ldc);
+  syr2kUpper(m2, b, vt, column0 + m1, wt, ld, c, cOffset + m1 * ldc + m1, ldc);
 }
 
 /** Reflectors per block when applying Q. */
