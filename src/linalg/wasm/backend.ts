@@ -5,8 +5,8 @@
  * few ulps).
  *
  * Nothing happens at import. On first use the two modules are assembled (see
- * gebp.ts), probed with `WebAssembly.validate` and compiled synchronously (they
- * are under 1 KB, within what browsers allow on the main thread). Any failure,
+ * module.ts), probed with `WebAssembly.validate` and compiled synchronously (they
+ * are about 1 KB, within what browsers allow on the main thread). Any failure,
  * from a runtime without WebAssembly or SIMD to a content security policy or a
  * platform that forbids compiling from bytes, leaves the affected backend
  * unavailable and the TypeScript kernels in charge, silently.
@@ -17,27 +17,16 @@
  * fused and unfused arithmetic, so results may differ between machines.
  */
 import { ValueError } from '../../errors.js';
-import { gebpModule } from './gebp.js';
+import { type Kernels, kernelModule } from './module.js';
 
 export type Backend = 'js' | 'wasm-simd' | 'wasm-relaxed';
 
 const BACKENDS: readonly Backend[] = ['js', 'wasm-simd', 'wasm-relaxed'];
 
-/** gebp(mTiles, nTiles, kc, pa, pb, c, ldc): pointers and ldc in bytes of linear memory. */
-export type Gebp = (
-  mTiles: number,
-  nTiles: number,
-  kc: number,
-  pa: number,
-  pb: number,
-  c: number,
-  ldc: number,
-) => void;
-
 interface Engines {
   memory: WebAssembly.Memory;
-  simd?: Gebp;
-  relaxed?: Gebp;
+  simd: Kernels | undefined;
+  relaxed: Kernels | undefined;
 }
 
 const PAGE = 65536;
@@ -49,11 +38,11 @@ let chosen: Backend | undefined;
 let view: Float64Array | undefined;
 
 /** Compile and instantiate one variant, or undefined if this runtime refuses it. */
-function instantiate(bytes: Uint8Array<ArrayBuffer>, memory: WebAssembly.Memory): Gebp | undefined {
+function instantiate(bytes: Uint8Array<ArrayBuffer>, memory: WebAssembly.Memory): Kernels | undefined {
   try {
     if (!WebAssembly.validate(bytes)) return undefined;
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-    return instance.exports['gebp'] as Gebp;
+    return instance.exports as unknown as Kernels;
   } catch {
     return undefined;
   }
@@ -63,8 +52,8 @@ function probe(): Engines | null {
   try {
     if (typeof WebAssembly !== 'object') return null;
     const memory = new WebAssembly.Memory({ initial: 1 });
-    const simd = instantiate(gebpModule({ relaxed: false }), memory);
-    const relaxed = instantiate(gebpModule({ relaxed: true }), memory);
+    const simd = instantiate(kernelModule({ relaxed: false }), memory);
+    const relaxed = instantiate(kernelModule({ relaxed: true }), memory);
     return simd || relaxed ? { memory, simd, relaxed } : null;
   } catch {
     return null;
@@ -110,8 +99,8 @@ export function setBackend(name: Backend): void {
   chosen = name;
 }
 
-/** The macro-kernel of the current backend, or undefined when products stay in TypeScript. */
-export function activeGebp(): Gebp | undefined {
+/** The kernels of the current backend, or undefined when products stay in TypeScript. */
+export function activeKernels(): Kernels | undefined {
   const which = backend();
   if (which === 'js') return undefined;
   return which === 'wasm-simd' ? engines?.simd : engines?.relaxed;

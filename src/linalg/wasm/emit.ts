@@ -146,6 +146,8 @@ export const Simd = {
   v128Load64Splat: 0x0a,
   v128Store: 0x0b,
   v128Const: 0x0c,
+  i8x16Shuffle: 0x0d,
+  f64x2Splat: 0x14,
   f64x2Add: 0xf0,
   f64x2Mul: 0xf2,
   /** Relaxed SIMD: a·b + c, fused or not at the runtime's choice. */
@@ -169,6 +171,16 @@ export const v128Load64Splat = (offset: number): number[] =>
 /** The all-zero vector (16 immediate bytes). */
 export const v128Zero = (): number[] => bytes(simd(Simd.v128Const), new Array<number>(16).fill(0));
 
+/**
+ * Lane shuffle of two vectors: byte i of the result is byte lanes[i] of a ‖ b
+ * (0–15 from a, 16–31 from b). For f64 lanes: `lowHalves` gives (a₀, b₀),
+ * `highHalves` gives (a₁, b₁).
+ */
+export const i8x16Shuffle = (lanes: readonly number[]): number[] => bytes(simd(Simd.i8x16Shuffle), lanes);
+const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
+export const lowHalves = (): number[] => i8x16Shuffle([...range(0, 8), ...range(16, 8)]);
+export const highHalves = (): number[] => i8x16Shuffle([...range(8, 8), ...range(24, 8)]);
+
 /** `loop` … `br_if 0` while the counter in `local`, decremented by one per pass, is non-zero. */
 export function countdownLoop(counter: number, body: Bytes): number[] {
   return bytes(
@@ -188,4 +200,28 @@ export function countdownLoop(counter: number, body: Bytes): number[] {
 /** local ← local + step. */
 export function addTo(local: number, step: Bytes): number[] {
   return bytes(localGet(local), step, Op.i32Add, localSet(local));
+}
+
+/** A function to assemble: its signature, extra locals (runs of count and type) and code. */
+export interface WasmFunction {
+  name: string;
+  params: readonly number[];
+  locals: readonly (readonly [count: number, type: number])[];
+  code: Bytes;
+}
+
+/**
+ * A module that imports its memory as `env.memory` and exports `functions`
+ * (which take parameters and return nothing). Function i gets type i; the
+ * function section lists each function's type index, the code section their
+ * bodies, in the same order.
+ */
+export function assemble(functions: readonly WasmFunction[], limits: Bytes): Uint8Array<ArrayBuffer> {
+  return module(
+    section(Section.type, vec(functions.map((f) => funcType(f.params, [])))),
+    section(Section.import, vec([importMemory('env', 'memory', limits)])),
+    section(Section.function, vec(functions.map((_, i) => uleb(i)))),
+    section(Section.export, vec(functions.map((f, i) => exportFunction(f.name, i)))),
+    section(Section.code, vec(functions.map((f) => funcBody(f.locals, f.code)))),
+  );
 }

@@ -25,45 +25,30 @@ import {
   addTo,
   bytes,
   countdownLoop,
-  exportFunction,
-  funcBody,
-  funcType,
   i32Const,
-  importMemory,
   localGet,
   localSet,
-  memoryLimits,
-  module,
   Op,
-  Section,
   Simd,
-  section,
   simd,
   Type,
   v128Load,
   v128Load64Splat,
   v128Store,
   v128Zero,
-  vec,
+  type WasmFunction,
 } from './emit.js';
 
 /** Rows and columns of the register tile (NR even: two columns per vector). */
 export const MR = 4;
 export const NR = 4;
 
-export interface GebpOptions {
-  /** Use `f64x2.relaxed_madd` (relaxed SIMD) instead of separate multiply and add. */
-  relaxed: boolean;
-  /** Import a shared memory of at most `maxPages` pages (for a worker pool); otherwise an ordinary one. */
-  sharedMaxPages?: number;
-}
-
 /**
- * Bytes of a module that imports `env.memory` and exports
  * `gebp(mTiles, nTiles, kc, pa, pb, c, ldc)`: all i32, pointers and `ldc` (the
- * row pitch of C) in bytes.
+ * row pitch of C) in bytes. `relaxed` uses `f64x2.relaxed_madd` (relaxed SIMD)
+ * instead of separate multiply and add.
  */
-export function gebpModule({ relaxed, sharedMaxPages }: GebpOptions): Uint8Array<ArrayBuffer> {
+export function gebpFunction(relaxed: boolean): WasmFunction {
   // Locals: the seven parameters, then i32 counters and pointers, then v128s.
   const [mTiles, nTiles, kc, pa, pb, c, ldc] = [0, 1, 2, 3, 4, 5, 6];
   let next = 7;
@@ -183,33 +168,13 @@ export function gebpModule({ relaxed, sharedMaxPages }: GebpOptions): Uint8Array
     ),
   );
 
-  const i32 = Type.i32;
-  return module(
-    section(Section.type, vec([funcType([i32, i32, i32, i32, i32, i32, i32], [])])),
-    section(
-      Section.import,
-      vec([
-        importMemory(
-          'env',
-          'memory',
-          sharedMaxPages === undefined ? memoryLimits(1) : memoryLimits(1, sharedMaxPages, true),
-        ),
-      ]),
-    ),
-    // One function, of type 0.
-    section(Section.function, vec([0])),
-    section(Section.export, vec([exportFunction('gebp', 0)])),
-    section(
-      Section.code,
-      vec([
-        funcBody(
-          [
-            [i32s, Type.i32],
-            [v128s, Type.v128],
-          ],
-          code,
-        ),
-      ]),
-    ),
-  );
+  return {
+    name: 'gebp',
+    params: [Type.i32, Type.i32, Type.i32, Type.i32, Type.i32, Type.i32, Type.i32],
+    locals: [
+      [i32s, Type.i32],
+      [v128s, Type.v128],
+    ],
+    code,
+  };
 }

@@ -10,16 +10,18 @@
  * the plain-SIMD results are bitwise identical to it. (MR, NR, MC and NC only
  * decide which entries are computed together, not how.)
  *
- * The kernel reads and writes only linear memory, so TypeScript packs straight
- * into it and keeps a copy of a block of C there: C is copied in once (scaled
- * by β on the way), receives every slice, and is copied out once. The block's
- * rows and columns are padded to whole tiles, and the packed strips with zeros,
- * so gebp has no edge cases; the padding is never copied out.
+ * The kernels read and write only linear memory. Each slice of A or B is
+ * copied there as it lies, row by row, and packed by WebAssembly (pack.ts); a
+ * block of C is copied in once (scaled by β on the way), receives every slice,
+ * and is copied out once. The block's rows and columns are padded to whole
+ * tiles, and the packed strips with zeros, so gebp has no edge cases; the
+ * padding is never copied out.
  *
- * Memory layout, in float64 slots: [packed A | packed B | block of C].
+ * Memory layout, in float64 slots: [packed A | packed B | raw slice | block of C].
  */
-import { activeGebp, memoryView } from './backend.js';
+import { activeKernels, memoryView } from './backend.js';
 import { MR, NR } from './gebp.js';
+import type { Kernels } from './module.js';
 
 /** Depth of a slice: must equal KC of kernels/gemm.ts for bitwise agreement. */
 const KC = 256;
@@ -28,6 +30,8 @@ const MC = 128;
 const NC = 2048;
 /** Largest block of C kept in linear memory, in doubles (8 MiB). */
 const C_BLOCK = 1 << 20;
+/** Lines per strip of the packing routines (pack.ts): both MR and NR. */
+const STRIP = 4;
 
 const roundUp = (x: number, to: number): number => Math.ceil(x / to) * to;
 
@@ -54,15 +58,17 @@ export function gemmWasm(
   cOffset: number,
   ldc: number,
 ): boolean {
-  const gebp = activeGebp();
-  if (gebp === undefined) return false;
+  const kernels = activeKernels();
+  if (kernels === undefined || MR !== STRIP || NR !== STRIP) return false;
   const ncMax = roundUp(Math.min(n, NC), NR);
+  const mcMax = roundUp(Math.min(m, MC), MR);
   const kcMax = Math.min(k, KC);
   // Rows of C per block: whole MC slices, as many as fit in C_BLOCK.
   const blockRows = Math.min(roundUp(m, MR), Math.max(MC, Math.floor(C_BLOCK / ncMax / MC) * MC));
   const paSlot = 0;
-  const pbSlot = paSlot + roundUp(Math.min(m, MC), MR) * kcMax;
-  const cSlot = pbSlot + ncMax * kcMax;
+  const pbSlot = paSlot + mcMax * kcMax;
+  const rawSlot = pbSlot + ncMax * kcMax;
+  const cSlot = rawSlot + Math.max(mcMax, ncMax) * (kcMax + 1);
   const mem = memoryView(8 * (cSlot + blockRows * ncMax));
   if (mem === undefined) return false;
 
@@ -78,11 +84,11 @@ export function gemmWasm(
       loadC(mb, nc, beta, c, cBlock, ldc, mem, cSlot, ncPad);
       for (let pc = 0; pc < k; pc += KC) {
         const kc = Math.min(KC, k - pc);
-        pack(kc, nc, NR, 1, b, bOffset + pc * bps + jc * bjs, bps, bjs, mem, pbSlot);
+        pack(kernels, kc, nc, 1, b, bOffset + pc * bps + jc * bjs, bps, bjs, mem, pbSlot, rawSlot);
         for (let ic = ib; ic < ib + mb; ic += MC) {
           const mc = Math.min(MC, ib + mb - ic);
-          pack(kc, mc, MR, alpha, a, aOffset + ic * ais + pc * aps, aps, ais, mem, paSlot);
-          gebp(
+          pack(kernels, kc, mc, alpha, a, aOffset + ic * ais + pc * aps, aps, ais, mem, paSlot, rawSlot);
+          kernels.gebp(
             Math.ceil(mc / MR),
             ncPad / NR,
             kc,
@@ -124,17 +130,16 @@ function loadC(
 }
 
 /**
- * Pack `width` lines of a kc-deep slice into strips of `strip` lines, scaled by
- * `scale`: element (p, l) of the slice is x[offset + p·ps + l·ls], and strip s
- * holds lines s·strip … s·strip + strip − 1 with line l of step p at
- * slot + s·strip·kc + p·strip + (l mod strip); lines past `width` are zeros.
- * For A the lines are rows (and scale is α), for B columns. Whole strips of
- * four, the common case, are copied four lines per step.
+ * Pack `width` lines of a kc-deep slice, element (p, l) at x[offset + p·ps + l·ls],
+ * into strips of four lines at `slot` (line l of step p at
+ * slot + ⌊l/4⌋·4kc + 4p + l mod 4), times `scale`, lines past `width` zero.
+ * One of ps, ls is 1: the slice is copied to `raw` row by row as it lies
+ * (zero-padded to whole strips) and regrouped by packRuns or packLines.
  */
 function pack(
+  kernels: Kernels,
   kc: number,
   width: number,
-  strip: number,
   scale: number,
   x: Float64Array,
   offset: number,
@@ -142,34 +147,35 @@ function pack(
   ls: number,
   mem: Float64Array,
   slot: number,
+  raw: number,
 ): void {
-  for (let l0 = 0; l0 < width; l0 += strip) {
-    const lines = Math.min(strip, width - l0);
-    const start = offset + l0 * ls;
-    let to = slot + l0 * kc;
-    if (lines === 4 && strip === 4 && ls === 1) {
-      // The four lines adjacent in memory: step p is one run of four.
-      for (let p = 0, from = start; p < kc; p++, from += ps, to += 4) {
-        mem[to] = scale * x[from]!;
-        mem[to + 1] = scale * x[from + 1]!;
-        mem[to + 2] = scale * x[from + 2]!;
-        mem[to + 3] = scale * x[from + 3]!;
-      }
-    } else if (lines === 4 && strip === 4 && ps === 1) {
-      // Each line contiguous along p: read four lines side by side.
-      const l1 = start + ls;
-      const l2 = l1 + ls;
-      const l3 = l2 + ls;
-      for (let p = 0; p < kc; p++, to += 4) {
-        mem[to] = scale * x[start + p]!;
-        mem[to + 1] = scale * x[l1 + p]!;
-        mem[to + 2] = scale * x[l2 + p]!;
-        mem[to + 3] = scale * x[l3 + p]!;
-      }
-    } else {
-      for (let p = 0; p < kc; p++, to += strip) {
-        for (let l = 0; l < strip; l++) mem[to + l] = l < lines ? scale * x[start + p * ps + l * ls]! : 0;
-      }
+  const strips = Math.ceil(width / STRIP);
+  const widthPad = strips * STRIP;
+  if (ls === 1) {
+    // Runs: row p holds the `width` lines of step p.
+    for (let p = 0; p < kc; p++) {
+      const from = offset + p * ps;
+      const to = raw + p * widthPad;
+      mem.set(x.subarray(from, from + width), to);
+      for (let l = width; l < widthPad; l++) mem[to + l] = 0;
+    }
+    kernels.packRuns(8 * slot, 8 * raw, 8 * widthPad, kc, strips, scale);
+    return;
+  }
+  // Lines: row l holds line l along p; an even pitch keeps the rows 16-byte aligned.
+  const pitch = kc + (kc & 1);
+  for (let l = 0; l < widthPad; l++) {
+    const to = raw + l * pitch;
+    if (l < width) mem.set(x.subarray(offset + l * ls, offset + l * ls + kc), to);
+    else mem.fill(0, to, to + kc);
+  }
+  const pairs = kc >> 1;
+  if (pairs > 0) kernels.packLines(8 * slot, 8 * raw, 8 * pitch, pairs, strips, 8 * STRIP * kc, scale);
+  if (kc & 1) {
+    // The odd last step, four lines per strip.
+    const p = kc - 1;
+    for (let l = 0; l < widthPad; l++) {
+      mem[slot + (l - (l % STRIP)) * kc + STRIP * p + (l % STRIP)] = scale * mem[raw + l * pitch + p]!;
     }
   }
 }
