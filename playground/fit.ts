@@ -222,6 +222,12 @@ export function trainMap(
   return { model, loss: losses[losses.length - 1]! };
 }
 
+/**
+ * Most parameters a full Hessian may cover here: P² doubles of storage
+ * (128 MB at 4000) and P³/3 flops per factorisation, seconds in a browser.
+ */
+export const MAX_FULL_PARAMS = 4000;
+
 /** The Laplace approximation of `model` at its weights, tuned or not as `s` says. */
 export function fitLaplace(
   task: Task,
@@ -229,6 +235,12 @@ export function fitLaplace(
   model: Sequential,
   s: FitSettings,
 ): BaseLaplace {
+  if (s.posterior === 'full' && model.nParams > MAX_FULL_PARAMS) {
+    throw new ValueError(
+      `fit: a full Hessian over ${model.nParams} parameters is too large for the page (at most ${MAX_FULL_PARAMS}); ` +
+        `choose Kronecker-factored, diagonal or last layer, or a smaller network`,
+    );
+  }
   const { X, y } = inputsAndTargets(task, points);
   const structure: HessianStructure = s.posterior === 'lastLayer' ? 'full' : s.posterior;
   const la = laplace(model, {

@@ -16,10 +16,12 @@ import {
   type FitSettings,
   fitLaplace,
   fitPlayground,
+  MAX_FULL_PARAMS,
   type Point,
   REGRESSION_VIEW,
   type RegressionCurve,
   trainingKey,
+  trainMap,
 } from '../playground/fit.js';
 import type { RegressionPrediction } from '../src/index.js';
 
@@ -164,6 +166,17 @@ describe('points and depths', () => {
       ),
     ).toThrow(/both classes/);
     expect(() => checkPoints('classification', moonPoints(10))).not.toThrow();
+  });
+
+  test('a full Hessian too large for the page is refused before any work, naming the way out', () => {
+    const points = gapPoints(4);
+    const wide = { ...SETTINGS, width: 64, hiddenLayers: 2, epochs: 1 };
+    const { model } = trainMap('regression', points, wide, 2);
+    expect(model.nParams).toBeGreaterThan(MAX_FULL_PARAMS);
+    expect(() => fitLaplace('regression', points, model, wide)).toThrow(/too large.*Kronecker-factored/);
+    expect(fitLaplace('regression', points, model, { ...wide, posterior: 'kron' }).nParams).toBe(
+      model.nParams,
+    );
   });
 
   test('evidence by depth: one finite log evidence per depth, each that depth’s tuned evidence', () => {
