@@ -351,10 +351,7 @@ export abstract class BaseLaplace {
   optimizePriorPrecision(options: OptimizePriorOptions = {}): HyperparameterResult {
     this.checkFitted('optimizePriorPrecision');
     const method = options.method ?? 'marglik';
-    if (options.priorStructure) {
-      const start = this.prior.values.reduce((a, b) => a + Math.log(b), 0) / this.prior.values.length;
-      this.setPrior(Prior.withStructure(options.priorStructure, Math.exp(start), this.selection));
-    }
+    if (options.priorStructure) this.restructurePrior(options.priorStructure);
     if (method === 'gridsearch') return this.gridSearchPrior(options);
     if (method !== 'marglik') throw new ValueError(`optimizePriorPrecision: unknown method '${method}'`);
     return this.maximizeEvidence(false, options);
@@ -365,10 +362,14 @@ export abstract class BaseLaplace {
     options: Pick<OptimizePriorOptions, 'priorStructure' | 'tol' | 'maxIter'> = {},
   ): HyperparameterResult {
     this.checkFitted('optimizeHyperparameters');
-    if (options.priorStructure) {
-      this.setPrior(Prior.withStructure(options.priorStructure, this.prior.values[0]!, this.selection));
-    }
+    if (options.priorStructure) this.restructurePrior(options.priorStructure);
     return this.maximizeEvidence(this.likelihood === 'regression', options);
+  }
+
+  /** Switch to a prior of another structure, starting every group at the geometric mean of the current values. */
+  private restructurePrior(structure: PriorStructure): void {
+    const meanLog = this.prior.values.reduce((a, b) => a + Math.log(b), 0) / this.prior.values.length;
+    this.setPrior(Prior.withStructure(structure, Math.exp(meanLog), this.selection));
   }
 
   /**
