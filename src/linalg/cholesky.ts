@@ -109,9 +109,10 @@ function rhsArg(b: TensorLike, n: number, fn: string): { data: Float64Array; col
 }
 
 /**
- * A triangular factor: square, with a finite referenced triangle (the other is
- * never read, so it may hold anything) and a diagonal that is non-zero, or
- * positive for a Cholesky factor.
+ * A triangular factor: square, with a diagonal that is non-zero, or positive for a
+ * Cholesky factor, and (if `scan`) a finite referenced triangle; the other
+ * triangle is never read, so it may hold anything. Solves skip the O(n²) scan and
+ * check their O(n·r) result instead (`requireFiniteSolution`).
  */
 function triangularArg(
   l: TensorLike,
@@ -119,6 +120,7 @@ function triangularArg(
   arg: string,
   lower: boolean,
   positive: boolean,
+  scan = true,
 ): { t: Tensor; n: number } {
   const t = asTensor(l);
   if (t.ndim !== 2 || t.shape[0] !== t.shape[1]) {
@@ -127,20 +129,36 @@ function triangularArg(
   const n = t.shape[0]!;
   const data = t.data;
   for (let i = 0; i < n; i++) {
-    const [from, to] = lower ? [i * n, i * n + i + 1] : [i * n + i, (i + 1) * n];
-    for (let x = from; x < to; x++) {
-      if (!Number.isFinite(data[x]!)) {
-        throw new ValueError(`${fn}: ${arg}[${i}, ${x - i * n}] is ${data[x]}; entries must be finite`);
+    if (scan) {
+      const [from, to] = lower ? [i * n, i * n + i + 1] : [i * n + i, (i + 1) * n];
+      for (let x = from; x < to; x++) {
+        if (!Number.isFinite(data[x]!)) {
+          throw new ValueError(`${fn}: ${arg}[${i}, ${x - i * n}] is ${data[x]}; entries must be finite`);
+        }
       }
     }
     const d = data[i * n + i]!;
-    if (positive ? !(d > 0) : d === 0) {
+    if (positive ? !(d > 0) : !(d !== 0 && Number.isFinite(d))) {
       throw new ValueError(
         `${fn}: ${arg}[${i}, ${i}] is ${d}; a ${positive ? 'Cholesky factor needs a positive' : 'triangular solve needs a non-zero'} diagonal`,
       );
     }
   }
   return { t, n };
+}
+
+/**
+ * A solution with a non-finite entry came from a non-finite entry of the factor
+ * (named by a full scan) or from overflow in an ill-conditioned solve.
+ */
+function requireFiniteSolution(x: Float64Array, l: Tensor, fn: string, lower: boolean): void {
+  for (let i = 0; i < x.length; i++) {
+    if (Number.isFinite(x[i]!)) continue;
+    triangularArg(l, fn, 'l', lower, false, true);
+    throw new ValueError(
+      `${fn}: the solution overflowed (entry ${i} is ${x[i]}); l is too ill-conditioned for b`,
+    );
+  }
 }
 
 export interface SolveTriangularOptions {
@@ -153,18 +171,20 @@ export interface SolveTriangularOptions {
 /** X with op(L)·X = B, for B a vector or a matrix of right-hand sides. */
 export function solveTriangular(l: TensorLike, b: TensorLike, options: SolveTriangularOptions = {}): Tensor {
   const { lower = true, transpose = false } = options;
-  const { t, n } = triangularArg(l, 'solveTriangular', 'l', lower, false);
+  const { t, n } = triangularArg(l, 'solveTriangular', 'l', lower, false, false);
   const rhs = rhsArg(b, n, 'solveTriangular');
   trsmKernel(true, lower, transpose, n, rhs.cols, t.data, 0, n, rhs.data, 0, rhs.cols);
+  requireFiniteSolution(rhs.data, t, 'solveTriangular', lower);
   return new Tensor(rhs.data, rhs.shape);
 }
 
 /** X with A·X = B where A = L·Lᵀ (L from `cholesky`). */
 export function choleskySolve(l: TensorLike, b: TensorLike): Tensor {
-  const { t, n } = triangularArg(l, 'choleskySolve', 'l', true, true);
+  const { t, n } = triangularArg(l, 'choleskySolve', 'l', true, true, false);
   const rhs = rhsArg(b, n, 'choleskySolve');
   trsmKernel(true, true, false, n, rhs.cols, t.data, 0, n, rhs.data, 0, rhs.cols);
   trsmKernel(true, true, true, n, rhs.cols, t.data, 0, n, rhs.data, 0, rhs.cols);
+  requireFiniteSolution(rhs.data, t, 'choleskySolve', true);
   return new Tensor(rhs.data, rhs.shape);
 }
 

@@ -212,6 +212,25 @@ describe('triangular solves', () => {
     expect(() => solveTriangular(singular, tensor([1, 1]))).toThrow(/solveTriangular: l\[1, 1\] is 0/);
     expect(() => solveTriangular(eye(3), randn([2, 2], 1))).toThrow(/b must have 3 rows/);
     expect(() => solveTriangular(eye(2), tensor([1, Number.NaN]))).toThrow(ValueError);
+    // A NaN in the triangle that is read is named; one in the other triangle is ignored.
+    const withNaN = tensor([
+      [1, Number.NaN, 0],
+      [Number.NaN, 1, 0],
+      [0, 2, 1],
+    ]);
+    expect(() => solveTriangular(withNaN, tensor([1, 1, 1]))).toThrow(/solveTriangular: l\[1, 0\] is NaN/);
+    expect(() => choleskySolve(withNaN, tensor([1, 1, 1]))).toThrow(/choleskySolve: l\[1, 0\] is NaN/);
+    const upper = tensor([
+      [2, 1],
+      [Number.NaN, 4],
+    ]);
+    expectClose(solveTriangular(upper, tensor([4, 8]), { lower: false }), [1, 2]);
+    // Overflow in a badly conditioned solve is reported, not returned.
+    const tiny = tensor([
+      [1e-300, 0],
+      [1, 1e-300],
+    ]);
+    expect(() => solveTriangular(tiny, tensor([1e10, 1]))).toThrow(/overflowed/);
   });
 });
 
