@@ -61,8 +61,8 @@ export function countOption(value: number, fn: string, name: string, min = 0): n
 }
 
 /**
- * |A[i, j] − A[j, i]| ≤ tol·max|A| for all i < j, else a ValueError naming the
- * worst pair. The default tolerance forgives rounding in a product computed
+ * |A[i, j] − A[j, i]| ≤ tol·max|A| for all i < j, else a ValueError naming a
+ * pair that is not. The default tolerance forgives rounding in a product computed
  * without symmetry (say Jᵀ·(H·J)), not a genuinely non-symmetric matrix.
  */
 export function requireSymmetric(a: Float64Array, n: number, fn: string, arg: string, tol = 1e-10): void {
