@@ -32,28 +32,43 @@ interface BackendCase {
   fn: () => unknown;
 }
 
-/** Medians over `rounds` interleaved rounds after a warm-up, with GFLOP/s and ratios against 'js'. */
-function compare(title: string, make: () => () => unknown, flops: number | undefined, rounds: number): Row[] {
+/**
+ * Medians over `rounds` interleaved rounds after a warm-up, with GFLOP/s and
+ * ratios against 'js', of wall time and of this process's CPU time (which on
+ * a machine shared with other work is closer to what an idle core would do).
+ */
+function compare(title: string, make: () => () => unknown, flops: number | undefined, rounds: number): void {
   const cases: BackendCase[] = availableBackends().map((b) => ({ backend: b, fn: make() }));
-  const run = (c: BackendCase): number => {
+  const run = (c: BackendCase): [wall: number, cpu: number] => {
     setBackend(c.backend);
+    const cpu = process.cpuUsage();
     const start = performance.now();
     c.fn();
-    return performance.now() - start;
+    const wall = performance.now() - start;
+    const used = process.cpuUsage(cpu);
+    return [wall, (used.user + used.system) / 1000];
   };
   for (const c of cases) for (let i = 0; i < 2; i++) run(c);
-  const times = cases.map(() => [] as number[]);
+  const times = cases.map(() => ({ wall: [] as number[], cpu: [] as number[] }));
   for (let r = 0; r < rounds; r++) {
-    for (const [i, c] of cases.entries()) times[i]!.push(run(c));
+    for (const [i, c] of cases.entries()) {
+      const [wall, cpu] = run(c);
+      times[i]!.wall.push(wall);
+      times[i]!.cpu.push(cpu);
+    }
   }
-  const rows: Row[] = cases.map((c, i) => {
-    const sorted = times[i]!.sort((x, y) => x - y);
-    const medianMs = sorted[sorted.length >> 1]!;
-    return { name: c.backend, medianMs, ...(flops ? { gflops: flops / (medianMs * 1e6) } : {}) };
-  });
-  for (const r of rows) r.ratio = rows[0]!.medianMs / r.medianMs;
-  printTable(`${title} (medians of ${rounds} interleaved rounds, ratio vs js)`, rows);
-  return rows;
+  const median = (xs: number[]) => xs.sort((x, y) => x - y)[xs.length >> 1]!;
+  for (const clock of ['wall', 'cpu'] as const) {
+    const rows: Row[] = cases.map((c, i) => {
+      const medianMs = median(times[i]![clock]);
+      return { name: c.backend, medianMs, ...(flops ? { gflops: flops / (medianMs * 1e6) } : {}) };
+    });
+    for (const r of rows) r.ratio = rows[0]!.medianMs / r.medianMs;
+    printTable(
+      `${title}, ${clock === 'wall' ? 'wall' : 'CPU'} time (medians of ${rounds} interleaved rounds, ratio vs js)`,
+      rows,
+    );
+  }
 }
 
 /** A well-conditioned symmetric positive definite matrix X·Xᵀ/n + I. */
