@@ -355,6 +355,10 @@ export function drawDepthEvidence(canvas: HTMLCanvasElement, results: readonly D
     ctx.fillStyle = COLORS.text;
     ctx.textAlign = 'center';
     ctx.textBaseline = 'bottom';
+    // A white halo keeps the label legible where it crosses the line.
+    ctx.lineWidth = 3;
+    ctx.strokeStyle = '#ffffff';
+    ctx.strokeText(r.logMarginalLikelihood.toFixed(1), x, y - 8);
     ctx.fillText(r.logMarginalLikelihood.toFixed(1), x, y - 8);
   }
 }
