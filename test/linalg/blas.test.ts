@@ -16,7 +16,9 @@ import {
 } from '../../src/linalg/index.js';
 import { seededRng } from '../../src/random.js';
 import { expectClose } from '../helpers.js';
-import { fromMl, naiveGemm, toMl, transpose } from './oracles.js';
+import { fromMl, naiveGemm, toMl, transpose, useTypeScriptKernels } from './oracles.js';
+
+useTypeScriptKernels();
 
 /** Random array of `len` entries in [−1, 1) from a seed. */
 function randomArray(len: number, seed: number): Float64Array {

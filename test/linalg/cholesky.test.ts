@@ -25,7 +25,10 @@ import {
   randomSpd,
   toMl,
   transpose,
+  useTypeScriptKernels,
 } from './oracles.js';
+
+useTypeScriptKernels();
 
 /** ‖L·Lᵀ − A‖max ≤ c·n·ε·‖A‖max: the backward error a stable Cholesky attains. */
 function expectFactorizes(l: Tensor, a: Tensor): void {

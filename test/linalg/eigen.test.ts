@@ -15,7 +15,10 @@ import {
   randomSymmetric,
   toMl,
   transpose,
+  useTypeScriptKernels,
 } from './oracles.js';
+
+useTypeScriptKernels();
 
 /** ‖A·V − V·Λ‖max and ‖Vᵀ·V − I‖max within c·n·ε (times ‖A‖ for the first). */
 function expectEigenpairs(a: Tensor, values: Float64Array, vectors: Tensor): void {

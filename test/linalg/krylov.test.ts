@@ -28,7 +28,10 @@ import {
   randomSpd,
   randomSymmetric,
   transpose,
+  useTypeScriptKernels,
 } from './oracles.js';
+
+useTypeScriptKernels();
 
 /** An operator that exposes only matvec, as user code might. */
 function matvecOnly(a: Tensor): LinearOperator {

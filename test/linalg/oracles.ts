@@ -1,8 +1,24 @@
 /** Independent oracles and random matrices for the linear-algebra tests. */
 import { Matrix } from 'ml-matrix';
+import { afterAll, beforeAll } from 'vitest';
 import { randn, Tensor } from '../../src/autodiff/tensor.js';
+import { type Backend, backend, setBackend } from '../../src/linalg/index.js';
 
 export const EPS = 2 ** -52;
+
+/**
+ * Run the enclosing file (or describe block) on the pure TypeScript kernels:
+ * these tests are about them; the WebAssembly backend is tested against them in
+ * wasm*.test.ts.
+ */
+export function useTypeScriptKernels(): void {
+  let previous: Backend = 'js';
+  beforeAll(() => {
+    previous = backend();
+    setBackend('js');
+  });
+  afterAll(() => setBackend(previous));
+}
 
 /** Textbook triple loop: C ← α·op(A)·op(B) + β·C on raw arrays with offsets and leading dimensions. */
 export function naiveGemm(

@@ -13,7 +13,9 @@ import {
   slqLogdet,
 } from '../../src/linalg/index.js';
 import { expectClose } from '../helpers.js';
-import { randomSpd, randomSymmetric } from './oracles.js';
+import { randomSpd, randomSymmetric, useTypeScriptKernels } from './oracles.js';
+
+useTypeScriptKernels();
 
 describe('Hutchinson estimators', () => {
   property.prop([fc.integer({ min: 2, max: 60 }), fc.nat(1000)], { numRuns: 20 })(
