@@ -71,4 +71,12 @@ export {
   type SlqOptions,
   slqLogdet,
 } from './stochastic.js';
-export { availableBackends, type Backend, backend, setBackend } from './wasm/index.js';
+export {
+  availableBackends,
+  type Backend,
+  backend,
+  setBackend,
+  startWorkers,
+  stopWorkers,
+  workerCount,
+} from './wasm/index.js';

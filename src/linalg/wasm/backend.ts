@@ -29,13 +29,20 @@ interface Engines {
   relaxed: Kernels | undefined;
 }
 
-const PAGE = 65536;
+/** Kernels instantiated over a memory; the gemm driver's buffers start at byte `base` of it. */
+export interface Engine {
+  kernels: Kernels;
+  memory: WebAssembly.Memory;
+  base: number;
+}
+
+export const PAGE = 65536;
 
 /** undefined until probed; null once probed if no WebAssembly kernel can run here. */
 let engines: Engines | null | undefined;
 let chosen: Backend | undefined;
-/** A float64 view of linear memory, replaced whenever memory grows (growing detaches the old buffer). */
-let view: Float64Array | undefined;
+/** Float64 views of each memory, replaced whenever it grows (growing detaches an ordinary memory's buffer). */
+const views = new WeakMap<WebAssembly.Memory, Float64Array>();
 
 /** Compile and instantiate one variant, or undefined if this runtime refuses it. */
 function instantiate(bytes: Uint8Array<ArrayBuffer>, memory: WebAssembly.Memory): Kernels | undefined {
@@ -99,21 +106,25 @@ export function setBackend(name: Backend): void {
   chosen = name;
 }
 
-/** The kernels of the current backend, or undefined when products stay in TypeScript. */
-export function activeKernels(): Kernels | undefined {
+/** Which compiled variant the current backend runs, or undefined for 'js'. */
+export function activeVariant(): 'simd' | 'relaxed' | undefined {
   const which = backend();
-  if (which === 'js') return undefined;
-  return which === 'wasm-simd' ? engines?.simd : engines?.relaxed;
+  return which === 'js' ? undefined : which === 'wasm-simd' ? 'simd' : 'relaxed';
+}
+
+/** The kernels of the current backend over the private memory, or undefined when products stay in TypeScript. */
+export function activeEngine(): Engine | undefined {
+  const variant = activeVariant();
+  const kernels = variant === undefined ? undefined : engines?.[variant];
+  return kernels === undefined || !engines ? undefined : { kernels, memory: engines.memory, base: 0 };
 }
 
 /**
- * A float64 view of linear memory at least `byteLength` long, growing memory
- * if needed; undefined if it cannot grow that far (the caller falls back to
+ * A float64 view of `memory` at least `byteLength` long, growing it if
+ * needed; undefined if it cannot grow that far (the caller falls back to
  * TypeScript).
  */
-export function memoryView(byteLength: number): Float64Array | undefined {
-  const memory = engines?.memory;
-  if (memory === undefined) return undefined;
+export function memoryView(memory: WebAssembly.Memory, byteLength: number): Float64Array | undefined {
   const have = memory.buffer.byteLength;
   if (have < byteLength) {
     try {
@@ -122,6 +133,10 @@ export function memoryView(byteLength: number): Float64Array | undefined {
       return undefined;
     }
   }
-  if (view === undefined || view.buffer !== memory.buffer) view = new Float64Array(memory.buffer);
+  let view = views.get(memory);
+  if (view === undefined || view.buffer !== memory.buffer) {
+    view = new Float64Array(memory.buffer);
+    views.set(memory, view);
+  }
   return view;
 }

@@ -19,19 +19,23 @@
  *
  * Memory layout, in float64 slots: [packed A | packed B | raw slice | block of C].
  */
-import { activeKernels, memoryView } from './backend.js';
+import { activeEngine, type Engine, memoryView } from './backend.js';
 import { MR, NR } from './gebp.js';
 import type { Kernels } from './module.js';
+import { runRows, type Team, team } from './pool.js';
 
 /** Depth of a slice: must equal KC of kernels/gemm.ts for bitwise agreement. */
 const KC = 256;
 /** Rows of a packed A slice (mc·kc·8 = 256 KiB, in L2) and columns of a packed B slice. */
 const MC = 128;
 const NC = 2048;
-/** Largest block of C kept in linear memory, in doubles (8 MiB). */
+/** Largest block of C kept in linear memory: at most this many doubles (8 MiB) and rows. */
 const C_BLOCK = 1 << 20;
+const BLOCK_ROWS = 2048;
 /** Lines per strip of the packing routines (pack.ts): both MR and NR. */
 const STRIP = 4;
+/** Products of at least this many multiply-adds, and rows for every thread, go to the worker pool if one runs. */
+const POOL_MIN = 1 << 23;
 
 const roundUp = (x: number, to: number): number => Math.ceil(x / to) * to;
 
@@ -58,18 +62,23 @@ export function gemmWasm(
   cOffset: number,
   ldc: number,
 ): boolean {
-  const kernels = activeKernels();
-  if (kernels === undefined || MR !== STRIP || NR !== STRIP) return false;
+  const pool = m * n * k >= POOL_MIN ? team() : undefined;
+  const useful = pool !== undefined && m >= (pool.size + 1) * 2 * MR;
+  const engine: Engine | undefined = useful ? pool : activeEngine();
+  if (engine === undefined || MR !== STRIP || NR !== STRIP) return false;
+  const { kernels } = engine;
   const ncMax = roundUp(Math.min(n, NC), NR);
-  const mcMax = roundUp(Math.min(m, MC), MR);
   const kcMax = Math.min(k, KC);
-  // Rows of C per block: whole MC slices, as many as fit in C_BLOCK.
-  const blockRows = Math.min(roundUp(m, MR), Math.max(MC, Math.floor(C_BLOCK / ncMax / MC) * MC));
-  const paSlot = 0;
-  const pbSlot = paSlot + mcMax * kcMax;
+  // Rows of C per block, whole MC slices.
+  const blockRows = Math.min(
+    roundUp(m, MR),
+    Math.max(MC, Math.floor(Math.min(C_BLOCK / ncMax, BLOCK_ROWS) / MC) * MC),
+  );
+  const paSlot = engine.base / 8;
+  const pbSlot = paSlot + blockRows * kcMax;
   const rawSlot = pbSlot + ncMax * kcMax;
-  const cSlot = rawSlot + Math.max(mcMax, ncMax) * (kcMax + 1);
-  const mem = memoryView(8 * (cSlot + blockRows * ncMax));
+  const cSlot = rawSlot + Math.max(blockRows, ncMax) * (kcMax + 1);
+  const mem = memoryView(engine.memory, 8 * (cSlot + blockRows * ncMax));
   if (mem === undefined) return false;
 
   // Element (i, p) of op(A) is a[aOffset + i·ais + p·aps]; (p, j) of op(B) is b[bOffset + p·bps + j·bjs].
@@ -85,19 +94,10 @@ export function gemmWasm(
       for (let pc = 0; pc < k; pc += KC) {
         const kc = Math.min(KC, k - pc);
         pack(kernels, kc, nc, 1, b, bOffset + pc * bps + jc * bjs, bps, bjs, mem, pbSlot, rawSlot);
-        for (let ic = ib; ic < ib + mb; ic += MC) {
-          const mc = Math.min(MC, ib + mb - ic);
-          pack(kernels, kc, mc, alpha, a, aOffset + ic * ais + pc * aps, aps, ais, mem, paSlot, rawSlot);
-          kernels.gebp(
-            Math.ceil(mc / MR),
-            ncPad / NR,
-            kc,
-            8 * paSlot,
-            8 * pbSlot,
-            8 * (cSlot + (ic - ib) * ncPad),
-            8 * ncPad,
-          );
-        }
+        pack(kernels, kc, mb, alpha, a, aOffset + ib * ais + pc * aps, aps, ais, mem, paSlot, rawSlot);
+        const args = [ncPad / NR, kc, 8 * paSlot, 8 * pbSlot, 8 * cSlot, 8 * ncPad] as const;
+        if (useful) shareRows(pool, mb, ...args);
+        else runRows(kernels, 0, mb, MC, ...args);
       }
       for (let i = 0; i < mb; i++) {
         const row = cSlot + i * ncPad;
@@ -106,6 +106,28 @@ export function gemmWasm(
     }
   }
   return true;
+}
+
+/** gebp over the mb rows of a packed block, split in whole tiles between the workers and the caller. */
+function shareRows(
+  pool: Team,
+  mb: number,
+  nTiles: number,
+  kc: number,
+  pa: number,
+  pb: number,
+  c: number,
+  ldc: number,
+): void {
+  const share = roundUp(Math.ceil(mb / (pool.size + 1)), MR);
+  // Workers take the later rows; the caller the first share.
+  for (let w = 0; w < pool.size; w++) {
+    const from = Math.min(mb, share * (w + 1));
+    const to = Math.min(mb, from + share);
+    if (from < to) pool.post(w, from, to, MC, nTiles, kc, pa, pb, c, ldc);
+  }
+  runRows(pool.kernels, 0, Math.min(mb, share), MC, nTiles, kc, pa, pb, c, ldc);
+  pool.join();
 }
 
 /** The block C[0:mb, 0:nc] into memory with row pitch `pitch`, times β (β = 0 writes zeros, so NaN in C does not survive). */

@@ -7,3 +7,4 @@
  * matmuls, Laplace GGNs) follows `backend()`.
  */
 export { availableBackends, type Backend, backend, setBackend } from './backend.js';
+export { startWorkers, stopWorkers, workerCount } from './pool.js';

@@ -1,0 +1,243 @@
+/**
+ * An optional pool of worker threads that run gebp beside the calling thread,
+ * over one shared WebAssembly.Memory.
+ *
+ * The library is synchronous, so the pool is a fork–join on shared memory:
+ * the caller packs a slice of A and B as usual, writes each worker a task (a
+ * range of rows of the block of C) into that worker's control words at the
+ * start of memory, wakes it with `Atomics.notify`, runs its own range, and
+ * waits (`Atomics.wait`) until every worker has written back the task's
+ * sequence number. Rows of C are disjoint between threads and each entry is
+ * computed exactly as without the pool, so results do not change.
+ *
+ * Starting threads is asynchronous and needs the host's worker API, so the
+ * pool is opt-in: `await startWorkers()` (Node's worker_threads, imported
+ * dynamically, never at module load) and `stopWorkers()`. Workers are created
+ * from a short script held here as a string, not from a file, so nothing has
+ * to be resolved from dist/ or by a bundler; all the arithmetic is in the
+ * WebAssembly module each worker instantiates over the shared memory.
+ */
+import { activeVariant, type Engine, PAGE } from './backend.js';
+import { type Kernels, kernelModule } from './module.js';
+
+/** Largest shared memory (4 GiB is the wasm32 limit; the driver keeps its blocks far below this). */
+const MAX_PAGES = 16384;
+/** Control words per worker: sequence, done, stop, variant, then the task. */
+const WORDS = 16;
+const [SEQ, DONE, STOP, VARIANT, FROM, TO, N_TILES, KC, PA, PB, C, LDC, MC] = Array.from(
+  { length: 13 },
+  (_, i) => i,
+);
+
+/**
+ * gebp over rows [from, to) of a packed block, `mc` rows per call so that each
+ * packed slice of A stays in L2. The workers run the same loop, written out in
+ * WORKER_SOURCE.
+ */
+export function runRows(
+  kernels: Kernels,
+  from: number,
+  to: number,
+  mc: number,
+  nTiles: number,
+  kc: number,
+  pa: number,
+  pb: number,
+  c: number,
+  ldc: number,
+): void {
+  for (let ic = from; ic < to; ic += mc) {
+    const rows = Math.min(mc, to - ic);
+    kernels.gebp(Math.ceil(rows / 4), nTiles, kc, pa + ic * kc * 8, pb, c + ic * ldc, ldc);
+  }
+}
+
+/** The worker: instantiate the modules over the shared memory, then serve tasks until told to stop. */
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+function runRows(kernels, from, to, mc, nTiles, kc, pa, pb, c, ldc) {
+  for (let ic = from; ic < to; ic += mc) {
+    const rows = Math.min(mc, to - ic);
+    kernels.gebp(Math.ceil(rows / 4), nTiles, kc, pa + ic * kc * 8, pb, c + ic * ldc, ldc);
+  }
+}
+parentPort.once('message', ({ memory, modules, control }) => {
+  const kernels = modules.map((m) => new WebAssembly.Instance(m, { env: { memory } }).exports);
+  const w = new Int32Array(memory.buffer, control, ${WORDS});
+  parentPort.postMessage('ready');
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(w, ${SEQ}, seen);
+    seen = Atomics.load(w, ${SEQ});
+    if (w[${STOP}]) return;
+    runRows(kernels[w[${VARIANT}]], w[${FROM}], w[${TO}], w[${MC}], w[${N_TILES}], w[${KC}], w[${PA}], w[${PB}], w[${C}], w[${LDC}]);
+    Atomics.store(w, ${DONE}, seen);
+    Atomics.notify(w, ${DONE});
+  }
+});
+`;
+
+/** What we use of Node's worker_threads. */
+interface NodeWorker {
+  postMessage(message: unknown): void;
+  once(event: 'message' | 'error', listener: (value: unknown) => void): void;
+  unref(): void;
+  terminate(): Promise<number>;
+}
+interface WorkerThreads {
+  Worker: new (source: string, options: { eval: true }) => NodeWorker;
+}
+
+interface Pool {
+  memory: WebAssembly.Memory;
+  /** Main-thread instances over the shared memory, by variant. */
+  kernels: { simd: Kernels | undefined; relaxed: Kernels | undefined };
+  workers: NodeWorker[];
+  control: Int32Array[];
+}
+
+let pool: Pool | undefined;
+
+/** A team for one product: the caller's engine over the shared memory and the workers beside it. */
+export interface Team extends Engine {
+  /** Worker threads besides the caller. */
+  size: number;
+  /** Start worker w on runRows(from, to, …) (pointers in bytes). */
+  post(
+    w: number,
+    from: number,
+    to: number,
+    mc: number,
+    nTiles: number,
+    kc: number,
+    pa: number,
+    pb: number,
+    c: number,
+    ldc: number,
+  ): void;
+  /** Wait until every posted task is done. */
+  join(): void;
+}
+
+/**
+ * Start `threads` worker threads (default: one less than the cores, at least
+ * one) for large products under the WebAssembly backends. Resolves to the
+ * number running: 0 where the host has no worker_threads, no shared memory or
+ * no WebAssembly kernels, in which case products simply stay on one thread.
+ */
+export async function startWorkers(threads?: number): Promise<number> {
+  await stopWorkers();
+  if (typeof SharedArrayBuffer === 'undefined' || typeof Atomics === 'undefined') return 0;
+  let workerThreads: WorkerThreads;
+  let cores: number;
+  try {
+    // A variable specifier keeps bundlers from resolving a Node built-in.
+    const threadsSpecifier = 'node:worker_threads';
+    const osSpecifier = 'node:os';
+    workerThreads = (await import(/* @vite-ignore */ threadsSpecifier)) as WorkerThreads;
+    const os = (await import(/* @vite-ignore */ osSpecifier)) as { availableParallelism?: () => number };
+    cores = os.availableParallelism?.() ?? 2;
+  } catch {
+    return 0;
+  }
+  const count = Math.max(1, Math.floor(threads ?? cores - 1));
+  let memory: WebAssembly.Memory;
+  const modules: WebAssembly.Module[] = [];
+  const kernels: Pool['kernels'] = { simd: undefined, relaxed: undefined };
+  try {
+    memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+    for (const variant of ['simd', 'relaxed'] as const) {
+      const bytes = kernelModule({ relaxed: variant === 'relaxed', sharedMaxPages: MAX_PAGES });
+      if (!WebAssembly.validate(bytes)) continue;
+      const module = new WebAssembly.Module(bytes);
+      kernels[variant] = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernels;
+      modules.push(module);
+    }
+  } catch {
+    return 0;
+  }
+  if (kernels.simd === undefined) return 0;
+  const workers: NodeWorker[] = [];
+  const control: Int32Array[] = [];
+  try {
+    await Promise.all(
+      Array.from({ length: count }, (_, w) => {
+        const worker = new workerThreads.Worker(WORKER_SOURCE, { eval: true });
+        workers.push(worker);
+        control.push(new Int32Array(memory.buffer, 4 * WORDS * w, WORDS));
+        return new Promise<void>((resolve, reject) => {
+          worker.once('message', () => resolve());
+          worker.once('error', reject);
+          worker.postMessage({ memory, modules, control: 4 * WORDS * w });
+        });
+      }),
+    );
+  } catch {
+    await Promise.all(workers.map((w) => w.terminate()));
+    return 0;
+  }
+  // Idle workers must not keep the process alive.
+  for (const w of workers) w.unref();
+  pool = { memory, kernels, workers, control };
+  return count;
+}
+
+/** Stop the worker threads, if any. */
+export async function stopWorkers(): Promise<void> {
+  const p = pool;
+  pool = undefined;
+  if (p === undefined) return;
+  for (const w of p.control) {
+    Atomics.store(w, STOP, 1);
+    Atomics.add(w, SEQ, 1);
+    Atomics.notify(w, SEQ);
+  }
+  await Promise.all(p.workers.map((w) => w.terminate()));
+}
+
+/** Worker threads running now. */
+export function workerCount(): number {
+  return pool?.workers.length ?? 0;
+}
+
+/** The team for the current backend, or undefined without a pool or under 'js'. */
+export function team(): Team | undefined {
+  const p = pool;
+  const variant = activeVariant();
+  const kernels = variant === undefined ? undefined : p?.kernels[variant];
+  if (p === undefined || kernels === undefined) return undefined;
+  const variantIndex = variant === 'simd' ? 0 : 1;
+  const posted: number[] = [];
+  return {
+    kernels,
+    memory: p.memory,
+    // The driver's buffers start after the control words, on a page of their own.
+    base: PAGE,
+    size: p.workers.length,
+    post(w, from, to, mc, nTiles, kc, pa, pb, c, ldc) {
+      const words = p.control[w]!;
+      words[VARIANT] = variantIndex;
+      words[FROM] = from;
+      words[TO] = to;
+      words[MC] = mc;
+      words[N_TILES] = nTiles;
+      words[KC] = kc;
+      words[PA] = pa;
+      words[PB] = pb;
+      words[C] = c;
+      words[LDC] = ldc;
+      posted.push(w, Atomics.add(words, SEQ, 1) + 1);
+      Atomics.notify(words, SEQ);
+    },
+    join() {
+      for (let i = 0; i < posted.length; i += 2) {
+        const words = p.control[posted[i]!]!;
+        const seq = posted[i + 1]!;
+        for (let done = Atomics.load(words, DONE); done !== seq; done = Atomics.load(words, DONE)) {
+          Atomics.wait(words, DONE, done);
+        }
+      }
+      posted.length = 0;
+    },
+  };
+}
