@@ -102,8 +102,21 @@ describe('help and usage', () => {
       /--holdout must be a number ≥ 0 and < 1/,
     ],
     [
-      ['fit', '--data', 'd', '--target', 'y', '--task', 'regression', '--out', 'x', '--marglik-training'],
-      /--marglik-training is not yet available/,
+      [
+        'fit',
+        '--data',
+        'd',
+        '--target',
+        'y',
+        '--task',
+        'regression',
+        '--out',
+        'x',
+        '--marglik-training',
+        '--subset',
+        'lastLayer',
+      ],
+      /--marglik-training learns the prior of all weights/,
     ],
   ])('rejects bad arguments: %j', (argv, pattern) => {
     expectFailure(cli(...argv), pattern, new RegExp(`^laplace-ts ${argv[0]}: `), /--help\)$/);
@@ -277,6 +290,32 @@ describe('fit and predict, classification on data/moons.csv', () => {
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).toContain(`${classes} classes`);
     }
+  });
+});
+
+describe('fit --marglik-training', () => {
+  it('learns per-layer prior precisions and the noise while training', () => {
+    const model = out('marglik.json');
+    const result = cli(
+      'fit',
+      '--data',
+      join(DATA, 'toy-regression.csv'),
+      '--target',
+      'y',
+      '--task',
+      'regression',
+      '--out',
+      model,
+      '--marglik-training',
+      ...quick,
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const saved = JSON.parse(readFileSync(model, 'utf8'));
+    expect(saved.training.marglikTraining).toBe(true);
+    // One precision per parameter tensor: weight and bias of two Linear layers.
+    expect(saved.posterior.priorPrecision).toHaveLength(4);
+    expect(result.stdout).toMatch(/prior precision \[[^\]]+\], noise σ/);
+    expect(cli('predict', '--model', model, '--data', join(DATA, 'toy-regression-test.csv')).code).toBe(0);
   });
 });
 

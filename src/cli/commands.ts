@@ -38,6 +38,7 @@ import {
   type Task,
   type TrainSettings,
   trainMap,
+  trainWithMarglik,
 } from './pipeline.js';
 import { formatTable, ProgressBar, type ProgressStream } from './progress.js';
 import { fitReport } from './report-fit.js';
@@ -79,7 +80,8 @@ const TRAINING_HELP = `Training (the MAP):
                            target (regression)                           (default 0.1)
   --seed S                 seeds the initial weights, shuffling and split (default 0)
   --holdout F              fraction of rows held out for a test score, 0 for none (default 0.2)
-  --marglik-training       train with online marginal-likelihood updates of the prior
+  --marglik-training       learn per-layer prior precisions (and the noise) during
+                           training from the evidence (Immer et al. 2021), every 5 epochs
 
 Laplace:
   --structure S            full, kron, diag or lowrank                   (default kron)
@@ -294,6 +296,8 @@ interface TrainingOptions {
   holdout: number;
   hessianStructure: HessianStructure;
   subsetOfWeights: 'all' | 'lastLayer';
+  /** Learn the prior (and noise) during training from the evidence, instead of tuning them afterwards. */
+  marglikTraining: boolean;
 }
 
 function trainingOptions(values: Values): TrainingOptions {
@@ -301,9 +305,11 @@ function trainingOptions(values: Values): TrainingOptions {
   const target = required(values, 'target');
   const task = choice(values, 'task', ['regression', 'classification'] as const, 'regression');
   if (values['task'] === undefined) throw new UsageError('--task is required (regression or classification)');
-  if (values['marglik-training']) {
+  const marglik = values['marglik-training'] === true;
+  const subsetOfWeights = choice(values, 'subset', ['all', 'lastLayer'] as const, 'all');
+  if (marglik && subsetOfWeights !== 'all') {
     throw new UsageError(
-      '--marglik-training is not yet available in this version of laplace-ts (online marginal-likelihood training is being added to the Laplace API)',
+      '--marglik-training learns the prior of all weights; it cannot be combined with --subset lastLayer',
     );
   }
   return {
@@ -322,7 +328,8 @@ function trainingOptions(values: Values): TrainingOptions {
     },
     holdout: numberOption(values, 'holdout', 0.2, { min: 0, max: 1, exclusiveMax: true }),
     hessianStructure: choice(values, 'structure', ['full', 'kron', 'diag', 'lowrank'] as const, 'kron'),
-    subsetOfWeights: choice(values, 'subset', ['all', 'lastLayer'] as const, 'all'),
+    subsetOfWeights,
+    marglikTraining: marglik,
   };
 }
 
@@ -433,18 +440,31 @@ function fitOne(
   // The network sees standardised targets in regression.
   const y = targetScale ? data.train.y.map((v) => (v - targetScale.mean) / targetScale.std) : data.train.y;
   const bar = new ProgressBar(label, settings.epochs, { stream: io.stderr });
-  const { model, losses } = trainMap(data.train.X, y, data.nClasses, { ...settings, hidden }, (_, loss) =>
-    bar.tick(1, `loss ${loss.toPrecision(4)}`),
-  );
+  const progress = (epoch: number, loss: number) => bar.update(epoch, `loss ${loss.toPrecision(4)}`);
+  let model: Sequential;
+  let losses: number[];
+  let posterior: BaseLaplace;
+  if (options.marglikTraining) {
+    ({ model, losses, posterior } = trainWithMarglik(
+      data.train.X,
+      y,
+      data.nClasses,
+      { ...settings, hidden },
+      options.hessianStructure,
+      progress,
+    ));
+  } else {
+    ({ model, losses } = trainMap(data.train.X, y, data.nClasses, { ...settings, hidden }, progress));
+    posterior = fitPosterior(
+      model,
+      data.train.X,
+      y,
+      task,
+      { hessianStructure: options.hessianStructure, subsetOfWeights: options.subsetOfWeights },
+      settings,
+    );
+  }
   bar.finish(`final loss ${losses.at(-1)!.toPrecision(4)}`);
-  const posterior = fitPosterior(
-    model,
-    data.train.X,
-    y,
-    task,
-    { hessianStructure: options.hessianStructure, subsetOfWeights: options.subsetOfWeights },
-    settings,
-  );
   const jacobian = targetScale ? data.train.X.length * Math.log(targetScale.std) : 0;
   const logMarginalLikelihood = posterior.logMarginalLikelihood() - jacobian;
   let scores: FittedModel['scores'] = null;
@@ -563,6 +583,7 @@ function fitCommand(values: Values, io: CliIo): void {
       learningRate: options.settings.learningRate,
       priorPrecision: options.settings.priorPrecision,
       sigmaNoise: options.settings.sigmaNoise,
+      marglikTraining: options.marglikTraining,
       seed: options.settings.seed,
       finalLoss: fitted.losses.at(-1)!,
     },

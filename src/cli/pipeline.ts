@@ -29,6 +29,7 @@ import { tensor } from '../autodiff/tensor.js';
 import { ValueError } from '../errors.js';
 import type { BaseLaplace, HessianStructure, LinkApprox, RegressionPrediction } from '../laplace/base.js';
 import { laplace } from '../laplace/laplace.js';
+import { marglikTraining } from '../laplace/marglik-training.js';
 import {
   accuracy,
   brierScore,
@@ -86,6 +87,39 @@ export function trainMap(
     ...(onEpoch ? { onProgress: ({ epoch, loss }) => onEpoch(epoch, loss) } : {}),
   });
   return { model, losses };
+}
+
+/**
+ * Online marginal-likelihood training (Immer et al. 2021): the MAP and the
+ * per-layer prior precisions (and σ) are learnt together, the latter by
+ * maximising the Laplace evidence every `marglikFrequency` epochs, so no
+ * weight decay has to be guessed. Returns the model at the best evidence and
+ * its Laplace approximation over all weights.
+ */
+export function trainWithMarglik(
+  X: number[][],
+  y: readonly number[],
+  nOutputs: number,
+  settings: TrainSettings,
+  hessianStructure: HessianStructure,
+  onProgress?: (epoch: number, loss: number) => void,
+): { model: Sequential; losses: number[]; posterior: BaseLaplace } {
+  const model = Sequential.mlp([X[0]!.length, ...settings.hidden, nOutputs], {
+    activation: settings.activation,
+    seed: settings.seed,
+  });
+  const result = marglikTraining(model, X, settings.task === 'classification' ? [...y] : y.map((v) => [v]), {
+    likelihood: settings.task,
+    hessianStructure,
+    epochs: settings.epochs,
+    batchSize: Math.min(settings.batchSize, X.length),
+    optimizer: adam({ lr: settings.learningRate }),
+    priorPrecision: settings.priorPrecision,
+    ...(settings.task === 'regression' ? { sigmaNoise: settings.sigmaNoise } : {}),
+    seed: settings.seed + 1,
+    ...(onProgress ? { onProgress: ({ epoch, loss }) => onProgress(epoch, loss) } : {}),
+  });
+  return { model, losses: result.losses, posterior: result.laplace };
 }
 
 export interface PosteriorSettings {
