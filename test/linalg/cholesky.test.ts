@@ -258,6 +258,14 @@ describe('choleskySolve, choleskyInverse, logdet', () => {
     },
   );
 
+  test('choleskyInverse across several column blocks', () => {
+    const n = 150;
+    const { a } = randomSpd(n, 12, 100);
+    const inverse = choleskyInverse(cholesky(a));
+    expectClose(mlProduct(a, inverse), eye(n), { rtol: 0, atol: 1e-11 });
+    expectClose(inverse, transpose(inverse), { rtol: 0, atol: 0 });
+  });
+
   test('a factor without a positive diagonal is rejected', () => {
     expect(() => choleskySolve(tensor([[0]]), tensor([1]))).toThrow(/choleskySolve: l\[0, 0\] is 0/);
     expect(() => logdetFromCholesky(tensor([[-1]]))).toThrow(ValueError);
