@@ -18,7 +18,7 @@
  * Conjugate gradients minimise ½xᵀAx − bᵀx over growing Krylov spaces of a
  * symmetric positive definite A; a preconditioner M ≈ A enters only as r ↦ M⁻¹r.
  */
-import { Tensor } from '../autodiff/tensor.js';
+import { Tensor, type TensorLike } from '../autodiff/tensor.js';
 import { NotPositiveDefiniteError, ValueError } from '../errors.js';
 import { type Rng, type RngLike, toRng } from '../random.js';
 import { dotKernel, gemvKernel, nrm2Kernel } from './kernels/blas.js';
@@ -260,7 +260,7 @@ export interface CgOptions {
   /** M⁻¹ for a symmetric positive definite preconditioner M ≈ A. */
   preconditioner?: LinearOperator;
   /** Starting guess (default 0). */
-  x0?: Float64Array;
+  x0?: TensorLike;
 }
 
 export interface CgResult {
@@ -272,7 +272,7 @@ export interface CgResult {
 }
 
 /** Solve A·x = b for a symmetric positive definite operator by (preconditioned) conjugate gradients. */
-export function cg(op: LinearOperator, b: Float64Array, options: CgOptions = {}): CgResult {
+export function cg(op: LinearOperator, b: TensorLike, options: CgOptions = {}): CgResult {
   const fn = 'cg';
   const n = operatorArg(op, fn);
   const rhs = operatorVector(op, b, fn, 'b');
