@@ -14,8 +14,7 @@
  */
 import { asTensor, shapeString, Tensor, type TensorLike } from '../autodiff/tensor.js';
 import { NotPositiveDefiniteError, ShapeError, ValueError } from '../errors.js';
-import { mirrorLower, syrkKernel } from './kernels/blas.js';
-import { choleskyKernel } from './kernels/cholesky.js';
+import { choleskyInverseKernel, choleskyKernel } from './kernels/cholesky.js';
 import { trsmKernel } from './kernels/triangular.js';
 import { countOption, finiteOption, requireFinite, requireSymmetric, squareArg } from './validate.js';
 
@@ -188,31 +187,11 @@ export function choleskySolve(l: TensorLike, b: TensorLike): Tensor {
   return new Tensor(rhs.data, rhs.shape);
 }
 
-/** Column (and row) blocks of the inverse. */
-const INVERSE_BLOCK = 64;
-
-/**
- * A⁻¹ = L⁻ᵀ·L⁻¹ where A = L·Lᵀ, as a full symmetric matrix, in about 2n³/3 flops.
- *
- * X = L⁻¹ is lower triangular, and its block column J solves L·X[:, J] = I[:, J],
- * whose rows above J are zero: only the trailing triangle L[J₀:, J₀:] takes part.
- * Then A⁻¹ = Xᵀ·X, and block row P of X (zero right of its diagonal block) only
- * adds X[P, 0:P₁]ᵀ·X[P, 0:P₁] to the leading P₁ × P₁ corner, a syrk.
- */
+/** A⁻¹ = L⁻ᵀ·L⁻¹ where A = L·Lᵀ, as a full symmetric matrix, in about 2n³/3 flops. */
 export function choleskyInverse(l: TensorLike): Tensor {
   const { t, n } = triangularArg(l, 'choleskyInverse', 'l', true, true);
-  const x = new Float64Array(n * n);
-  for (let j0 = 0; j0 < n; j0 += INVERSE_BLOCK) {
-    const nb = Math.min(INVERSE_BLOCK, n - j0);
-    for (let i = 0; i < nb; i++) x[(j0 + i) * n + j0 + i] = 1;
-    trsmKernel(true, true, false, n - j0, nb, t.data, j0 * n + j0, n, x, j0 * n + j0, n);
-  }
   const out = new Float64Array(n * n);
-  for (let p0 = 0; p0 < n; p0 += INVERSE_BLOCK) {
-    const p1 = Math.min(p0 + INVERSE_BLOCK, n);
-    syrkKernel(p1, p1 - p0, 1, x, p0 * n, n, true, 1, out, 0, n);
-  }
-  mirrorLower(n, out, 0, n);
+  choleskyInverseKernel(n, t.data, 0, n, out, 0, n);
   return new Tensor(out, [n, n]);
 }
 

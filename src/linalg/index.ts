@@ -39,7 +39,7 @@ export {
   scalKernel,
   syrkKernel,
 } from './kernels/blas.js';
-export { choleskyKernel } from './kernels/cholesky.js';
+export { choleskyInverseKernel, choleskyKernel, triangularInverseKernel } from './kernels/cholesky.js';
 export { applyTridiagonalQ, tql2, tridiagonalize, tridiagonalQ } from './kernels/eigen.js';
 export { gemmKernel } from './kernels/gemm.js';
 export { transposeInto, trsmKernel } from './kernels/triangular.js';

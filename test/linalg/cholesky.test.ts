@@ -12,6 +12,7 @@ import {
   logdet,
   logdetFromCholesky,
   solveTriangular,
+  triangularInverseKernel,
   trsmKernel,
 } from '../../src/linalg/index.js';
 import { expectClose } from '../helpers.js';
@@ -258,12 +259,20 @@ describe('choleskySolve, choleskyInverse, logdet', () => {
     },
   );
 
-  test('choleskyInverse across several column blocks', () => {
+  test('choleskyInverse across several column blocks; the kernels at an offset', () => {
     const n = 150;
     const { a } = randomSpd(n, 12, 100);
-    const inverse = choleskyInverse(cholesky(a));
+    const l = cholesky(a);
+    const inverse = choleskyInverse(l);
     expectClose(mlProduct(a, inverse), eye(n), { rtol: 0, atol: 1e-11 });
     expectClose(inverse, transpose(inverse), { rtol: 0, atol: 0 });
+    // L⁻¹ written into a padded buffer at an offset.
+    const ld = n + 3;
+    const x = new Float64Array(5 + n * ld).fill(Number.NaN);
+    triangularInverseKernel(n, l.data, 0, n, x, 5, ld);
+    const xs = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) xs.set(x.subarray(5 + i * ld, 5 + i * ld + n), i * n);
+    expectClose(mlProduct(l, new Tensor(xs, [n, n])), eye(n), { rtol: 0, atol: 1e-12 });
   });
 
   test('a factor without a positive diagonal is rejected', () => {

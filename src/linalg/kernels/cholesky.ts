@@ -17,7 +17,7 @@
  * whose inner sums run along rows. A pivot that is not positive (or is NaN)
  * stops the factorisation and is reported.
  */
-import { syrkKernel } from './blas.js';
+import { mirrorLower, syrkKernel } from './blas.js';
 import { trsmKernel } from './triangular.js';
 
 const BASE = 48;
@@ -61,4 +61,66 @@ function choleskyUnblocked(n: number, a: Float64Array, aOffset: number, lda: num
     }
   }
   return -1;
+}
+
+/** Column (and row) blocks of the inverses below. */
+const INVERSE_BLOCK = 64;
+
+/**
+ * x ← L⁻¹ for the lower-triangular n × n L (row strides ldl, ldx; x is zeroed
+ * above the diagonal), in about n³/3 flops: block column J of X solves
+ * L·X[:, J] = I[:, J], whose rows above J are zero, so only the trailing triangle
+ * L[J₀:, J₀:] takes part.
+ */
+export function triangularInverseKernel(
+  n: number,
+  l: Float64Array,
+  lOffset: number,
+  ldl: number,
+  x: Float64Array,
+  xOffset: number,
+  ldx: number,
+): void {
+  for (let i = 0; i < n; i++) x.fill(0, xOffset + i * ldx, xOffset + i * ldx + n);
+  for (let j0 = 0; j0 < n; j0 += INVERSE_BLOCK) {
+    const nb = Math.min(INVERSE_BLOCK, n - j0);
+    for (let i = 0; i < nb; i++) x[xOffset + (j0 + i) * ldx + j0 + i] = 1;
+    trsmKernel(
+      true,
+      true,
+      false,
+      n - j0,
+      nb,
+      l,
+      lOffset + j0 * ldl + j0,
+      ldl,
+      x,
+      xOffset + j0 * ldx + j0,
+      ldx,
+    );
+  }
+}
+
+/**
+ * out ← (L·Lᵀ)⁻¹ = L⁻ᵀ·L⁻¹, full and symmetric, in about 2n³/3 flops. `work` holds
+ * X = L⁻¹ (n × n, row stride n). Block row P of X is zero right of its diagonal
+ * block, so it adds X[P, 0:P₁]ᵀ·X[P, 0:P₁] to the leading P₁ × P₁ corner only.
+ */
+export function choleskyInverseKernel(
+  n: number,
+  l: Float64Array,
+  lOffset: number,
+  ldl: number,
+  out: Float64Array,
+  outOffset: number,
+  ldo: number,
+  work: Float64Array = new Float64Array(n * n),
+): void {
+  triangularInverseKernel(n, l, lOffset, ldl, work, 0, n);
+  for (let i = 0; i < n; i++) out.fill(0, outOffset + i * ldo, outOffset + i * ldo + i + 1);
+  for (let p0 = 0; p0 < n; p0 += INVERSE_BLOCK) {
+    const p1 = Math.min(p0 + INVERSE_BLOCK, n);
+    syrkKernel(p1, p1 - p0, 1, work, p0 * n, n, true, 1, out, outOffset, ldo);
+  }
+  mirrorLower(n, out, outOffset, ldo);
 }
