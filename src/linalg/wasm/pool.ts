@@ -119,6 +119,41 @@ export interface Team extends Engine {
   join(): void;
 }
 
+interface SharedKernels {
+  memory: WebAssembly.Memory;
+  /** Compiled modules, simd first, for the workers to instantiate. */
+  modules: WebAssembly.Module[];
+  kernels: Pool['kernels'];
+}
+
+/**
+ * undefined until first needed; kept for the life of the process so that a
+ * restarted pool reuses the memory and the code V8 has already optimised.
+ */
+let shared: SharedKernels | null | undefined;
+
+/** The modules compiled for a shared memory, and the caller's instances of them; null if refused. */
+function sharedKernels(): SharedKernels | null {
+  if (shared !== undefined) return shared;
+  shared = null;
+  try {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+    const modules: WebAssembly.Module[] = [];
+    const kernels: Pool['kernels'] = { simd: undefined, relaxed: undefined };
+    for (const variant of ['simd', 'relaxed'] as const) {
+      const bytes = kernelModule({ relaxed: variant === 'relaxed', sharedMaxPages: MAX_PAGES });
+      if (!WebAssembly.validate(bytes)) break;
+      const module = new WebAssembly.Module(bytes);
+      kernels[variant] = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernels;
+      modules.push(module);
+    }
+    if (kernels.simd !== undefined) shared = { memory, modules, kernels };
+  } catch {
+    shared = null;
+  }
+  return shared;
+}
+
 /**
  * Start `threads` worker threads (default: one less than the cores, at least
  * one) for large products under the WebAssembly backends. Resolves to the
@@ -140,23 +175,10 @@ export async function startWorkers(threads?: number): Promise<number> {
   } catch {
     return 0;
   }
-  const count = Math.max(1, Math.floor(threads ?? cores - 1));
-  let memory: WebAssembly.Memory;
-  const modules: WebAssembly.Module[] = [];
-  const kernels: Pool['kernels'] = { simd: undefined, relaxed: undefined };
-  try {
-    memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
-    for (const variant of ['simd', 'relaxed'] as const) {
-      const bytes = kernelModule({ relaxed: variant === 'relaxed', sharedMaxPages: MAX_PAGES });
-      if (!WebAssembly.validate(bytes)) continue;
-      const module = new WebAssembly.Module(bytes);
-      kernels[variant] = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernels;
-      modules.push(module);
-    }
-  } catch {
-    return 0;
-  }
-  if (kernels.simd === undefined) return 0;
+  const count = Math.min(64, Math.max(1, Math.floor(threads ?? cores - 1)));
+  const compiled = sharedKernels();
+  if (compiled === null) return 0;
+  const { memory, modules, kernels } = compiled;
   const workers: NodeWorker[] = [];
   const control: Int32Array[] = [];
   try {
@@ -164,7 +186,8 @@ export async function startWorkers(threads?: number): Promise<number> {
       Array.from({ length: count }, (_, w) => {
         const worker = new workerThreads.Worker(WORKER_SOURCE, { eval: true });
         workers.push(worker);
-        control.push(new Int32Array(memory.buffer, 4 * WORDS * w, WORDS));
+        // Fresh control words (the memory outlives earlier pools).
+        control.push(new Int32Array(memory.buffer, 4 * WORDS * w, WORDS).fill(0));
         return new Promise<void>((resolve, reject) => {
           worker.once('message', () => resolve());
           worker.once('error', reject);
