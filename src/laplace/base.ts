@@ -24,7 +24,7 @@
  * low rank. Everything else lives here.
  */
 import { Tensor } from '../autodiff/tensor.js';
-import { NotFittedError, ShapeError, ValueError } from '../errors.js';
+import { NotFittedError, NotPositiveDefiniteError, ShapeError, ValueError } from '../errors.js';
 import { type RngLike, toRng } from '../random.js';
 import { type JacobianFactors, jacobianFactors } from './factors.js';
 import {
@@ -60,7 +60,7 @@ export interface LaplaceOptions {
   temperature?: number;
   /** Generalised Gauss–Newton or empirical Fisher. Default 'ggn'. */
   curvature?: CurvatureName;
-  /** Rank for hessianStructure 'lowrank'. Default min(100, nParams). */
+  /** Rank for hessianStructure 'lowrank'. Default min(50, nParams). */
   rank?: number;
   /** Seed for the Lanczos start vector of 'lowrank'. Default 0. */
   seed?: number;
@@ -200,6 +200,7 @@ export abstract class BaseLaplace {
     this.theta = Network.flatParameters(model);
     this.mean = this.selection.gather(this.theta);
     this.prior = Prior.from(options.priorPrecision ?? 1, this.selection);
+    this.checkPrior(this.prior);
     this.priorMeanVector = priorMeanVector(options.priorMean ?? 0, this.selection.nParams);
   }
 
@@ -351,7 +352,9 @@ export abstract class BaseLaplace {
   optimizePriorPrecision(options: OptimizePriorOptions = {}): HyperparameterResult {
     this.checkFitted('optimizePriorPrecision');
     const method = options.method ?? 'marglik';
-    if (options.priorStructure) this.restructurePrior(options.priorStructure);
+    // As laplace-torch, the prior is made scalar unless another structure is asked for.
+    const structure = options.priorStructure ?? 'scalar';
+    if (structure !== this.priorStructure) this.restructurePrior(structure);
     if (method === 'gridsearch') return this.gridSearchPrior(options);
     if (method !== 'marglik') throw new ValueError(`optimizePriorPrecision: unknown method '${method}'`);
     return this.maximizeEvidence(false, options);
@@ -364,6 +367,12 @@ export abstract class BaseLaplace {
     this.checkFitted('optimizeHyperparameters');
     if (options.priorStructure) this.restructurePrior(options.priorStructure);
     return this.maximizeEvidence(this.likelihood === 'regression', options);
+  }
+
+  /** The structure of the current prior ('layerwise' covers one value per tensor or per Linear layer). */
+  get priorStructure(): PriorStructure {
+    const form = this.prior.form;
+    return form === 'scalar' || form === 'diag' ? form : 'layerwise';
   }
 
   /** Switch to a prior of another structure, starting every group at the geometric mean of the current values. */
@@ -473,7 +482,14 @@ export abstract class BaseLaplace {
     for (let i = 0; i < size; i++) {
       const value = 10 ** (size === 1 ? lo : lo + ((hi - lo) * i) / (size - 1));
       this.setPrior(this.prior.withValues(new Float64Array(this.prior.values.length).fill(value)));
-      const nll = this.negativeLogPredictive(x, n, targets, options);
+      let nll: number;
+      try {
+        nll = this.negativeLogPredictive(x, n, targets, options);
+      } catch (error) {
+        // As laplace-torch: a precision too small to factorise scores +∞.
+        if (error instanceof NotPositiveDefiniteError) continue;
+        throw error;
+      }
       if (nll < best) {
         best = nll;
         bestValues = this.prior.values.slice();

@@ -29,7 +29,7 @@ export class Selection {
   readonly kind: 'all' | 'lastLayer' | 'subnetwork';
   readonly blocks: Block[];
   readonly nParams: number;
-  /** For a subnetwork: the full-vector index of each selected parameter, ascending. */
+  /** For a subnetwork: the full-vector index of each selected parameter, in the caller's order. */
   readonly indices: Int32Array | null;
 
   constructor(network: Network, subset: SubsetOfWeights) {
@@ -47,17 +47,17 @@ export class Selection {
     if (typeof subset !== 'object' || subset === null || !('subnetwork' in subset)) {
       throw new ValueError(`laplace: subsetOfWeights must be 'all', 'lastLayer' or { subnetwork: number[] }`);
     }
-    const indices = Int32Array.from(subset.subnetwork).sort();
+    // Kept in the caller's order, as laplace-torch indexes Js[:, :, subnetwork_indices].
+    const indices = Int32Array.from(subset.subnetwork);
     if (indices.length === 0) throw new ValueError('laplace: subnetwork selects no parameters');
-    for (let i = 0; i < indices.length; i++) {
-      const v = subset.subnetwork[i]!;
+    const seen = new Set<number>();
+    subset.subnetwork.forEach((v) => {
       if (!Number.isInteger(v) || v < 0 || v >= network.nParams) {
         throw new ValueError(`laplace: subnetwork index ${v} is not in 0..${network.nParams - 1}`);
       }
-      if (i > 0 && indices[i] === indices[i - 1]) {
-        throw new ValueError(`laplace: subnetwork index ${indices[i]} appears twice`);
-      }
-    }
+      if (seen.has(v)) throw new ValueError(`laplace: subnetwork index ${v} appears twice`);
+      seen.add(v);
+    });
     this.kind = 'subnetwork';
     this.blocks = all;
     this.indices = indices;

@@ -107,6 +107,34 @@ describe('full GGN Laplace against dense textbook formulas', () => {
     });
   });
 
+  test('temperature and a non-zero prior mean enter as in laplace-torch', () => {
+    const model = makeMlp([2, 3, 1], 'tanh', 4);
+    const { X, Y } = regressionData(9, 2, 1, 4);
+    const la = laplace(model, {
+      likelihood: 'regression',
+      subsetOfWeights: 'all',
+      hessianStructure: 'full',
+      priorPrecision: 1.3,
+      sigmaNoise: 0.6,
+      temperature: 0.5,
+      priorMean: 0.1,
+    }).fit(X, Y);
+    const theta = Array.from(flatten(model));
+    const c = 1 / (0.36 * 0.5);
+    // log p(D | θ) = −c·½SSE − N·K·log(σ√2π): the temperature scales the data term, not its normaliser.
+    const sse = -2 * 0.36 * (regressionLogLik(model, X, Y, 0.6) + 9 * Math.log(0.6 * Math.sqrt(2 * Math.PI)));
+    const logLik = -c * 0.5 * sse - 9 * Math.log(0.6 * Math.sqrt(2 * Math.PI));
+    const expected = denseLogMarglik({
+      h: denseGgn(model, X, 'regression'),
+      priorDiag: theta.map(() => 1.3),
+      theta,
+      c,
+      logLik,
+      priorMean: 0.1,
+    });
+    expect(la.logMarginalLikelihood()).toBeCloseTo(expected, 6);
+  });
+
   test('classification: H and evidence', () => {
     const model = makeMlp([2, 5, 3], 'gelu', 3);
     const { X, y } = classificationData(10, 2, 3, 3);
@@ -225,6 +253,73 @@ describe('structures agree where they must', () => {
       const b = kron.predict(xt) as { functionalCovariance: Tensor };
       expectClose(b.functionalCovariance, a.functionalCovariance, { rtol: 1e-9, atol: 1e-12 });
     }
+  });
+
+  test('KFLR factors: B is the bias block of the dense GGN, A the mean outer product of layer inputs', () => {
+    for (const likelihood of ['regression', 'classification'] as const) {
+      const deep = makeMlp([3, 4, 3, 2], 'tanh', 17);
+      const Xd = randomInputs(7, 3, 17);
+      const target = likelihood === 'regression' ? Xd.map((x) => [x[0]!, x[1]!]) : Xd.map((_, i) => i % 2);
+      const kron = laplace(deep, { likelihood, subsetOfWeights: 'all', hessianStructure: 'kron' }).fit(
+        Xd,
+        target,
+      );
+      const factors = (kron as unknown as { kroneckerFactors: { b: Tensor; a: Tensor }[] }).kroneckerFactors;
+      const h = denseGgn(deep, Xd, likelihood);
+      const theta = flatten(deep);
+      // Bias offsets in PyTorch order for [3, 4, 3, 2]: W₁ 12, b₁ 4, W₂ 12, b₂ 3, W₃ 6, b₃ 2.
+      const biasBlocks = [
+        { offset: 12, size: 4 },
+        { offset: 28, size: 3 },
+        { offset: 37, size: 2 },
+      ];
+      biasBlocks.forEach(({ offset, size }, l) => {
+        const block = h.subMatrix(offset, offset + size - 1, offset, offset + size - 1);
+        expectClose(factors[l]!.b.data, block.to1DArray(), { rtol: 1e-6, atol: 1e-8 });
+      });
+      // Layer inputs by a naive forward pass of the prefix network.
+      const inputsOf = (x: number[]): number[][] => {
+        const a1 = x;
+        const z1 = [0, 1, 2, 3].map(
+          (i) => theta[12 + i]! + [0, 1, 2].reduce((s, j) => s + theta[i * 3 + j]! * a1[j]!, 0),
+        );
+        const a2 = z1.map(Math.tanh);
+        const z2 = [0, 1, 2].map(
+          (i) => theta[28 + i]! + [0, 1, 2, 3].reduce((s, j) => s + theta[16 + i * 4 + j]! * a2[j]!, 0),
+        );
+        return [a1, a2, z2.map(Math.tanh)];
+      };
+      for (let l = 0; l < 3; l++) {
+        const d = factors[l]!.a.shape[0]!;
+        const expected = new Float64Array(d * d);
+        for (const x of Xd) {
+          const a = inputsOf(x)[l]!;
+          for (let i = 0; i < d; i++)
+            for (let j = 0; j < d; j++) expected[i * d + j]! += (a[i]! * a[j]!) / Xd.length;
+        }
+        expectClose(factors[l]!.a.data, expected, { rtol: 1e-12, atol: 1e-14 });
+      }
+    }
+  });
+
+  test('subnetwork indices keep the order given, as laplace-torch indexes them', () => {
+    const forward = laplace(model, {
+      ...base,
+      hessianStructure: 'full',
+      subsetOfWeights: { subnetwork: [7, 1] },
+      priorPrecision: [100, 1],
+      priorMean: [0.2, 0],
+    }).fit(X, Y);
+    const backward = laplace(model, {
+      ...base,
+      hessianStructure: 'full',
+      subsetOfWeights: { subnetwork: [1, 7] },
+      priorPrecision: [1, 100],
+      priorMean: [0, 0.2],
+    }).fit(X, Y);
+    const theta = flatten(model);
+    expect(Array.from(forward.mean)).toEqual([theta[7], theta[1]]);
+    expect(forward.logMarginalLikelihood()).toBeCloseTo(backward.logMarginalLikelihood(), 10);
   });
 
   test('kron log-determinant is Σ log(c·λᴮλᴬ + δ) over Kronecker eigenvalues', () => {
@@ -634,5 +729,9 @@ describe('serialisation and errors', () => {
     expect(() => {
       kron.priorPrecision = new Float64Array(kron.nParams).fill(1);
     }).toThrow(ValueError);
+    const perParameter = new Float64Array(kron.nParams).fill(1);
+    expect(() =>
+      laplace(model, { likelihood: 'regression', hessianStructure: 'kron', priorPrecision: perParameter }),
+    ).toThrow(/scalar or per layer/);
   });
 });

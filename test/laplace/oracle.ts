@@ -151,15 +151,16 @@ export function denseLogMarglik(options: {
   theta: number[];
   c: number;
   logLik: number;
+  priorMean?: number;
 }): number {
-  const { h, priorDiag, theta, c, logLik } = options;
+  const { h, priorDiag, theta, c, logLik, priorMean = 0 } = options;
   const p = h.clone().mul(c).add(Matrix.diag(priorDiag));
   const chol = new CholeskyDecomposition(p);
   const l = chol.lowerTriangularMatrix;
   let logdet = 0;
   for (let i = 0; i < p.rows; i++) logdet += 2 * Math.log(l.get(i, i));
   const logdetPrior = priorDiag.reduce((s, v) => s + Math.log(v), 0);
-  const scatter = theta.reduce((s, t, i) => s + priorDiag[i]! * t * t, 0);
+  const scatter = theta.reduce((s, t, i) => s + priorDiag[i]! * (t - priorMean) ** 2, 0);
   return logLik - 0.5 * (logdet - logdetPrior + scatter);
 }
 
