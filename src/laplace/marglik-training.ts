@@ -16,7 +16,9 @@
  *
  * Unlike laplace-torch, which takes a few Adam steps on the hyperparameters at
  * each update, we jump to the evidence maximiser for the current weights; the
- * best state by evidence is kept, as laplace-torch does.
+ * best state by evidence is kept, as laplace-torch does. laplace-torch's
+ * training loss, MSE + ½δ‖θ‖²·2σ²/(N·T), equals this tempered MAP objective only
+ * for one output and T = 1; we use the exact weight decay above for any K and T.
  */
 
 import type { Labels } from '../autodiff/nn/losses.js';
