@@ -116,7 +116,13 @@ export function depthPart(options: DemoOptions): PartResult {
       },
     ],
     figures: [
-      [{ svg: figure, caption: 'Left: log evidence (ringed: highest); right: test NLL (ringed: lowest).' }],
+      [
+        {
+          svg: figure,
+          caption: 'Left: log evidence (ringed: highest); right: test NLL (ringed: lowest).',
+          name: 'evidence-depth',
+        },
+      ],
     ],
     claims: [
       {

@@ -134,12 +134,17 @@ export function moonsPart(options: DemoOptions): PartResult {
     ],
     figures: [
       [
-        { svg: map2d('MAP', mapGrid), caption: 'MAP: softmax of the network' },
+        { svg: map2d('MAP', mapGrid), caption: 'MAP: softmax of the network', name: 'moons-map' },
         {
           svg: map2d('Laplace glm, Monte Carlo', mcGrid),
           caption: 'Linearised Laplace, E softmax(f) by sampling f',
+          name: 'moons-glm-mc',
         },
-        { svg: map2d('Laplace glm, probit', glmGrid), caption: 'Linearised Laplace, probit approximation' },
+        {
+          svg: map2d('Laplace glm, probit', glmGrid),
+          caption: 'Linearised Laplace, probit approximation',
+          name: 'moons-glm-probit',
+        },
       ],
     ],
     claims: [

@@ -311,8 +311,12 @@ export function realDataPart(options: DemoOptions): PartResult {
     tables,
     figures: [
       [
-        { svg: reliability, caption: 'Below the diagonal: overconfident; above: underconfident.' },
-        { svg: bars, caption: 'Higher is better; 0.5 is chance.' },
+        {
+          svg: reliability,
+          caption: 'Below the diagonal: overconfident; above: underconfident.',
+          name: 'digits-reliability',
+        },
+        { svg: bars, caption: 'Higher is better; 0.5 is chance.', name: 'ood-auroc' },
       ],
     ],
     claims: [

@@ -67,11 +67,12 @@ export function runDemo(options: DemoOptions & { stdout?: ProgressStream; footer
   return { parts, claims, html, seconds };
 }
 
-const USAGE = `Usage: npm start [-- --quick] [-- --out DIR]
+const USAGE = `Usage: npm start [-- --quick] [-- --out DIR] [-- --figures DIR]
 Runs the demo on built-in data, prints tables (progress bars on stderr) and
 writes a self-contained HTML report to DIR/index.html (default report/).
   --quick      the reduced run used in CI
-  --out DIR    where to write index.html`;
+  --out DIR    where to write index.html
+  --figures D  also write each figure as D/<name>.svg (docs/images/ holds the README's)`;
 
 /** `npm start [-- --quick] [-- --out DIR]`: run, print, write the report; null after --help. */
 export function demoMain(
@@ -83,6 +84,7 @@ export function demoMain(
     options: {
       quick: { type: 'boolean', default: false },
       out: { type: 'string', default: 'report' },
+      figures: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -98,6 +100,13 @@ export function demoMain(
   mkdirSync(directory, { recursive: true });
   const path = resolve(directory, 'index.html');
   writeFileSync(path, result.html);
+  if (values.figures !== undefined) {
+    // Each named figure as its own SVG file, e.g. for the README's pictures in docs/images/.
+    mkdirSync(values.figures, { recursive: true });
+    for (const figure of result.parts.flatMap((p) => p.figures.flat())) {
+      if (figure.name) writeFileSync(resolve(values.figures, `${figure.name}.svg`), `${figure.svg}\n`);
+    }
+  }
   const held = result.claims.filter((c) => c.holds).length;
   io.stdout.write(
     `\n${held} of ${result.claims.length} claims hold; finished in ${result.seconds.toFixed(0)} s.\n`,

@@ -25,9 +25,11 @@ export interface Table {
 }
 
 export interface Figure {
-  /** An SVG string, e.g. from demo/svg. */
+  /** An SVG string, e.g. from ./svg.ts. */
   svg: string;
   caption?: string;
+  /** A file name stem for exporting the figure on its own (not shown). */
+  name?: string;
 }
 
 export type Block =
