@@ -64,6 +64,9 @@ function runRows(kernels, from, to, mc, nTiles, kc, pa, pb, c, ldc) {
 parentPort.once('message', ({ memory, modules, control }) => {
   const kernels = modules.map((m) => new WebAssembly.Instance(m, { env: { memory } }).exports);
   const w = new Int32Array(memory.buffer, control, ${WORDS});
+  // Warm up on scratch space past the control words (unused until the pool is ready),
+  // so that V8 has optimised gebp before the first product.
+  for (const k of kernels) for (let i = 0; i < 2000; i++) k.gebp(1, 1, 256, ${PAGE}, ${PAGE + 8192}, ${PAGE + 16384}, 32);
   parentPort.postMessage('ready');
   let seen = 0;
   for (;;) {
@@ -137,7 +140,7 @@ function sharedKernels(): SharedKernels | null {
   if (shared !== undefined) return shared;
   shared = null;
   try {
-    const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+    const memory = new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared: true });
     const modules: WebAssembly.Module[] = [];
     const kernels: Pool['kernels'] = { simd: undefined, relaxed: undefined };
     for (const variant of ['simd', 'relaxed'] as const) {
