@@ -1,3 +1,4 @@
+/// <reference types="node" />
 /**
  * The `laplace-ts` command line: fit, predict, evidence.
  *

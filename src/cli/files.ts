@@ -1,3 +1,4 @@
+/// <reference types="node" />
 /**
  * The CLI's contact with the file system: reading inputs with errors a user
  * can act on, and writing outputs all or nothing.

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/// <reference types="node" />
 /**
  * The `laplace-ts` executable (package.json `bin`): runs a command and exits
  * with its code. Everything else is in ./commands.ts.

@@ -1,3 +1,4 @@
+/// <reference types="node" />
 /**
  * Terminal output for the demo and the CLI: a progress bar and compact tables.
  *
