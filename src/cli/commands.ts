@@ -42,7 +42,7 @@ import {
   trainWithMarglik,
 } from './pipeline.js';
 import { formatTable, ProgressBar, type ProgressStream } from './progress.js';
-import { fitReport } from './report-fit.js';
+import { type FitReportInput, fitReport } from './report-fit.js';
 
 /** Where the CLI writes; `process.stdout` and `process.stderr` in the real program. */
 export interface CliIo {
@@ -602,11 +602,32 @@ function fitCommand(values: Values, io: CliIo): void {
         scoreRows: fitted.scores ? scoreRows(fitted.scores) : null,
         heldOut: fitted.heldOut && data.test ? { ...fitted.heldOut, X: data.test.X, y: data.test.y } : null,
         inputScale: data.inputScale,
+        curve: d === 1 && data.targetScale ? predictiveCurve(data, posterior) : null,
       }),
     });
   }
   writeFilesAtomically(files);
   out.write(`\nwrote ${outPath}${reportPath ? ` and ${reportPath}` : ''}\n`);
+}
+
+/** The GLM predictive along the only feature, over the data's range and a quarter of it on each side. */
+function predictiveCurve(data: PreparedData, posterior: BaseLaplace): NonNullable<FitReportInput['curve']> {
+  const raw = data.table.X.map(([x]) => x!);
+  const low = Math.min(...raw);
+  const high = Math.max(...raw);
+  const margin = 0.25 * (high - low || 1);
+  const x = Array.from({ length: 200 }, (_, i) => low - margin + ((high - low + 2 * margin) * i) / 199);
+  const grid = standardize(
+    x.map((v) => [v]),
+    data.inputScale,
+  );
+  const trainX = data.train.X.map(([z]) => z! * data.inputScale.std[0]! + data.inputScale.mean[0]!);
+  return {
+    x,
+    prediction: regressionPredictive(posterior, grid, data.targetScale!),
+    trainX,
+    trainY: data.train.y,
+  };
 }
 
 function evidenceCommand(values: Values, io: CliIo): void {

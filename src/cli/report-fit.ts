@@ -1,8 +1,9 @@
 /**
  * The HTML report of `laplace-ts fit --report`: the settings and the evidence,
  * the training loss, and how the MAP and the Laplace (GLM) predictive fare on
- * the held-out rows. For a regression on one feature the held-out predictive
- * is drawn as a mean with its 95% band; otherwise predicted against actual.
+ * the held-out rows. For a regression on one feature the predictive is drawn
+ * along the feature as a mean with its 95% band; otherwise the held-out
+ * predictions against the actual targets.
  * For classification, a reliability diagram of both predictives.
  */
 
@@ -26,11 +27,13 @@ export interface FitReportInput {
     y: number[];
   } | null;
   inputScale: Standardizer;
+  /** One-feature regression: the GLM predictive along the feature, and the training rows, in the user's units. */
+  curve: { x: number[]; prediction: GaussianPrediction; trainX: number[]; trainY: number[] } | null;
 }
 
 const Z95 = 1.959963984540054;
 
-export function fitReport({ file, losses, scoreRows, heldOut, inputScale }: FitReportInput): string {
+export function fitReport({ file, losses, scoreRows, heldOut, inputScale, curve }: FitReportInput): string {
   const { architecture, training } = file;
   const summary: Block = {
     table: {
@@ -76,6 +79,35 @@ export function fitReport({ file, losses, scoreRows, heldOut, inputScale }: FitR
       ],
     },
   ];
+  if (curve) {
+    const { x, prediction, trainX, trainY } = curve;
+    const interval = (sign: number) =>
+      Array.from(prediction.mean, (m, i) => m + sign * Z95 * Math.sqrt(prediction.variance[i]!));
+    const points = [{ label: 'training rows', x: trainX, y: trainY, color: '#999999', radius: 2.5 }];
+    if (heldOut) {
+      const x0 = heldOut.X.map(([z]) => z! * inputScale.std[0]! + inputScale.mean[0]!);
+      points.push({ label: 'held-out rows', x: x0, y: heldOut.y, color: '#000000', radius: 3 });
+    }
+    sections.push({
+      title: 'Predictive',
+      blocks: [
+        {
+          figure: {
+            svg: linePlot({
+              title: 'Laplace GLM predictive: mean and 95% interval',
+              xLabel: file.columns[0],
+              yLabel: file.target,
+              lines: [{ label: 'mean', x, y: prediction.mean }],
+              bands: [{ label: '95% interval', x, lower: interval(-1), upper: interval(1) }],
+              points,
+            }),
+            caption:
+              'The interval includes the noise; it widens where the training rows leave the function unconstrained.',
+          },
+        },
+      ],
+    });
+  }
   if (scoreRows && heldOut) {
     const blocks: Block[] = [
       {
@@ -87,9 +119,9 @@ export function fitReport({ file, losses, scoreRows, heldOut, inputScale }: FitR
         },
       },
     ];
-    if (file.task === 'regression')
-      blocks.push({ figure: { svg: regressionFigure(heldOut, inputScale, file) } });
-    else {
+    if (file.task === 'regression') {
+      if (!curve) blocks.push({ figure: { svg: regressionFigure(heldOut, file) } });
+    } else {
       const k = file.nClasses!;
       const bins = (probs: Float64Array) =>
         reliabilityDiagram(tensor(probs, [heldOut.y.length, k]), heldOut.y);
@@ -116,30 +148,8 @@ export function fitReport({ file, losses, scoreRows, heldOut, inputScale }: FitR
   });
 }
 
-function regressionFigure(
-  heldOut: NonNullable<FitReportInput['heldOut']>,
-  inputScale: Standardizer,
-  file: ModelFile,
-): string {
-  const map = heldOut.map as GaussianPrediction;
+function regressionFigure(heldOut: NonNullable<FitReportInput['heldOut']>, file: ModelFile): string {
   const glm = heldOut.glm as GaussianPrediction;
-  if (file.columns.length === 1) {
-    const order = heldOut.X.map((_, i) => i).sort((a, b) => heldOut.X[a]![0]! - heldOut.X[b]![0]!);
-    const x = order.map((i) => heldOut.X[i]![0]! * inputScale.std[0]! + inputScale.mean[0]!);
-    const pick = (p: GaussianPrediction, sign: number) =>
-      order.map((i) => p.mean[i]! + sign * Z95 * Math.sqrt(p.variance[i]!));
-    return linePlot({
-      title: 'Held-out predictive: mean and 95% interval',
-      xLabel: file.columns[0],
-      yLabel: file.target,
-      lines: [
-        { label: 'Laplace GLM mean', x, y: order.map((i) => glm.mean[i]!) },
-        { label: 'MAP', x, y: order.map((i) => map.mean[i]!), dashed: true },
-      ],
-      bands: [{ label: 'GLM 95%', x, lower: pick(glm, -1), upper: pick(glm, 1) }],
-      points: [{ label: 'held-out data', x, y: order.map((i) => heldOut.y[i]!), color: '#000000' }],
-    });
-  }
   const low = Math.min(...heldOut.y);
   const high = Math.max(...heldOut.y);
   return linePlot({
