@@ -127,7 +127,7 @@ export function gapPart(options: DemoOptions): PartResult {
         figure(predictives[0]!, '#0072B2'),
         figure(predictives[1]!, '#D55E00'),
         figure(predictives[2]!, '#009E73'),
-      ].map((svg, i) => ({ svg, caption: ['MAP', 'nn', 'glm'][i]! })),
+      ].map((svg, i) => ({ svg, caption: ['MAP', 'nn', 'glm'][i]!, name: `gap-${['map', 'nn', 'glm'][i]}` })),
     ],
     claims: [
       {

@@ -293,7 +293,9 @@ export function realDataPart(options: DemoOptions): PartResult {
   });
   const bars = barChart({
     title: 'OOD detection by predictive entropy (AUROC)',
-    categories: ood.rows.map((r) => String(r['predictive']).replace('Laplace ', '')),
+    categories: ood.rows.map((r) =>
+      String(r['predictive']).replace('Laplace ', '').replace(' (kron, samples)', '').replace(' (kron)', ''),
+    ),
     series: [{ label: 'AUROC', values: ood.rows.map((r) => r['AUROC'] as number) }],
     yDomain: [0.5, 1],
     width: 520,
