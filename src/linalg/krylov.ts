@@ -165,7 +165,15 @@ export interface LanczosResult {
   converged: boolean;
 }
 
-/** The k largest eigenpairs of a symmetric operator, by Lanczos with full reorthogonalisation. */
+/**
+ * The k largest eigenpairs of a symmetric operator, by Lanczos with full
+ * reorthogonalisation. Stops when the k largest Ritz pairs have residual
+ * ≤ tol·max|θ|, or at maxIter steps (then `converged` is false). A single
+ * start vector sees one copy of each repeated eigenvalue until its Krylov space
+ * becomes invariant; the restarts that follow find the other copies, but a
+ * repeated eigenvalue whose copies are not needed to converge the others may
+ * be reported once, with the next eigenvalue in its place.
+ */
 export function lanczos(op: LinearOperator, k: number, options: LanczosOptions = {}): LanczosResult {
   const fn = 'lanczos';
   const n = operatorArg(op, fn);
