@@ -99,6 +99,30 @@ describe('eigh', () => {
     expectClose(eigvalsh(two), [1, 3], { rtol: 0, atol: 1e-15 });
   });
 
+  test('tiny and huge scales: eigenvalues scale exactly, vectors stay orthonormal', () => {
+    const n = 150;
+    const a = randomSymmetric(n, 4);
+    const base = eigh(a);
+    for (const scale of [2 ** -1000, 1e-200, 1e200, 2 ** 1000]) {
+      const scaled = new Tensor(
+        a.data.map((v) => v * scale),
+        [n, n],
+      );
+      const { values, vectors } = eigh(scaled);
+      expectClose(
+        values.map((v) => v / scale),
+        base.values,
+        { rtol: 0, atol: 64 * n * EPS * maxAbs(base.values) },
+      );
+      expectClose(mlProduct(transpose(vectors), vectors), eye(n), { rtol: 0, atol: 32 * (n + 1) * EPS });
+      expectClose(
+        eigvalsh(scaled).map((v) => v / scale),
+        base.values,
+        { rtol: 0, atol: 64 * n * EPS * maxAbs(base.values) },
+      );
+    }
+  });
+
   test('bad input is a typed error', () => {
     expect(() => eigh(randn([2, 3], 1))).toThrow(ShapeError);
     expect(() =>
