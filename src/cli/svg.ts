@@ -216,7 +216,9 @@ class Frame {
     const parts: string[] = [
       `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" ${FONT} font-size="12">`,
     ];
-    if (spec.title) parts.push(`<title>${escapeXml(spec.title)}</title>`);
+    // Every chart names itself for screen readers, titled or not.
+    const name = spec.title ?? ([spec.yLabel, spec.xLabel].filter(Boolean).join(' against ') || 'chart');
+    parts.push(`<title>${escapeXml(name)}</title>`);
     parts.push(
       `<defs><clipPath id="${id}-clip"><rect x="${px(left)}" y="${px(top)}" width="${px(plotWidth)}" height="${px(plotHeight)}"/></clipPath></defs>`,
       `<rect width="${width}" height="${height}" fill="#fff"/>`,
@@ -723,7 +725,8 @@ export function seriesPlot({
         );
       }
     });
-    return `<svg x="${p * panelWidth}" y="${titleHeight}" width="${panelWidth}" height="${height - titleHeight}">${frame.render(marks.join('\n'))}</svg>`;
+    // The panel is a complete chart, placed by x and y inside the figure.
+    return frame.render(marks.join('\n')).replace('<svg ', `<svg x="${p * panelWidth}" y="${titleHeight}" `);
   });
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" ${FONT} font-size="12">`,
