@@ -3,13 +3,17 @@
  * tfjs's cpu backend (float32), in the same process. Ratios are baseline time
  * over ours. "laplace-ts" rows run the pure TypeScript kernels (backend 'js');
  * rows marked "wasm-simd" run the library default, whose gemm macro-kernel is
- * WebAssembly (src/linalg/wasm, see the WebAssembly section of RESULTS.md). `LINALG_BENCH=quick` skips the slowest baselines;
+ * WebAssembly (src/linalg/wasm, see the WebAssembly section of RESULTS.md; the
+ * rows are left out where WebAssembly SIMD is unavailable).
+ * `LINALG_BENCH=quick` skips the slowest baselines;
  * `LINALG_BENCH_ONLY=gemm,eigh` runs only the named parts.
  */
 import * as tf from '@tensorflow/tfjs';
 import { CholeskyDecomposition, EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { randn, type Tensor } from '../src/autodiff/tensor.js';
 import {
+  availableBackends,
+  backend,
   cholesky,
   eigh,
   eigvalsh,
@@ -21,13 +25,14 @@ import {
   solveTriangular,
   syrk,
 } from '../src/linalg/index.js';
-import { measure } from './harness.js';
+import { type Case, measure } from './harness.js';
 
 const quick = process.env['LINALG_BENCH'] === 'quick';
 
-/** Run f under the default WebAssembly backend, then return to pure TypeScript. */
-function onWasm<T>(f: () => T): () => T {
-  return () => {
+/** A case run under the WebAssembly backend, or none if this runtime has no WebAssembly SIMD. */
+function wasmCase(name: string, f: () => unknown, flops?: number): Case[] {
+  if (!availableBackends().includes('wasm-simd')) return [];
+  const fn = () => {
     setBackend('wasm-simd');
     try {
       return f();
@@ -35,6 +40,7 @@ function onWasm<T>(f: () => T): () => T {
       setBackend('js');
     }
   };
+  return [{ name: `${name} (wasm-simd)`, fn, ...(flops === undefined ? {} : { flops }) }];
 }
 
 function toMl(t: Tensor): Matrix {
@@ -77,7 +83,7 @@ async function gemmBench(): Promise<void> {
             ]),
         { name: 'laplace-ts gemm', fn: () => gemm(a, b), flops },
         { name: 'laplace-ts gemm, Aᵀ·B', fn: () => gemm(a, b, { transA: true }), flops },
-        { name: 'laplace-ts gemm (wasm-simd)', fn: onWasm(() => gemm(a, b)), flops },
+        ...wasmCase('laplace-ts gemm', () => gemm(a, b), flops),
       ],
       { baseline: 'ml-matrix mmul', time: slow ? 100 : 400, iterations: slow ? 3 : 5 },
     );
@@ -129,7 +135,7 @@ async function choleskyBench(): Promise<void> {
             },
           ]),
       { name: 'laplace-ts cholesky', fn: () => cholesky(a), flops: n ** 3 / 3 },
-      { name: 'laplace-ts cholesky (wasm-simd)', fn: onWasm(() => cholesky(a)), flops: n ** 3 / 3 },
+      ...wasmCase('laplace-ts cholesky', () => cholesky(a), n ** 3 / 3),
     ],
     { baseline: 'ml-matrix CholeskyDecomposition', time: 300, iterations: 3 },
   );
@@ -158,11 +164,7 @@ async function choleskyBench(): Promise<void> {
         fn: () => solveTriangular(l, b, { transpose: true }),
         flops: n * n * r,
       },
-      {
-        name: 'laplace-ts solveTriangular (wasm-simd)',
-        fn: onWasm(() => solveTriangular(l, b)),
-        flops: n * n * r,
-      },
+      ...wasmCase('laplace-ts solveTriangular', () => solveTriangular(l, b), n * n * r),
     ],
     { baseline: 'textbook substitution', time: 300 },
   );
@@ -178,11 +180,7 @@ async function choleskyBench(): Promise<void> {
         flops: 2 * rows * cols * cols,
       },
       { name: 'laplace-ts syrk', fn: () => syrk(j, { trans: true }), flops: 2 * rows * cols * cols },
-      {
-        name: 'laplace-ts syrk (wasm-simd)',
-        fn: onWasm(() => syrk(j, { trans: true })),
-        flops: 2 * rows * cols * cols,
-      },
+      ...wasmCase('laplace-ts syrk', () => syrk(j, { trans: true }), 2 * rows * cols * cols),
     ],
     { baseline: 'laplace-ts gemm(Jᵀ, J)', time: 300, iterations: 3 },
   );
@@ -206,7 +204,7 @@ async function eighBench(): Promise<void> {
           ]),
       { name: 'laplace-ts eigh', fn: () => eigh(a) },
       { name: 'laplace-ts eigvalsh', fn: () => eigvalsh(a) },
-      { name: 'laplace-ts eigh (wasm-simd)', fn: onWasm(() => eigh(a)) },
+      ...wasmCase('laplace-ts eigh', () => eigh(a)),
     ],
     { baseline: 'ml-matrix EigenvalueDecomposition', time: 300, iterations: 3 },
   );
@@ -246,10 +244,11 @@ export async function run(): Promise<void> {
     ['eigh', eighBench],
     ['lanczos', lanczosBench],
   ];
+  const previous = backend();
   setBackend('js');
   try {
     for (const [name, part] of parts) if (!only || only.includes(name)) await part();
   } finally {
-    setBackend('wasm-simd');
+    setBackend(previous);
   }
 }
