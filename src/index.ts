@@ -5,6 +5,6 @@
 export * from './autodiff/index.js';
 export * from './errors.js';
 export * from './laplace/index.js';
-export * from './metrics.js';
 export * as linalg from './linalg/index.js';
+export * from './metrics.js';
 export { type Rng, type RngLike, seededRng } from './random.js';
