@@ -44,8 +44,8 @@ export type HessianStructure = 'full' | 'kron' | 'diag' | 'lowrank';
 export type PredType = 'glm' | 'nn';
 export type LinkApprox = 'probit' | 'bridge' | 'bridgeNorm' | 'mc';
 
-export interface LaplaceOptions {
-  likelihood: LikelihoodName;
+export interface LaplaceOptions<L extends LikelihoodName = LikelihoodName> {
+  likelihood: L;
   /** Default 'lastLayer', as laplace-torch. */
   subsetOfWeights?: SubsetOfWeights;
   /** Default 'kron', as laplace-torch. */
@@ -93,6 +93,13 @@ export interface ClassificationPrediction {
 }
 
 export type Prediction = RegressionPrediction | ClassificationPrediction;
+
+/** What `predict` returns for a likelihood known at compile time. */
+export type PredictionFor<L extends LikelihoodName> = L extends 'regression'
+  ? RegressionPrediction
+  : L extends 'classification'
+    ? ClassificationPrediction
+    : Prediction;
 
 export interface HyperparameterResult {
   priorPrecision: number | number[] | Float64Array;
@@ -150,8 +157,8 @@ export interface LaplaceJSON {
 /** Examples per chunk when streaming data through the network. */
 const CHUNK = 512;
 
-export abstract class BaseLaplace {
-  readonly likelihood: LikelihoodName;
+export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
+  readonly likelihood: L;
   abstract readonly hessianStructure: HessianStructure;
   readonly subsetOfWeights: SubsetOfWeights;
   readonly curvature: CurvatureName;
@@ -176,7 +183,7 @@ export abstract class BaseLaplace {
   /** Bumped whenever P changes, so that subclasses can cache factorisations. */
   protected version = 0;
 
-  constructor(model: SequentialLike, options: LaplaceOptions) {
+  constructor(model: SequentialLike, options: LaplaceOptions<L>) {
     if (options.likelihood !== 'regression' && options.likelihood !== 'classification') {
       throw new ValueError(
         `laplace: likelihood must be 'regression' or 'classification', got '${options.likelihood}'`,
@@ -533,25 +540,26 @@ export abstract class BaseLaplace {
    * The posterior predictive at X [n, d]. 'glm' linearises the network at the
    * MAP; 'nn' samples weights and runs the network.
    */
-  predict(X: unknown, options: PredictOptions = {}): Prediction {
+  predict(X: unknown, options: PredictOptions = {}): PredictionFor<L> {
     this.checkFitted('predict');
     const { data: x, rows: n } = toMatrix(X, this.network.inputSize, 'predict: X');
     const flat = this.predictFlat(x, n, options);
     const k = this.nOutputs;
     const covariance = flat.covariance ? new Tensor(flat.covariance, [n, k, k]) : undefined;
     if (this.likelihood === 'regression') {
-      return {
+      const regression: RegressionPrediction = {
         mean: new Tensor(flat.mean, [n, k]),
         functionalCovariance: covariance!,
         predictiveVariance: new Tensor(flat.variance!, [n, k]),
       };
+      return regression as PredictionFor<L>;
     }
     const result: ClassificationPrediction = { probs: new Tensor(flat.probs!, [n, k]) };
     if ((options.predType ?? 'glm') === 'glm') {
       result.mean = new Tensor(flat.mean, [n, k]);
       result.functionalCovariance = covariance!;
     }
-    return result;
+    return result as PredictionFor<L>;
   }
 
   private predictFlat(

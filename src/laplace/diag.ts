@@ -8,8 +8,9 @@
 import { Tensor } from '../autodiff/tensor.js';
 import { BaseLaplace, type CurvatureSpectrum } from './base.js';
 import { diagonalQuadraticForm, gramDiagonal, type JacobianFactors } from './factors.js';
+import type { LikelihoodName } from './likelihood.js';
 
-export class DiagLaplace extends BaseLaplace {
+export class DiagLaplace<L extends LikelihoodName = LikelihoodName> extends BaseLaplace<L> {
   readonly hessianStructure = 'diag' as const;
   private h = new Float64Array(0);
 

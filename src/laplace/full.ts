@@ -14,12 +14,17 @@ import { Tensor } from '../autodiff/tensor.js';
 import { NotPositiveDefiniteError } from '../errors.js';
 import { eigvalsh } from '../linalg/index.js';
 import { mirrorLower, syrkKernel } from '../linalg/kernels/blas.js';
-import { choleskyKernel } from '../linalg/kernels/cholesky.js';
+import {
+  choleskyInverseKernel,
+  choleskyKernel,
+  triangularInverseKernel,
+} from '../linalg/kernels/cholesky.js';
 import { trsmKernel } from '../linalg/kernels/triangular.js';
 import { BaseLaplace, type CurvatureSpectrum } from './base.js';
 import { accumulateGram, assembleRows, chunkSize, type JacobianFactors } from './factors.js';
+import type { LikelihoodName } from './likelihood.js';
 
-export class FullLaplace extends BaseLaplace {
+export class FullLaplace<L extends LikelihoodName = LikelihoodName> extends BaseLaplace<L> {
   readonly hessianStructure = 'full' as const;
   /** H, [P × P] row-major, symmetric. */
   private h = new Float64Array(0);
@@ -119,8 +124,7 @@ export class FullLaplace extends BaseLaplace {
   private inverseFactor(): Float64Array {
     const p = this.nParams;
     const inverse = new Float64Array(p * p);
-    for (let i = 0; i < p; i++) inverse[i * p + i] = 1;
-    trsmKernel(true, true, false, p, p, this.choleskyFactor(), 0, p, inverse, 0, p);
+    triangularInverseKernel(p, this.choleskyFactor(), 0, p, inverse, 0, p);
     return inverse;
   }
 
@@ -137,10 +141,8 @@ export class FullLaplace extends BaseLaplace {
   posteriorCovariance(): Tensor {
     this.checkFitted('posteriorCovariance');
     const p = this.nParams;
-    const inverse = this.inverseFactor();
     const covariance = new Float64Array(p * p);
-    syrkKernel(p, p, 1, inverse, 0, p, true, 0, covariance, 0, p);
-    mirrorLower(p, covariance, 0, p);
+    choleskyInverseKernel(p, this.choleskyFactor(), 0, p, covariance, 0, p);
     return new Tensor(covariance, [p, p]);
   }
 

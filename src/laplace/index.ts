@@ -9,6 +9,7 @@ export {
   type LinkApprox,
   type OptimizePriorOptions,
   type Prediction,
+  type PredictionFor,
   type PredictOptions,
   type PredType,
   type RegressionPrediction,

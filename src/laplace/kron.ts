@@ -19,6 +19,7 @@ import { eigh } from '../linalg/index.js';
 import { gemmKernel } from '../linalg/kernels/gemm.js';
 import { BaseLaplace, type CurvatureSpectrum } from './base.js';
 import { accumulateWeightedGram, type JacobianFactors, kroneckerFactors } from './factors.js';
+import type { LikelihoodName } from './likelihood.js';
 import type { Prior } from './prior.js';
 import type { Block } from './selection.js';
 
@@ -38,7 +39,7 @@ interface LayerFactors {
   eigenA?: Eigen;
 }
 
-export class KronLaplace extends BaseLaplace {
+export class KronLaplace<L extends LikelihoodName = LikelihoodName> extends BaseLaplace<L> {
   readonly hessianStructure = 'kron' as const;
   private layers: LayerFactors[] = [];
 

@@ -8,6 +8,7 @@ import type { BaseLaplace, HessianStructure, LaplaceJSON, LaplaceOptions } from 
 import { DiagLaplace } from './diag.js';
 import { FullLaplace } from './full.js';
 import { KronLaplace } from './kron.js';
+import type { LikelihoodName } from './likelihood.js';
 import { LowRankLaplace } from './lowrank.js';
 import type { SequentialLike } from './network.js';
 
@@ -25,7 +26,10 @@ const structures: Record<
 };
 
 /** A Laplace approximation of `model` (not yet fitted: call `fit(X, y)`). */
-export function laplace(model: SequentialLike, options: LaplaceOptions): BaseLaplace {
+export function laplace<L extends LikelihoodName>(
+  model: SequentialLike,
+  options: LaplaceOptions<L>,
+): BaseLaplace<L> {
   const structure = options.hessianStructure ?? 'kron';
   const Structure = structures[structure];
   if (!Structure) {
@@ -37,7 +41,8 @@ export function laplace(model: SequentialLike, options: LaplaceOptions): BaseLap
   if (typeof subset === 'object' && structure === 'kron') {
     throw new ValueError(`laplace: a subnetwork has no Kronecker structure; use 'full', 'diag' or 'lowrank'`);
   }
-  return new Structure(model, options);
+  // Each class is generic in the likelihood; the table erases it and this restores it.
+  return new Structure(model, options) as BaseLaplace<L>;
 }
 
 export const Laplace = {

@@ -28,9 +28,10 @@ import {
   rowsTimesMatrix,
   rowsTransposeTimes,
 } from './factors.js';
+import type { LikelihoodName } from './likelihood.js';
 import type { SequentialLike } from './network.js';
 
-export class LowRankLaplace extends BaseLaplace {
+export class LowRankLaplace<L extends LikelihoodName = LikelihoodName> extends BaseLaplace<L> {
   readonly hessianStructure = 'lowrank' as const;
   readonly rank: number;
   private readonly seed: number;
@@ -43,7 +44,7 @@ export class LowRankLaplace extends BaseLaplace {
   private cache: { version: number; dInverse: Float64Array; v: Float64Array; mFactor: Float64Array } | null =
     null;
 
-  constructor(model: SequentialLike, options: LaplaceOptions) {
+  constructor(model: SequentialLike, options: LaplaceOptions<L>) {
     super(model, options);
     const rank = options.rank ?? Math.min(50, this.nParams);
     if (!Number.isInteger(rank) || rank < 1 || rank > this.nParams) {
