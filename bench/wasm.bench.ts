@@ -27,6 +27,7 @@ import {
   syrk,
   workerCount,
 } from '../src/linalg/index.js';
+import { pauseWorkers } from '../src/linalg/wasm/pool.js';
 import { printTable, type Row } from './harness.js';
 
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
@@ -66,7 +67,7 @@ async function compare(
   const run = async (c: BackendCase): Promise<[wall: number, cpu: number]> => {
     setBackend(c.backend);
     if (c.workers && workerCount() === 0) await startWorkers(1);
-    if (!c.workers && workerCount() > 0) await stopWorkers();
+    pauseWorkers(!c.workers);
     const cpu = process.cpuUsage();
     const start = performance.now();
     c.fn();
@@ -83,7 +84,7 @@ async function compare(
       times[i]!.cpu.push(cpu);
     }
   }
-  await stopWorkers();
+  pauseWorkers(false);
   const median = (xs: number[]) => xs.sort((x, y) => x - y)[xs.length >> 1]!;
   for (const clock of ['wall', 'cpu'] as const) {
     const rows: Row[] = cases.map((c, i) => {
@@ -152,5 +153,6 @@ export async function run(): Promise<void> {
     100,
   );
 
+  await stopWorkers();
   setBackend(initial);
 }

@@ -221,6 +221,16 @@ export async function stopWorkers(): Promise<void> {
   await Promise.all(p.workers.map((w) => w.terminate()));
 }
 
+let paused = false;
+
+/**
+ * Keep the threads but run products on the caller alone (true) or with them
+ * again (false): lets a benchmark interleave both without restarting threads.
+ */
+export function pauseWorkers(pause: boolean): void {
+  paused = pause;
+}
+
 /** Worker threads running now. */
 export function workerCount(): number {
   return pool?.workers.length ?? 0;
@@ -231,7 +241,7 @@ export function team(): Team | undefined {
   const p = pool;
   const variant = activeVariant();
   const kernels = variant === undefined ? undefined : p?.kernels[variant];
-  if (p === undefined || kernels === undefined) return undefined;
+  if (p === undefined || kernels === undefined || paused) return undefined;
   const variantIndex = variant === 'simd' ? 0 : 1;
   const posted: number[] = [];
   return {
