@@ -374,43 +374,22 @@ describe('hyperparameters by the marginal likelihood', () => {
     expect(mid).toBeGreaterThanOrEqual(Math.max(up, down) - 1e-9);
   };
 
-  for (const structure of ['full', 'diag', 'kron', 'lowrank'] as const) {
-    test(`${structure}: scalar prior and noise at a stationary point`, () => {
-      const la = laplace(model, {
-        likelihood: 'regression',
-        subsetOfWeights: 'all',
-        hessianStructure: structure,
-      });
-      la.fit(X, Y);
-      const result = la.optimizeHyperparameters();
-      expect(result.logMarginalLikelihood).toBeCloseTo(la.logMarginalLikelihood(), 10);
+  const stationaryInEachLayer = (la: BaseLaplace) => {
+    const values = la.priorPrecision as number[];
+    for (let g = 0; g < values.length; g++) {
       stationary(
         la,
         (v) => {
-          la.priorPrecision = v;
+          const next = values.slice();
+          next[g] = v;
+          la.priorPrecision = next;
         },
-        () => la.priorPrecision as number,
+        () => (la.priorPrecision as number[])[g]!,
       );
-      stationary(
-        la,
-        (v) => {
-          la.sigmaNoise = v;
-        },
-        () => la.sigmaNoise,
-      );
-    });
-  }
+    }
+  };
 
-  test('full with fewer data rows than weights (Gram-matrix spectrum): stationary point', () => {
-    const wide = makeMlp([2, 12, 1], 'tanh', 22);
-    const data = regressionData(15, 2, 1, 22);
-    const la = laplace(wide, {
-      likelihood: 'regression',
-      subsetOfWeights: 'all',
-      hessianStructure: 'full',
-    }).fit(data.X, data.Y);
-    expect(la.nParams).toBeGreaterThan(15);
-    la.optimizeHyperparameters();
+  const stationaryInPriorAndNoise = (la: BaseLaplace) => {
     stationary(
       la,
       (v) => {
@@ -425,6 +404,33 @@ describe('hyperparameters by the marginal likelihood', () => {
       },
       () => la.sigmaNoise,
     );
+  };
+
+  for (const structure of ['full', 'diag', 'kron', 'lowrank'] as const) {
+    test(`${structure}: scalar prior and noise at a stationary point`, () => {
+      const la = laplace(model, {
+        likelihood: 'regression',
+        subsetOfWeights: 'all',
+        hessianStructure: structure,
+      });
+      la.fit(X, Y);
+      const result = la.optimizeHyperparameters();
+      expect(result.logMarginalLikelihood).toBeCloseTo(la.logMarginalLikelihood(), 10);
+      stationaryInPriorAndNoise(la);
+    });
+  }
+
+  test('full with fewer data rows than weights (Gram-matrix spectrum): stationary point', () => {
+    const wide = makeMlp([2, 12, 1], 'tanh', 22);
+    const data = regressionData(15, 2, 1, 22);
+    const la = laplace(wide, {
+      likelihood: 'regression',
+      subsetOfWeights: 'all',
+      hessianStructure: 'full',
+    }).fit(data.X, data.Y);
+    expect(la.nParams).toBeGreaterThan(15);
+    la.optimizeHyperparameters();
+    stationaryInPriorAndNoise(la);
   });
 
   test('full: per-layer prior by the fixed-point update reaches a stationary point', () => {
@@ -434,19 +440,8 @@ describe('hyperparameters by the marginal likelihood', () => {
       hessianStructure: 'full',
     }).fit(X, Y);
     la.optimizePriorPrecision({ priorStructure: 'layerwise', tol: 1e-10, maxIter: 2000 });
-    const values = la.priorPrecision as number[];
-    expect(values).toHaveLength(4);
-    for (let g = 0; g < values.length; g++) {
-      stationary(
-        la,
-        (v) => {
-          const next = values.slice();
-          next[g] = v;
-          la.priorPrecision = next;
-        },
-        () => (la.priorPrecision as number[])[g]!,
-      );
-    }
+    expect(la.priorPrecision).toHaveLength(4);
+    stationaryInEachLayer(la);
   });
 
   test('kron: per-layer prior is exact', () => {
@@ -456,18 +451,7 @@ describe('hyperparameters by the marginal likelihood', () => {
       hessianStructure: 'kron',
     }).fit(X, Y);
     la.optimizePriorPrecision({ priorStructure: 'layerwise' });
-    const values = la.priorPrecision as number[];
-    for (let g = 0; g < values.length; g++) {
-      stationary(
-        la,
-        (v) => {
-          const next = values.slice();
-          next[g] = v;
-          la.priorPrecision = next;
-        },
-        () => (la.priorPrecision as number[])[g]!,
-      );
-    }
+    stationaryInEachLayer(la);
   });
 
   test('gridsearch picks the grid value with the best validation likelihood', () => {
