@@ -720,6 +720,14 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
     }
     this.theta = Network.flatParameters(this.model);
     this.mean = Float64Array.from(json.mean);
+    // The posterior is centred on the model's weights: they must be the ones it was fitted at.
+    const current = this.selection.gather(this.theta);
+    const index = current.findIndex((w, i) => Math.abs(w - this.mean[i]!) > 1e-12 * Math.max(1, Math.abs(w)));
+    if (index >= 0) {
+      throw new ValueError(
+        `Laplace.fromJSON: the model's weight ${index} of the posterior is ${current[index]}, but the posterior was fitted at ${this.mean[index]}; load the network saved with it`,
+      );
+    }
     this.nData = json.nData;
     this.loss = json.loss;
     this.restoreCurvature(json.curvatureState);

@@ -681,6 +681,16 @@ describe('serialisation and errors', () => {
     });
   }
 
+  test('fromJSON refuses a model whose weights are not the posterior mean', () => {
+    const la = laplace(model, {
+      likelihood: 'regression',
+      hessianStructure: 'diag',
+      subsetOfWeights: 'all',
+    }).fit(X, Y);
+    const other = makeMlp([2, 4, 2], 'tanh', 62);
+    expect(() => Laplace.fromJSON(la.toJSON(), other)).toThrow(/posterior was fitted at/);
+  });
+
   test('bad input gives typed errors', () => {
     const la = laplace(model, { likelihood: 'regression', hessianStructure: 'diag' });
     expect(() => la.predict([[0, 0]])).toThrow(NotFittedError);
