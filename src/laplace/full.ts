@@ -11,7 +11,7 @@
  * eigenvalues with the smaller Gram matrix R Rᵀ, which is decomposed instead.
  */
 import { Tensor } from '../autodiff/tensor.js';
-import { NotPositiveDefiniteError } from '../errors.js';
+import { NotPositiveDefiniteError, ValueError } from '../errors.js';
 import { eigvalsh } from '../linalg/index.js';
 import { mirrorLower, syrkKernel } from '../linalg/kernels/blas.js';
 import {
@@ -24,6 +24,9 @@ import { BaseLaplace, type CurvatureSpectrum } from './base.js';
 import { accumulateGram, assembleRows, chunkSize, type JacobianFactors } from './factors.js';
 import type { LikelihoodName } from './likelihood.js';
 
+/** Above 2²⁸ entries (2 GiB) a dense P is refused with advice rather than an allocation failure. */
+const MAX_DENSE_ENTRIES = 2 ** 28;
+
 export class FullLaplace<L extends LikelihoodName = LikelihoodName> extends BaseLaplace<L> {
   readonly hessianStructure = 'full' as const;
   /** H, [P × P] row-major, symmetric. */
@@ -35,7 +38,13 @@ export class FullLaplace<L extends LikelihoodName = LikelihoodName> extends Base
   private rowCount = 0;
 
   protected beginCurvature(): void {
-    this.h = new Float64Array(this.nParams * this.nParams);
+    const entries = this.nParams * this.nParams;
+    if (entries > MAX_DENSE_ENTRIES) {
+      throw new ValueError(
+        `FullLaplace: a dense ${this.nParams} × ${this.nParams} precision needs ${((entries * 8) / 2 ** 30).toFixed(1)} GiB; use hessianStructure 'lowrank' (top eigenpairs by Lanczos, never forming H), 'kron' or 'diag', or subsetOfWeights 'lastLayer'`,
+      );
+    }
+    this.h = new Float64Array(entries);
     this.spectrumCache = null;
     this.rows = [];
     this.rowCount = 0;

@@ -681,6 +681,12 @@ describe('serialisation and errors', () => {
     });
   }
 
+  test('a full posterior too large to store is refused with advice, before any work', () => {
+    const wide = makeMlp([1, 20000, 1], 'tanh', 1);
+    const la = laplace(wide, { likelihood: 'regression', hessianStructure: 'full', subsetOfWeights: 'all' });
+    expect(() => la.fit([[0]], [[0]])).toThrow(/use hessianStructure 'lowrank'/);
+  });
+
   test('fromJSON refuses a model whose weights are not the posterior mean', () => {
     const la = laplace(model, {
       likelihood: 'regression',
