@@ -38,6 +38,7 @@ import {
   gaussianNll,
   rmse,
 } from '../metrics.js';
+import { fitStandardizer } from './dataset.js';
 
 export type Task = 'regression' | 'classification';
 
@@ -244,11 +245,12 @@ export function regressionScores(
   };
 }
 
-/** Standardise targets: z = (y − m)/s with the training targets' mean and (population) standard deviation. */
+/**
+ * Standardise targets: z = (y − m)/s with the training targets' mean and
+ * (population) standard deviation; the target is one more column to `fitStandardizer`.
+ */
 export function fitTargetScale(y: readonly number[]): TargetScale {
-  const n = y.length;
-  if (n === 0) throw new ValueError('fitTargetScale: no targets');
-  const mean = y.reduce((a, b) => a + b, 0) / n;
-  const std = Math.sqrt(y.reduce((a, b) => a + (b - mean) ** 2, 0) / n);
-  return { mean, std: std > 1e-12 * Math.max(1, Math.abs(mean)) ? std : 1 };
+  if (y.length === 0) throw new ValueError('fitTargetScale: no targets');
+  const { mean, std } = fitStandardizer(y.map((v) => [v]));
+  return { mean: mean[0]!, std: std[0]! };
 }
