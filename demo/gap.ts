@@ -18,14 +18,12 @@
  * full GGN over all weights.
  */
 import { tensor } from '../src/autodiff/tensor.js';
-import { fitPosterior, type TrainSettings } from '../src/cli/pipeline.js';
+import { fitPosterior, type TrainSettings, Z95 } from '../src/cli/pipeline.js';
 import { linePlot } from '../src/cli/svg.js';
 import type { RegressionPrediction } from '../src/laplace/base.js';
 import { gaussianNll, rmse } from '../src/metrics.js';
 import { type DemoOptions, meanWhere, type PartResult, secondsSince, trainWithProgress } from './common.js';
 import { gapFunction, gapRegression } from './toy-data.js';
-
-const Z95 = 1.959963984540054;
 
 export function gapPart(options: DemoOptions): PartResult {
   const start = performance.now();

@@ -40,6 +40,7 @@ import {
   type TrainSettings,
   trainMap,
   trainWithMarglik,
+  Z95,
 } from './pipeline.js';
 import { formatTable, ProgressBar, type ProgressStream } from './progress.js';
 import { type FitReportInput, fitReport } from './report-fit.js';
@@ -694,11 +695,10 @@ function predictCommand(values: Values, io: CliIo): void {
   let score = '';
   if (file.task === 'regression') {
     const prediction = regressionPredictive(posterior, X, file.targetScale!);
-    const z95 = 1.959963984540054;
     header = ['mean', 'std', 'lower95', 'upper95'];
     rows = Array.from(prediction.mean, (mean, i) => {
       const std = Math.sqrt(prediction.variance[i]!);
-      return [mean, std, mean - z95 * std, mean + z95 * std];
+      return [mean, std, mean - Z95 * std, mean + Z95 * std];
     });
     if (hasTarget) {
       const s = regressionScores(prediction, table.y!);

@@ -160,6 +160,9 @@ export function mapProbabilities(model: Sequential, X: number[][]): Float64Array
   return softmax(model.forward(tensor(X))).data;
 }
 
+/** The 97.5% quantile of the standard normal: μ ± Z95·σ is the central 95% interval of N(μ, σ²). */
+export const Z95 = 1.959963984540054;
+
 /** A Gaussian predictive per input in the user's units: mean and variance. */
 export interface GaussianPrediction {
   mean: Float64Array;

@@ -11,7 +11,7 @@ import { tensor } from '../autodiff/tensor.js';
 import { reliabilityDiagram } from '../metrics.js';
 import type { Standardizer } from './dataset.js';
 import type { ModelFile } from './model-file.js';
-import type { GaussianPrediction } from './pipeline.js';
+import { type GaussianPrediction, Z95 } from './pipeline.js';
 import { type Block, type Cell, renderReport, type Section } from './report.js';
 import { linePlot, reliabilityPlot } from './svg.js';
 
@@ -30,8 +30,6 @@ export interface FitReportInput {
   /** One-feature regression: the GLM predictive along the feature, and the training rows, in the user's units. */
   curve: { x: number[]; prediction: GaussianPrediction; trainX: number[]; trainY: number[] } | null;
 }
-
-const Z95 = 1.959963984540054;
 
 export function fitReport({ file, losses, scoreRows, heldOut, inputScale, curve }: FitReportInput): string {
   const { architecture, training } = file;
