@@ -16,6 +16,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ACTIVATION_NAMES, type ActivationName, type Sequential } from '../autodiff/nn/index.js';
+import { tensor } from '../autodiff/tensor.js';
 import { LaplaceTsError } from '../errors.js';
 import type { BaseLaplace, HessianStructure, LinkApprox } from '../laplace/base.js';
 import { predictiveEntropy } from '../metrics.js';
@@ -507,15 +508,11 @@ function describeHyperparameters(posterior: BaseLaplace, targetScale: TargetScal
 }
 
 function scoreRows(scores: NonNullable<FittedModel['scores']>): Record<string, string | number>[] {
-  return [
-    { predictive: 'MAP', ...scores.map },
-    { predictive: 'Laplace GLM', ...scores.glm },
-  ].map((row) => {
-    const { predictive, ...rest } = row as Record<string, number | string>;
-    const renamed: Record<string, string | number> = { predictive };
-    for (const [key, value] of Object.entries(rest)) renamed[SCORE_NAMES[key] ?? key] = value;
-    return renamed;
+  const row = (predictive: string, values: RegressionScores | ClassificationScores) => ({
+    predictive,
+    ...Object.fromEntries(Object.entries(values).map(([key, value]) => [SCORE_NAMES[key] ?? key, value])),
   });
+  return [row('MAP', scores.map), row('Laplace GLM', scores.glm)];
 }
 
 const SCORE_NAMES: Record<string, string> = {
@@ -707,9 +704,7 @@ function predictCommand(values: Values, io: CliIo): void {
   } else {
     const k = file.nClasses!;
     const probs = classificationPredictive(posterior, X, link);
-    const entropy = predictiveEntropy(
-      Array.from({ length: X.length }, (_, i) => Array.from(probs.subarray(i * k, (i + 1) * k))),
-    );
+    const entropy = predictiveEntropy(tensor(probs, [X.length, k]));
     header = [...Array.from({ length: k }, (_, c) => `prob_${c}`), 'class', 'entropy'];
     rows = Array.from({ length: X.length }, (_, i) => {
       const p = Array.from(probs.subarray(i * k, (i + 1) * k));

@@ -191,7 +191,12 @@ export function regressionPredictive(
 }
 
 /** The MAP as a regressor: N(f(x; θ*), σ²) with σ the posterior's (tuned) noise, in the user's units. */
-export function mapRegression(la: BaseLaplace, model: Sequential, X: number[][], scale: TargetScale) {
+export function mapRegression(
+  la: BaseLaplace,
+  model: Sequential,
+  X: number[][],
+  scale: TargetScale,
+): GaussianPrediction {
   const output = model.forward(tensor(X)).data;
   const variance = (scale.std * la.sigmaNoise) ** 2;
   return {
