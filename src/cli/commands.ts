@@ -21,7 +21,7 @@ import { LaplaceTsError } from '../errors.js';
 import type { BaseLaplace, HessianStructure, LinkApprox } from '../laplace/base.js';
 import { predictiveEntropy } from '../metrics.js';
 import { CsvError, classCount, formatCsv, type NumericTable, numericTable, parseCsv } from './csv.js';
-import { fitStandardizer, type Standardizer, standardize, trainTestSplit } from './dataset.js';
+import { fitStandardizer, type Standardizer, standardize, trainTestSplit, unstandardize } from './dataset.js';
 import { checkWritable, readTextFile, writeFilesAtomically } from './files.js';
 import { loadModel, MODEL_FORMAT, type ModelFile } from './model-file.js';
 import {
@@ -599,7 +599,6 @@ function fitCommand(values: Values, io: CliIo): void {
         losses: fitted.losses,
         scoreRows: fitted.scores ? scoreRows(fitted.scores) : null,
         heldOut: fitted.heldOut && data.test ? { ...fitted.heldOut, X: data.test.X, y: data.test.y } : null,
-        inputScale: data.inputScale,
         curve: d === 1 && data.targetScale ? predictiveCurve(data, posterior) : null,
       }),
     });
@@ -611,19 +610,19 @@ function fitCommand(values: Values, io: CliIo): void {
 /** The GLM predictive along the only feature, over the data's range and a quarter of it on each side. */
 function predictiveCurve(data: PreparedData, posterior: BaseLaplace): NonNullable<FitReportInput['curve']> {
   const raw = data.table.X.map(([x]) => x!);
-  const low = Math.min(...raw);
-  const high = Math.max(...raw);
+  // A reduction, not Math.min(...raw): spreading some 10⁵ rows overflows the call stack.
+  const low = raw.reduce((a, b) => Math.min(a, b));
+  const high = raw.reduce((a, b) => Math.max(a, b));
   const margin = 0.25 * (high - low || 1);
   const x = Array.from({ length: 200 }, (_, i) => low - margin + ((high - low + 2 * margin) * i) / 199);
   const grid = standardize(
     x.map((v) => [v]),
     data.inputScale,
   );
-  const trainX = data.train.X.map(([z]) => z! * data.inputScale.std[0]! + data.inputScale.mean[0]!);
   return {
     x,
     prediction: regressionPredictive(posterior, grid, data.targetScale!),
-    trainX,
+    trainX: unstandardize(data.train.X, data.inputScale).map(([v]) => v!),
     trainY: data.train.y,
   };
 }

@@ -9,7 +9,7 @@
 
 import { tensor } from '../autodiff/tensor.js';
 import { reliabilityDiagram } from '../metrics.js';
-import type { Standardizer } from './dataset.js';
+import { unstandardize } from './dataset.js';
 import type { ModelFile } from './model-file.js';
 import { type GaussianPrediction, Z95 } from './pipeline.js';
 import { type Block, type Cell, renderReport, type Section } from './report.js';
@@ -26,12 +26,11 @@ export interface FitReportInput {
     X: number[][];
     y: number[];
   } | null;
-  inputScale: Standardizer;
   /** One-feature regression: the GLM predictive along the feature, and the training rows, in the user's units. */
   curve: { x: number[]; prediction: GaussianPrediction; trainX: number[]; trainY: number[] } | null;
 }
 
-export function fitReport({ file, losses, scoreRows, heldOut, inputScale, curve }: FitReportInput): string {
+export function fitReport({ file, losses, scoreRows, heldOut, curve }: FitReportInput): string {
   const { architecture, training } = file;
   const summary: Block = {
     table: {
@@ -83,8 +82,8 @@ export function fitReport({ file, losses, scoreRows, heldOut, inputScale, curve 
       Array.from(prediction.mean, (m, i) => m + sign * Z95 * Math.sqrt(prediction.variance[i]!));
     const points = [{ label: 'training rows', x: trainX, y: trainY, color: '#999999', radius: 2.5 }];
     if (heldOut) {
-      const x0 = heldOut.X.map(([z]) => z! * inputScale.std[0]! + inputScale.mean[0]!);
-      points.push({ label: 'held-out rows', x: x0, y: heldOut.y, color: '#000000', radius: 3 });
+      const heldOutX = unstandardize(heldOut.X, file.inputScale).map(([v]) => v!);
+      points.push({ label: 'held-out rows', x: heldOutX, y: heldOut.y, color: '#000000', radius: 3 });
     }
     sections.push({
       title: 'Predictive',
@@ -148,8 +147,8 @@ export function fitReport({ file, losses, scoreRows, heldOut, inputScale, curve 
 
 function regressionFigure(heldOut: NonNullable<FitReportInput['heldOut']>, file: ModelFile): string {
   const glm = heldOut.glm as GaussianPrediction;
-  const low = Math.min(...heldOut.y);
-  const high = Math.max(...heldOut.y);
+  const low = heldOut.y.reduce((a, b) => Math.min(a, b));
+  const high = heldOut.y.reduce((a, b) => Math.max(a, b));
   return linePlot({
     title: 'Held-out rows: Laplace GLM mean against the actual target',
     xLabel: `actual ${file.target}`,
