@@ -8,7 +8,7 @@
  * nothing while running and prints one summary line when done, so logs stay
  * readable. Time and the stream are injectable, which is how the tests drive it.
  */
-import { type Cell, formatNumber, tableColumns } from './report.js';
+import { type Cell, cellText, tableColumns } from './report.js';
 
 /** The part of a writable stream the bar needs; `process.stderr` fits. */
 export interface ProgressStream {
@@ -138,12 +138,7 @@ export interface FormatTableOptions {
 export function formatTable(rows: readonly Record<string, Cell>[], options: FormatTableOptions = {}): string {
   const columns = tableColumns({ rows, columns: options.columns });
   const numeric = columns.map((c) => rows.some((row) => typeof row[c] === 'number'));
-  const text = rows.map((row) =>
-    columns.map((c) => {
-      const v = row[c];
-      return v === undefined ? '' : typeof v === 'number' ? formatNumber(v, options.digits) : v;
-    }),
-  );
+  const text = rows.map((row) => columns.map((c) => cellText(row[c], options.digits)));
   // Width in code points, so that σ or ± count as one column.
   const length = (s: string) => [...s].length;
   const widths = columns.map((c, j) => Math.max(length(c), ...text.map((cells) => length(cells[j]!))));

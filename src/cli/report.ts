@@ -8,7 +8,7 @@
  * side by side), and trusted raw HTML as an escape hatch. Text is escaped;
  * only `html` blocks and SVG figures are inserted verbatim.
  */
-import { escapeXml } from './svg.js';
+import { escapeXml, extremeIndex } from './svg.js';
 
 /** A table cell: text as is, numbers formatted to `digits` decimals. */
 export type Cell = string | number;
@@ -69,6 +69,11 @@ export function formatNumber(value: number, digits = 3): string {
   return value.toFixed(digits);
 }
 
+/** The text of a cell: as it is, a number by `formatNumber`, nothing for a missing cell. */
+export function cellText(value: Cell | undefined, digits?: number): string {
+  return value === undefined ? '' : typeof value === 'number' ? formatNumber(value, digits) : value;
+}
+
 /** The columns of a table: as given, or the keys of the first row. */
 export function tableColumns(table: Pick<Table, 'rows' | 'columns'>): string[] {
   return [...(table.columns ?? Object.keys(table.rows[0] ?? {}))];
@@ -78,13 +83,11 @@ export function tableColumns(table: Pick<Table, 'rows' | 'columns'>): string[] {
 export function bestRows(table: Table): Map<string, number> {
   const winners = new Map<string, number>();
   for (const [column, which] of Object.entries(table.best ?? {})) {
-    let bestIndex = -1;
-    table.rows.forEach((row, i) => {
+    const values = table.rows.map((row) => {
       const v = row[column];
-      if (typeof v !== 'number' || !Number.isFinite(v)) return;
-      const current = bestIndex < 0 ? undefined : (table.rows[bestIndex]![column] as number);
-      if (current === undefined || (which === 'min' ? v < current : v > current)) bestIndex = i;
+      return typeof v === 'number' ? v : Number.NaN;
     });
+    const bestIndex = extremeIndex(values, which);
     if (bestIndex >= 0) winners.set(column, bestIndex);
   }
   return winners;
@@ -99,8 +102,7 @@ export function htmlTable(table: Table): string {
   const body = table.rows
     .map((row, i) => {
       const cells = columns.map((c, j) => {
-        const v = row[c];
-        const text = v === undefined ? '' : typeof v === 'number' ? formatNumber(v, table.digits) : v;
+        const text = cellText(row[c], table.digits);
         const content = winners.get(c) === i ? `<strong>${escapeHtml(text)}</strong>` : escapeHtml(text);
         return `<td${numeric[j] ? ' class="num"' : ''}>${content}</td>`;
       });

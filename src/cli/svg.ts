@@ -746,7 +746,8 @@ function ringSwatch(x: number, y: number): string {
   return `<circle cx="${px(x + 9)}" cy="${px(y)}" r="6" fill="none" stroke="${INK}" stroke-width="1.5"/>`;
 }
 
-function extremeIndex(y: ArrayLike<number>, which: 'max' | 'min'): number {
+/** Index of the largest or smallest finite value (the first on ties), or −1 if none is finite. */
+export function extremeIndex(y: ArrayLike<number>, which: 'max' | 'min'): number {
   let best = -1;
   for (let i = 0; i < y.length; i++) {
     const v = y[i]!;
