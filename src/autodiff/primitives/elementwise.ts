@@ -56,28 +56,32 @@ export function addTangents(a: Tensor | null, b: Tensor | null): Tensor | null {
 // Batching shared by all elementwise primitives
 
 /** Rank of the output an elementwise op would give on the unbatched arguments. */
-function unbatchedRank(args: readonly Tensor[], batched: readonly boolean[]): number {
+export function unbatchedRank(args: readonly Tensor[], batched: readonly boolean[]): number {
   let rank = 0;
   for (let i = 0; i < args.length; i++) rank = Math.max(rank, args[i]!.ndim - (batched[i] ? 1 : 0));
   return rank;
 }
 
 /** Insert 1s after the batch axis of a batched value until it has 1 + `rank` axes. */
-function alignBatched(x: Tensor, rank: number): Tensor {
+export function alignBatched(x: Tensor, rank: number): Tensor {
   const missing = rank - (x.ndim - 1);
   if (missing <= 0) return x;
   return reshape(x, [x.shape[0]!, ...new Array<number>(missing).fill(1), ...x.shape.slice(1)]);
 }
 
-function batchElementwise<P>(prim: Primitive<P>) {
-  return (args: readonly Tensor[], batched: readonly boolean[], _size: number, params: P): Tensor => {
-    const rank = unbatchedRank(args, batched);
-    return bind(
-      prim,
-      args.map((a, i) => (batched[i] ? alignBatched(a, rank) : a)),
-      params,
-    );
-  };
+/** The batch rule of every broadcasting primitive: align the batched arguments, apply once. */
+export function batchElementwise<P>(
+  prim: Primitive<P>,
+  args: readonly Tensor[],
+  batched: readonly boolean[],
+  params: P,
+): Tensor {
+  const rank = unbatchedRank(args, batched);
+  return bind(
+    prim,
+    args.map((a, i) => (batched[i] ? alignBatched(a, rank) : a)),
+    params,
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -316,7 +320,7 @@ function binary(def: BinaryDefinition): Primitive<NoParams> {
     },
     jvp: def.jvp ?? (() => null),
     vjp: def.vjp ?? (() => [null, null]),
-    batch: (args, batched, size, params) => batchElementwise(prim)(args, batched, size, params),
+    batch: (args, batched, _size, params) => batchElementwise(prim, args, batched, params),
   };
   return prim;
 }
@@ -510,7 +514,7 @@ export const whereP: Primitive<NoParams> = {
     wantX ? where(c!, ct, 0) : null,
     wantY ? where(c!, 0, ct) : null,
   ],
-  batch: (args, batched, size, params) => batchElementwise(whereP)(args, batched, size, params),
+  batch: (args, batched, _size, params) => batchElementwise(whereP, args, batched, params),
 };
 
 const ZERO = new Float64Array(1);

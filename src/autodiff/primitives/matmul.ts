@@ -32,6 +32,7 @@ import {
   stridesOf,
   Tensor,
 } from '../tensor.js';
+import { addP, alignBatched, batchElementwise, NO_PARAMS, unbatchedRank } from './elementwise.js';
 
 export interface MatmulParams {
   readonly transA: boolean;
@@ -173,23 +174,13 @@ export const matmulP: Primitive<MatmulParams> = {
     }
     return wantD === undefined ? [ca, cb] : [ca, cb, wantD ? ct : null];
   },
-  batch(args, batched, size, { transA, transB }) {
+  batch(args, batched, _size, { transA, transB }) {
     const [a, b, d] = args;
     const [aBatched, bBatched, dBatched] = batched;
-    if (!aBatched && !bBatched)
-      return addBatched(matmulFlagged(a!, b!, transA, transB), false, d!, true, size);
+    if (!aBatched && !bBatched) return addBatched(matmulFlagged(a!, b!, transA, transB), false, d!, true);
     // An unbatched addend folds into the batched product; a batched one is added after.
-    const product = batchedProduct(
-      a!,
-      b!,
-      aBatched!,
-      bBatched!,
-      size,
-      transA,
-      transB,
-      dBatched ? undefined : d,
-    );
-    return d !== undefined && dBatched ? addBatched(product, true, d, true, size) : product;
+    const product = batchedProduct(a!, b!, aBatched!, bBatched!, transA, transB, dBatched ? undefined : d);
+    return d !== undefined && dBatched ? addBatched(product, true, d, true) : product;
   },
 };
 
@@ -199,7 +190,6 @@ function batchedProduct(
   b: Tensor,
   aBatched: boolean,
   bBatched: boolean,
-  size: number,
   transA: boolean,
   transB: boolean,
   addend: Tensor | undefined,
@@ -216,26 +206,14 @@ function batchedProduct(
       return addend ? add(columns, addend) : columns;
     }
   }
-  const rank = Math.max(a.ndim - (aBatched ? 1 : 0), b.ndim - (bBatched ? 1 : 0));
-  const align = (x: Tensor, isBatched: boolean) => {
-    const missing = rank - (x.ndim - 1);
-    return isBatched && missing > 0
-      ? reshape(x, [size, ...new Array<number>(missing).fill(1), ...x.shape.slice(1)])
-      : x;
-  };
+  const rank = unbatchedRank([a, b], [aBatched, bBatched]);
+  const align = (x: Tensor, isBatched: boolean) => (isBatched ? alignBatched(x, rank) : x);
   return matmulFlagged(align(a, aBatched), align(b, bBatched), transA, transB, addend);
 }
 
-/** x + d where either may carry a leading batch axis of length `size`. */
-function addBatched(x: Tensor, xBatched: boolean, d: Tensor, dBatched: boolean, size: number): Tensor {
-  const rank = Math.max(x.ndim - (xBatched ? 1 : 0), d.ndim - (dBatched ? 1 : 0));
-  const align = (t: Tensor, isBatched: boolean) => {
-    const missing = rank - (t.ndim - 1);
-    return isBatched && missing > 0
-      ? reshape(t, [size, ...new Array<number>(missing).fill(1), ...t.shape.slice(1)])
-      : t;
-  };
-  return add(align(x, xBatched), align(d, dBatched));
+/** x + d where either may carry a leading batch axis: add's own batch rule. */
+function addBatched(x: Tensor, xBatched: boolean, d: Tensor, dBatched: boolean): Tensor {
+  return batchElementwise(addP, [x, d], [xBatched, dBatched], NO_PARAMS);
 }
 
 export const matmulPrimitives: readonly Primitive[] = [matmulP];

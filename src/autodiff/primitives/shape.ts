@@ -26,6 +26,7 @@ import {
   zerosLike,
 } from '../ops.js';
 import { arange, type Shape, shapeString, sizeOf, stridesOf, Tensor } from '../tensor.js';
+import { alignBatched } from './elementwise.js';
 
 // ---------------------------------------------------------------------------
 // reshape: same values, new shape. Zero-copy: tensors are immutable, so the
@@ -123,9 +124,7 @@ export const broadcastToP: Primitive<BroadcastParams> = {
   vjp: (ct, [x]) => [sumTo(ct, x!.shape)],
   batch([x], _b, size, { shape }) {
     // Align the unbatched axes on the right, then broadcast.
-    const missing = shape.length - (x!.ndim - 1);
-    const aligned = reshape(x!, [size, ...new Array<number>(missing).fill(1), ...x!.shape.slice(1)]);
-    return broadcastTo(aligned, [size, ...shape]);
+    return broadcastTo(alignBatched(x!, shape.length), [size, ...shape]);
   },
 };
 
