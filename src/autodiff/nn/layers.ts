@@ -24,6 +24,7 @@
  */
 import { ShapeError, ValueError } from '../../errors.js';
 import { type RngLike, toRng } from '../../random.js';
+import { Tracer } from '../core.js';
 import { expm1, gelu, greater, mul, relu, sigmoid, softplus, tanh, where } from '../ops.js';
 import { asTensor, rand, shapeString, type Tensor, type TensorLike } from '../tensor.js';
 
@@ -48,6 +49,19 @@ export const ACTIVATION_NAMES: readonly ActivationName[] = [
   'elu',
   'identity',
 ];
+
+/** Throw unless every value is finite, naming `what` and the first offender. */
+export function assertFinite(values: Float64Array, what: string): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i]!))
+      throw new ValueError(`${what} has a non-finite value ${values[i]} at index ${i}`);
+  }
+}
+
+/** True for a Tensor with storage (not a tracer inside grad, jvp or vmap). */
+export function isConcrete(x: Tensor): boolean {
+  return !(x instanceof Tracer);
+}
 
 function assertPositiveInteger(value: number, what: string): void {
   if (!Number.isInteger(value) || value < 1)
@@ -93,16 +107,8 @@ export class Linear {
         `Linear.fromParameters: bias is ${shapeString(b.shape)}, expected [${outFeatures}] for weight ${shapeString(w.shape)}`,
       );
     }
-    for (const [name, t] of [
-      ['weight', w],
-      ['bias', b],
-    ] as const) {
-      const d = t?.data ?? [];
-      for (let i = 0; i < d.length; i++) {
-        if (!Number.isFinite(d[i]!))
-          throw new ValueError(`Linear.fromParameters: ${name} has a non-finite value ${d[i]} at index ${i}`);
-      }
-    }
+    assertFinite(w.data, 'Linear.fromParameters: weight');
+    if (b !== null) assertFinite(b.data, 'Linear.fromParameters: bias');
     const layer = new Linear(inFeatures, outFeatures, { bias: b !== null, seed: 0 });
     layer.weight = w;
     layer.bias = b;

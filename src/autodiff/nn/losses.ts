@@ -15,7 +15,7 @@
 import { ShapeError, ValueError } from '../../errors.js';
 import { logSoftmax, mean, mul, neg, reshape, softplus, square, sub, sum, take } from '../ops.js';
 import { asTensor, shapeString, shapesEqual, Tensor, type TensorLike } from '../tensor.js';
-import { assertFinite, isConcrete } from './sequential.js';
+import { assertFinite, isConcrete } from './layers.js';
 
 export type Reduction = 'mean' | 'sum';
 

@@ -24,7 +24,6 @@
  */
 import { ShapeError, ValueError } from '../../errors.js';
 import { type RngLike, toRng } from '../../random.js';
-import { Tracer } from '../core.js';
 import { linear } from '../ops.js';
 import { asTensor, shapeString, shapesEqual, Tensor, type TensorLike } from '../tensor.js';
 import {
@@ -32,7 +31,9 @@ import {
   Activation,
   type ActivationName,
   activation,
+  assertFinite,
   ELU,
+  isConcrete,
   type Layer,
   LeakyReLU,
   Linear,
@@ -52,19 +53,6 @@ export type LayerJSON =
 
 export interface SequentialJSON {
   layers: LayerJSON[];
-}
-
-/** Throw unless every value is finite, naming `what` and the first offender. */
-export function assertFinite(values: Float64Array, what: string): void {
-  for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i]!))
-      throw new ValueError(`${what} has a non-finite value ${values[i]} at index ${i}`);
-  }
-}
-
-/** True for a Tensor with storage (not a tracer inside grad, jvp or vmap). */
-export function isConcrete(x: Tensor): boolean {
-  return !(x instanceof Tracer);
 }
 
 export class Sequential {

@@ -14,9 +14,10 @@ import { type RngLike, toRng } from '../../random.js';
 import { reshape } from '../ops.js';
 import { asTensor, shapeString, Tensor, type TensorLike } from '../tensor.js';
 import { valueAndGrad } from '../transforms.js';
+import { assertFinite } from './layers.js';
 import { checkLabels, crossEntropy, type Labels, mseLoss } from './losses.js';
 import { adam, type Optimizer } from './optim.js';
-import { assertFinite, type Params, type Sequential } from './sequential.js';
+import type { Params, Sequential } from './sequential.js';
 
 /** A loss of the network output on a batch and the batch's targets, a scalar. */
 export type LossFunction = (pred: Tensor, target: Tensor) => Tensor;
