@@ -76,9 +76,7 @@ export function gapRegression({
   }
   trainX.sort((a, b) => a - b);
   const [testLow, testHigh] = GAP_TEST_RANGE;
-  const testX = Array.from({ length: nTest }, (_, i) =>
-    nTest === 1 ? (testLow + testHigh) / 2 : testLow + ((testHigh - testLow) * i) / (nTest - 1),
-  );
+  const testX = evenlySpaced(testLow, testHigh, nTest);
   const observe = (x: number) => gapFunction(x) + noise * rng.normal();
   return {
     train: { X: trainX.map((x) => [x]), y: trainX.map(observe) },
@@ -159,6 +157,13 @@ export function blobs({ n = 300, centers, nClasses = 3, std = 0.5, seed = 0 }: B
   return permute({ X, y }, shuffledIndices(n, rng));
 }
 
+/** `count` evenly spaced points from `low` to `high`, both included; one point sits in the middle. */
+export function evenlySpaced(low: number, high: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) =>
+    count === 1 ? (low + high) / 2 : low + ((high - low) * i) / (count - 1),
+  );
+}
+
 /** A regular grid over a rectangle, for confidence maps. */
 export interface Grid2d {
   /** The nx column centres along x and ny row centres along y. */
@@ -180,12 +185,8 @@ export function grid2d(
   if (!(xMax > xMin && yMax > yMin)) {
     throw new ValueError(`grid2d: ranges must be increasing, got [${xMin}, ${xMax}] × [${yMin}, ${yMax}]`);
   }
-  const steps = (low: number, high: number, count: number) =>
-    Array.from({ length: count }, (_, i) =>
-      count === 1 ? (low + high) / 2 : low + ((high - low) * i) / (count - 1),
-    );
-  const xs = steps(xMin, xMax, nx);
-  const ys = steps(yMin, yMax, ny);
+  const xs = evenlySpaced(xMin, xMax, nx);
+  const ys = evenlySpaced(yMin, yMax, ny);
   return { xs, ys, points: ys.flatMap((y) => xs.map((x) => [x, y])) };
 }
 

@@ -24,6 +24,8 @@
  * selection with the same approximation. Inputs and targets are used in the
  * canvas' own units, which are of order one by construction of the views.
  */
+
+import { evenlySpaced, grid2d } from '../demo/toy-data.js';
 import {
   type ActivationName,
   adam,
@@ -255,10 +257,6 @@ export function fitLaplace(
   return la;
 }
 
-function evenlySpaced(low: number, high: number, count: number): number[] {
-  return Array.from({ length: count }, (_, i) => low + ((high - low) * i) / (count - 1));
-}
-
 /** The predictive of a fitted posterior over the view: a curve (regression) or a probability map. */
 export function predictOnView(
   task: Task,
@@ -286,11 +284,9 @@ export function predictOnView(
       predictiveStd: variance.map((v) => Math.sqrt(v)),
     };
   }
-  const xs = evenlySpaced(view.xMin, view.xMax, CLASSIFICATION_GRID);
-  const ys = evenlySpaced(view.yMin, view.yMax, CLASSIFICATION_GRID);
-  const grid = ys.flatMap((y) => xs.map((x) => [x, y]));
-  const { probs } = la.predict(grid, options) as ClassificationPrediction;
-  const classOne = grid.map((_, i) => probs.data[2 * i + 1]!);
+  const { xs, ys, points } = grid2d([view.xMin, view.xMax], [view.yMin, view.yMax], CLASSIFICATION_GRID);
+  const { probs } = la.predict(points, options) as ClassificationPrediction;
+  const classOne = points.map((_, i) => probs.data[2 * i + 1]!);
   return { task, nx: xs.length, ny: ys.length, xs, ys, probs: classOne };
 }
 
