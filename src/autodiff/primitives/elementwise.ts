@@ -385,9 +385,23 @@ export const powP = binary({
   ],
 });
 
-/** Weight of the first argument in the derivative of max/min: 1, 0, or ½ at ties (as JAX). */
-function chooserWeight(x: Tensor, y: Tensor, first: (x: Tensor, y: Tensor) => Tensor): Tensor {
-  return add(first(x, y), mul(equal(x, y), 0.5));
+/**
+ * The rules of max/min: the derivative follows the chosen argument, with
+ * weight w = 1, 0, or ½ at ties (as JAX) on the first, where `wins(x, y)` is 1
+ * where x is chosen outright: ż = w·ẋ + (1 − w)·ẏ.
+ */
+function chooserRules(wins: (x: Tensor, y: Tensor) => Tensor): Pick<BinaryDefinition, 'jvp' | 'vjp'> {
+  const weight = (x: Tensor, y: Tensor) => add(wins(x, y), mul(equal(x, y), 0.5));
+  return {
+    jvp: ([x, y], [dx, dy]) => {
+      const w = weight(x!, y!);
+      return addTangents(dx ? mul(dx, w) : null, dy ? mul(dy, sub(1, w)) : null);
+    },
+    vjp: (ct, [x, y], _out, _params, [wantX, wantY]) => {
+      const w = weight(x!, y!);
+      return [wantX ? mul(ct, w) : null, wantY ? mul(ct, sub(1, w)) : null];
+    },
+  };
 }
 
 /**
@@ -420,14 +434,7 @@ export const maximumP = binary({
       out[io + k] = u > v || Number.isNaN(u) ? u : v;
     }
   },
-  jvp: ([x, y], [dx, dy]) => {
-    const w = chooserWeight(x!, y!, greater);
-    return addTangents(dx ? mul(dx, w) : null, dy ? mul(dy, sub(1, w)) : null);
-  },
-  vjp: (ct, [x, y], _out, _params, [wantX, wantY]) => {
-    const w = chooserWeight(x!, y!, greater);
-    return [wantX ? mul(ct, w) : null, wantY ? mul(ct, sub(1, w)) : null];
-  },
+  ...chooserRules(greater),
 });
 
 export const minimumP = binary({
@@ -439,14 +446,7 @@ export const minimumP = binary({
       out[io + k] = u < v || Number.isNaN(u) ? u : v;
     }
   },
-  jvp: ([x, y], [dx, dy]) => {
-    const w = chooserWeight(x!, y!, less);
-    return addTangents(dx ? mul(dx, w) : null, dy ? mul(dy, sub(1, w)) : null);
-  },
-  vjp: (ct, [x, y], _out, _params, [wantX, wantY]) => {
-    const w = chooserWeight(x!, y!, less);
-    return [wantX ? mul(ct, w) : null, wantY ? mul(ct, sub(1, w)) : null];
-  },
+  ...chooserRules(less),
 });
 
 export const greaterP = binary({
