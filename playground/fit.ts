@@ -4,10 +4,8 @@
  *
  * 1. The MAP. Minimising the mean training loss plus ½λ‖θ‖² maximises the log
  *    joint log p(y | θ) + log N(θ; 0, δ⁻¹I) when the weight decay matches the
- *    prior precision δ:
- *
- *      regression       (1/N) Σ (y − f)² + ½λ‖θ‖²   ⇒  λ = 2σ²δ / N
- *      classification   (1/N) Σ CE + ½λ‖θ‖²          ⇒  λ = δ / N
+ *    prior precision δ: λ = 2σ²δ/N for regression, δ/N for classification
+ *    (`weightDecay`, derived in src/cli/pipeline.ts, which the CLI trains with too).
  *
  * 2. The Laplace approximation at θ*: q(θ) = N(θ*, P⁻¹) with P = c·H + δI, H
  *    the Gauss–Newton curvature of the data term (c = 1/σ² for regression)
@@ -26,6 +24,7 @@
  */
 
 import { evenlySpaced, grid2d } from '../demo/toy-data.js';
+import { weightDecay } from '../src/cli/pipeline.js';
 import {
   type ActivationName,
   adam,
@@ -203,8 +202,6 @@ export function trainMap(
     task === 'regression' ? 1 : 2,
   ];
   const model = Sequential.mlp(sizes, { activation: s.activation, seed: s.seed });
-  const weightDecay =
-    task === 'regression' ? (2 * s.sigmaNoise ** 2 * s.priorPrecision) / n : s.priorPrecision / n;
   // Report about 50 times per fit: enough for a smooth bar, few enough messages.
   const every = Math.max(1, Math.round(s.epochs / 50));
   const { losses } = train(model, X, task === 'regression' ? y.map((v) => [v]) : y, {
@@ -212,7 +209,7 @@ export function trainMap(
     epochs: s.epochs,
     seed: s.seed + 1,
     optimizer: adam({ lr: s.learningRate }),
-    weightDecay,
+    weightDecay: weightDecay(task, s.priorPrecision, n, s.sigmaNoise),
     ...(onProgress
       ? {
           onProgress: ({ epoch, loss }) => {
