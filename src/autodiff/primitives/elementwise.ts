@@ -434,7 +434,7 @@ export const maximumP = binary({
       out[io + k] = u > v || Number.isNaN(u) ? u : v;
     }
   },
-  ...chooserRules(greater),
+  ...chooserRules((x, y) => greater(x, y)), // an arrow: ops is still loading when this module runs
 });
 
 export const minimumP = binary({
@@ -446,7 +446,7 @@ export const minimumP = binary({
       out[io + k] = u < v || Number.isNaN(u) ? u : v;
     }
   },
-  ...chooserRules(less),
+  ...chooserRules((x, y) => less(x, y)),
 });
 
 export const greaterP = binary({
