@@ -65,6 +65,19 @@ export interface TrainSettings {
   seed: number;
 }
 
+/** The untrained MLP of `settings` from X's width to `nOutputs`, seeded. */
+function initialMlp(X: number[][], nOutputs: number, settings: TrainSettings): Sequential {
+  return Sequential.mlp([X[0]!.length, ...settings.hidden, nOutputs], {
+    activation: settings.activation,
+    seed: settings.seed,
+  });
+}
+
+/** Targets as the losses take them: class indices, or one-output rows [y]. */
+function lossTargets(task: Task, y: readonly number[]): number[] | number[][] {
+  return task === 'classification' ? [...y] : y.map((v) => [v]);
+}
+
 /** Train an MLP to the MAP on X [n, d] and targets (class indices, or values). */
 export function trainMap(
   X: number[][],
@@ -74,11 +87,8 @@ export function trainMap(
   onEpoch?: (epoch: number, loss: number) => void,
 ): { model: Sequential; losses: number[] } {
   const n = X.length;
-  const model = Sequential.mlp([X[0]!.length, ...settings.hidden, nOutputs], {
-    activation: settings.activation,
-    seed: settings.seed,
-  });
-  const { losses } = train(model, X, settings.task === 'classification' ? [...y] : y.map((v) => [v]), {
+  const model = initialMlp(X, nOutputs, settings);
+  const { losses } = train(model, X, lossTargets(settings.task, y), {
     loss: settings.task === 'classification' ? 'crossEntropy' : 'mse',
     epochs: settings.epochs,
     batchSize: Math.min(settings.batchSize, n),
@@ -105,11 +115,8 @@ export function trainWithMarglik(
   hessianStructure: HessianStructure,
   onProgress?: (epoch: number, loss: number) => void,
 ): { model: Sequential; losses: number[]; posterior: BaseLaplace } {
-  const model = Sequential.mlp([X[0]!.length, ...settings.hidden, nOutputs], {
-    activation: settings.activation,
-    seed: settings.seed,
-  });
-  const result = marglikTraining(model, X, settings.task === 'classification' ? [...y] : y.map((v) => [v]), {
+  const model = initialMlp(X, nOutputs, settings);
+  const result = marglikTraining(model, X, lossTargets(settings.task, y), {
     likelihood: settings.task,
     hessianStructure,
     epochs: settings.epochs,
