@@ -333,7 +333,7 @@ export function vmap<Args extends unknown[], R>(
 ): (...args: { [K in keyof Args]: unknown }) => TreeOf<R> {
   checkFunction(f, 'vmap');
   return (...args: unknown[]) => {
-    const axes = leafAxes(Array.isArray(inAxes) ? inAxes : (inAxes as AxisSpec), args, 'vmap: inAxes');
+    const axes = leafAxes(inAxes, args, 'vmap: inAxes');
     const [xs, inDef] = flattenTensors(args, 'vmap: arguments');
     let size = -1;
     const resolved = xs.map((x, i) => {
