@@ -207,13 +207,9 @@ export function tensor(value: TensorLike, shape?: Shape): Tensor {
 }
 
 function checkShape(shape: Shape, size: number, what: string): number[] {
-  for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new ShapeError(`${what}: invalid shape ${shapeString(shape)}`);
-  }
-  if (sizeOf(shape) !== size) {
-    throw new ShapeError(`${what}: ${size} values do not fill shape ${shapeString(shape)}`);
-  }
-  return [...shape];
+  const s = validShape(shape, what);
+  if (sizeOf(s) !== size) throw new ShapeError(`${what}: ${size} values do not fill shape ${shapeString(s)}`);
+  return s;
 }
 
 /** Convert a TensorLike to a Tensor, leaving Tensors (and tracers) untouched. */
