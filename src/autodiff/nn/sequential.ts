@@ -25,7 +25,7 @@
 import { ShapeError, ValueError } from '../../errors.js';
 import { type RngLike, toRng } from '../../random.js';
 import { linear } from '../ops.js';
-import { asTensor, shapeString, shapesEqual, Tensor, type TensorLike } from '../tensor.js';
+import { asTensor, shapeString, shapesEqual, sizeOf, Tensor, type TensorLike } from '../tensor.js';
 import {
   ACTIVATION_NAMES,
   Activation,
@@ -371,7 +371,7 @@ export function unravel(model: Sequential, theta: Float64Array): Params {
   }
   let offset = 0;
   const take = (shape: number[]): Tensor => {
-    const n = shape.reduce((a, b) => a * b, 1);
+    const n = sizeOf(shape);
     const t = new Tensor(theta.slice(offset, offset + n), shape);
     offset += n;
     return t;
