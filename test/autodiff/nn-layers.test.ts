@@ -22,23 +22,7 @@ import { randn, type Tensor, tensor } from '../../src/autodiff/tensor.js';
 import { grad } from '../../src/autodiff/transforms.js';
 import { ShapeError, ValueError } from '../../src/errors.js';
 import { expectClose } from '../helpers.js';
-
-/** Central differences of a scalar function of a flat vector. */
-function finiteDifferenceGradient(
-  f: (theta: Float64Array) => number,
-  theta: Float64Array,
-  h = 1e-6,
-): Float64Array {
-  const g = new Float64Array(theta.length);
-  for (let i = 0; i < theta.length; i++) {
-    const plus = theta.slice();
-    const minus = theta.slice();
-    plus[i]! += h;
-    minus[i]! -= h;
-    g[i] = (f(plus) - f(minus)) / (2 * h);
-  }
-  return g;
-}
+import { finiteDifferenceGradient } from './finite-differences.js';
 
 /** Textbook scalar activations, written independently of the library's kernels. */
 const reference: Record<

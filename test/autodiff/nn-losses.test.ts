@@ -6,18 +6,7 @@ import { randn, type Tensor, tensor } from '../../src/autodiff/tensor.js';
 import { grad } from '../../src/autodiff/transforms.js';
 import { ShapeError, ValueError } from '../../src/errors.js';
 import { expectClose } from '../helpers.js';
-
-function finiteDifferenceGradient(f: (x: Float64Array) => number, x: Float64Array, h = 1e-6): Float64Array {
-  const g = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const plus = x.slice();
-    const minus = x.slice();
-    plus[i]! += h;
-    minus[i]! -= h;
-    g[i] = (f(plus) - f(minus)) / (2 * h);
-  }
-  return g;
-}
+import { finiteDifferenceGradient } from './finite-differences.js';
 
 const matrixShape = fc.record({
   n: fc.integer({ min: 1, max: 6 }),

@@ -5,22 +5,7 @@ import { mul, sum } from '../../src/autodiff/ops.js';
 import { linspace, randn, type Tensor, tensor } from '../../src/autodiff/tensor.js';
 import { ShapeError, ValueError } from '../../src/errors.js';
 import { expectClose } from '../helpers.js';
-
-function finiteDifferenceGradient(
-  f: (theta: Float64Array) => number,
-  theta: Float64Array,
-  h = 1e-6,
-): Float64Array {
-  const g = new Float64Array(theta.length);
-  for (let i = 0; i < theta.length; i++) {
-    const plus = theta.slice();
-    const minus = theta.slice();
-    plus[i]! += h;
-    minus[i]! -= h;
-    g[i] = (f(plus) - f(minus)) / (2 * h);
-  }
-  return g;
-}
+import { finiteDifferenceGradient } from './finite-differences.js';
 
 describe('train', () => {
   it('fits sin on [−3, 3] to within 0.03 everywhere, between the training points too', () => {
