@@ -16,15 +16,18 @@ import { asTensor, shapeString, Tensor, type TensorLike } from '../autodiff/tens
 import { NotPositiveDefiniteError, ShapeError, ValueError } from '../errors.js';
 import { choleskyInverseKernel, choleskyKernel } from './kernels/cholesky.js';
 import { trsmKernel } from './kernels/triangular.js';
-import { countOption, finiteOption, requireFinite, requireSymmetric, squareArg } from './validate.js';
+import { countOption, finiteOption, requireFinite, symmetricArg } from './validate.js';
 
-/** Factor into `work` (a copy of the lower triangle, upper zeroed); the failing pivot or −1. */
-function factorInPlace(work: Float64Array, n: number): number {
-  const failed = choleskyKernel(n, work, 0, n);
-  if (failed < 0) {
-    for (let i = 0; i < n; i++) work.fill(0, i * n + i + 1, (i + 1) * n);
+/**
+ * work ← the lower triangle of the n × n matrix `a`, `shift` added to the
+ * diagonal. The strict upper triangle of `work` is left as it is (zero when new):
+ * the kernel never writes it, so the factor comes out with zeros above.
+ */
+function copyLower(a: Float64Array, n: number, work: Float64Array, shift = 0): void {
+  for (let i = 0; i < n; i++) {
+    work.set(a.subarray(i * n, i * n + i + 1), i * n);
+    work[i * n + i] = work[i * n + i]! + shift;
   }
-  return failed;
 }
 
 /**
@@ -33,10 +36,10 @@ function factorInPlace(work: Float64Array, n: number): number {
  * not positive.
  */
 export function cholesky(a: TensorLike): Tensor {
-  const { t, n } = squareArg(a, 'cholesky', 'a');
-  requireSymmetric(t.data, n, 'cholesky', 'a');
-  const work = Float64Array.from(t.data);
-  const failed = factorInPlace(work, n);
+  const { t, n } = symmetricArg(a, 'cholesky', 'a');
+  const work = new Float64Array(n * n);
+  copyLower(t.data, n, work);
+  const failed = choleskyKernel(n, work, 0, n);
   if (failed >= 0) {
     throw new NotPositiveDefiniteError(
       `cholesky: a is not positive definite: pivot ${failed} is ${work[failed * n + failed]} (try choleskyWithJitter)`,
@@ -71,8 +74,7 @@ export function choleskyWithJitter(
   const maxTries = countOption(options.maxTries ?? 10, fn, 'maxTries');
   if (!(initial > 0)) throw new ValueError(`${fn}: option initialJitter must be positive, got ${initial}`);
   if (!(growth > 1)) throw new ValueError(`${fn}: option growth must exceed 1, got ${growth}`);
-  const { t, n } = squareArg(a, fn, 'a');
-  requireSymmetric(t.data, n, fn, 'a');
+  const { t, n } = symmetricArg(a, fn, 'a');
   let scale = 0;
   for (let i = 0; i < n; i++) scale += Math.abs(t.data[i * n + i]!);
   scale = n > 0 && scale > 0 ? scale / n : 1;
@@ -81,9 +83,8 @@ export function choleskyWithJitter(
   let failed = -1;
   for (let attempt = 0; attempt <= maxTries; attempt++) {
     jitter = attempt === 0 ? 0 : initial * scale * growth ** (attempt - 1);
-    work.set(t.data);
-    for (let i = 0; i < n; i++) work[i * n + i] = work[i * n + i]! + jitter;
-    failed = factorInPlace(work, n);
+    copyLower(t.data, n, work, jitter);
+    failed = choleskyKernel(n, work, 0, n);
     if (failed < 0) return { factor: new Tensor(work, [n, n]), jitter };
   }
   throw new NotPositiveDefiniteError(

@@ -12,7 +12,7 @@ import { Tensor, type TensorLike } from '../autodiff/tensor.js';
 import { ValueError } from '../errors.js';
 import { applyTridiagonalQ, tql2, tridiagonalize } from './kernels/eigen.js';
 import { tridiagonalEigenDC } from './kernels/tridiagonal.js';
-import { requireSymmetric, squareArg } from './validate.js';
+import { symmetricArg } from './validate.js';
 
 export interface Eigh {
   /** Eigenvalues in ascending order. */
@@ -30,8 +30,7 @@ function reduce(
   a: TensorLike,
   fn: string,
 ): { n: number; work: Float64Array; d: Float64Array; e: Float64Array; tau: Float64Array; exponent: number } {
-  const { t, n } = squareArg(a, fn, 'a');
-  requireSymmetric(t.data, n, fn, 'a');
+  const { t, n } = symmetricArg(a, fn, 'a');
   const work = Float64Array.from(t.data);
   let largest = 0;
   for (let i = 0; i < work.length; i++) largest = Math.max(largest, Math.abs(work[i]!));

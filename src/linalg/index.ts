@@ -42,7 +42,7 @@ export {
 export { choleskyInverseKernel, choleskyKernel, triangularInverseKernel } from './kernels/cholesky.js';
 export { applyTridiagonalQ, tql2, tridiagonalize, tridiagonalQ } from './kernels/eigen.js';
 export { gemmKernel } from './kernels/gemm.js';
-export { transposeInto, trsmKernel } from './kernels/triangular.js';
+export { trsmKernel } from './kernels/triangular.js';
 export { tridiagonalEigenDC } from './kernels/tridiagonal.js';
 export {
   type CgOptions,

@@ -5,21 +5,41 @@
 import { asTensor, shapeString, type Tensor, type TensorLike } from '../autodiff/tensor.js';
 import { ShapeError, ValueError } from '../errors.js';
 
-/** A 2-D tensor, with its row and column counts. */
-export function matrixArg(x: TensorLike, fn: string, arg: string): { t: Tensor; rows: number; cols: number } {
+/** A 2-D tensor, with its row and column counts; entries not yet checked. */
+function matrixShape(x: TensorLike, fn: string, arg: string): { t: Tensor; rows: number; cols: number } {
   const t = asTensor(x);
   if (t.ndim !== 2) {
     throw new ShapeError(`${fn}: ${arg} must be a matrix (2-D), got shape ${shapeString(t.shape)}`);
   }
-  requireFinite(t.data, fn, arg);
   return { t, rows: t.shape[0]!, cols: t.shape[1]! };
 }
 
-/** A square 2-D tensor and its size. */
-export function squareArg(x: TensorLike, fn: string, arg: string): { t: Tensor; n: number } {
-  const { t, rows, cols } = matrixArg(x, fn, arg);
+/** A square 2-D tensor and its size; entries not yet checked. */
+function squareShape(x: TensorLike, fn: string, arg: string): { t: Tensor; n: number } {
+  const { t, rows, cols } = matrixShape(x, fn, arg);
   if (rows !== cols) throw new ShapeError(`${fn}: ${arg} must be square, got shape ${shapeString(t.shape)}`);
   return { t, n: rows };
+}
+
+/** A 2-D tensor with finite entries, with its row and column counts. */
+export function matrixArg(x: TensorLike, fn: string, arg: string): { t: Tensor; rows: number; cols: number } {
+  const matrix = matrixShape(x, fn, arg);
+  requireFinite(matrix.t.data, fn, arg);
+  return matrix;
+}
+
+/** A square 2-D tensor with finite entries, and its size. */
+export function squareArg(x: TensorLike, fn: string, arg: string): { t: Tensor; n: number } {
+  const square = squareShape(x, fn, arg);
+  requireFinite(square.t.data, fn, arg);
+  return square;
+}
+
+/** A symmetric 2-D tensor with finite entries, and its size (one pass: see requireSymmetric). */
+export function symmetricArg(x: TensorLike, fn: string, arg: string): { t: Tensor; n: number } {
+  const square = squareShape(x, fn, arg);
+  requireSymmetric(square.t.data, square.n, fn, arg);
+  return square;
 }
 
 /** A 1-D tensor (or Float64Array), as its data. */
@@ -61,16 +81,17 @@ export function countOption(value: number, fn: string, name: string, min = 0): n
 }
 
 /**
- * |A[i, j] − A[j, i]| ≤ tol·max|A| for all i < j, else a ValueError naming the
- * worst pair. The default tolerance forgives rounding in a product computed
- * without symmetry (say Jᵀ·(H·J)), not a genuinely non-symmetric matrix. One pass
- * in 32 × 32 tiles, so that the column reads of A[j, i] stay in cache.
+ * Every entry finite and |A[i, j] − A[j, i]| ≤ tol·max|A| for all i < j, else a
+ * ValueError naming the first non-finite entry or the worst pair. The default
+ * tolerance forgives rounding in a product computed without symmetry (say
+ * Jᵀ·(H·J)), not a genuinely non-symmetric matrix. One pass in 32 × 32 tiles,
+ * so that the column reads of A[j, i] stay in cache; Math.max carries a NaN or
+ * an infinity through to the end, where it sends us to requireFinite for the
+ * message, and the worst pair is searched for only once we know it fails.
  */
 export function requireSymmetric(a: Float64Array, n: number, fn: string, arg: string, tol = 1e-10): void {
   let scale = 0;
   let worst = 0;
-  let worstI = 0;
-  let worstJ = 0;
   const B = 32;
   for (let i0 = 0; i0 < n; i0 += B) {
     const iEnd = Math.min(i0 + B, n);
@@ -81,20 +102,19 @@ export function requireSymmetric(a: Float64Array, n: number, fn: string, arg: st
           const upper = a[i * n + j]!;
           const lower = a[j * n + i]!;
           scale = Math.max(scale, Math.abs(upper), Math.abs(lower));
-          const gap = Math.abs(upper - lower);
-          if (gap > worst) {
-            worst = gap;
-            worstI = i;
-            worstJ = j;
-          }
+          worst = Math.max(worst, Math.abs(upper - lower));
         }
       }
     }
   }
-  if (worst > tol * scale) {
-    const [i, j] = [worstI, worstJ];
-    throw new ValueError(
-      `${fn}: ${arg} must be symmetric, but ${arg}[${i}, ${j}] = ${a[i * n + j]} and ${arg}[${j}, ${i}] = ${a[j * n + i]}`,
-    );
+  if (!(scale < Number.POSITIVE_INFINITY)) requireFinite(a, fn, arg);
+  if (!(worst > tol * scale)) return;
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      if (Math.abs(a[i * n + j]! - a[j * n + i]!) !== worst) continue;
+      throw new ValueError(
+        `${fn}: ${arg} must be symmetric, but ${arg}[${i}, ${j}] = ${a[i * n + j]} and ${arg}[${j}, ${i}] = ${a[j * n + i]}`,
+      );
+    }
   }
 }

@@ -114,6 +114,18 @@ describe('cholesky', () => {
     ).toThrow(ValueError);
   });
 
+  property.prop([
+    fc.integer({ min: 1, max: 40 }),
+    fc.nat(),
+    fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY),
+  ])('a single non-finite entry, in either triangle, is named by its index', (n, where, bad) => {
+    const { a } = randomSpd(n, 3);
+    const index = where % (n * n);
+    a.data[index] = bad;
+    expect(() => cholesky(a)).toThrow(`cholesky: a has a non-finite entry ${bad} at flat index ${index}`);
+    expect(() => choleskyWithJitter(a)).toThrow(`choleskyWithJitter: a has a non-finite entry ${bad}`);
+  });
+
   test('choleskyKernel reports −1 on success and leaves the upper triangle alone', () => {
     const { a } = randomSpd(70, 2);
     const work = Float64Array.from(a.data);
@@ -194,19 +206,38 @@ describe('triangular solves', () => {
     expectClose(x, [1, 2]);
   });
 
-  test('trsmKernel solves from the right: X·op(A) = B', () => {
-    const n = 70;
-    const m = 9;
-    const { a } = randomSpd(n, 5);
-    const l = cholesky(a);
-    for (const transA of [false, true]) {
-      const b = randn([m, n], 6);
-      const x = Float64Array.from(b.data);
-      trsmKernel(false, true, transA, m, n, l.data, 0, n, x, 0, n);
-      const product = mlProduct(new Tensor(x, [m, n]), transA ? transpose(l) : l);
-      expectClose(product, b, { rtol: 1e-9, atol: 1e-9 });
-    }
-  });
+  property.prop([
+    fc.integer({ min: 1, max: 9 }),
+    fc.integer({ min: 1, max: 90 }),
+    fc.boolean(),
+    fc.boolean(),
+    fc.nat(1000),
+  ])(
+    'trsmKernel solves from the right: X·op(A) = B, either triangle, inside larger arrays',
+    (m, n, lower, transA, seed) => {
+      // A = L or Lᵀ of an SPD matrix, stored at an offset in an (n + 3)-wide array
+      // whose other triangle is NaN, which the kernel must never read.
+      const l = cholesky(randomSpd(n, seed).a);
+      const triangle = lower ? l : transpose(l);
+      const lda = n + 3;
+      const stored = new Float64Array(2 + n * lda).fill(Number.NaN);
+      for (let i = 0; i < n; i++) {
+        for (let j = lower ? 0 : i; j <= (lower ? i : n - 1); j++)
+          stored[2 + i * lda + j] = triangle.data[i * n + j]!;
+      }
+      const b = randn([m, n], seed + 1);
+      const ldb = n + 1;
+      const x = new Float64Array(1 + m * ldb);
+      for (let i = 0; i < m; i++) x.set(b.data.subarray(i * n, (i + 1) * n), 1 + i * ldb);
+      trsmKernel(false, lower, transA, m, n, stored, 2, lda, x, 1, ldb);
+      const solution = new Tensor(
+        Float64Array.from({ length: m * n }, (_, k) => x[1 + Math.floor(k / n) * ldb + (k % n)]!),
+        [m, n],
+      );
+      const product = mlProduct(solution, transA ? transpose(triangle) : triangle);
+      expectClose(product, b, { rtol: 1e-9, atol: 1e-9 * Math.max(1, maxAbs(solution.data)) });
+    },
+  );
 
   test('singular and mismatched inputs are typed errors', () => {
     const singular = tensor([

@@ -141,7 +141,7 @@ export function gemvKernel(
 }
 
 /** Diagonal blocks up to this size are formed whole in scratch, of which the lower half is kept. */
-const SYRK_BASE = 48;
+const SYRK_BASE = 32;
 const syrkScratch = new Float64Array(SYRK_BASE * SYRK_BASE);
 
 /**

@@ -13,15 +13,21 @@
  * and recurse on both halves: the update B₂ − T₂₁X₁ is a gemm, so nearly all of
  * the m²n flops run in the gemm kernel. An upper T is the mirror image (solve X₂
  * first). Small blocks are solved by substitution along rows of B, which are
- * contiguous. The right-sided solve is the left-sided one transposed,
- * Tᵀ·Xᵀ = Bᵀ, done through a scratch copy of Bᵀ.
+ * contiguous.
+ *
+ * The right-sided solve splits the columns instead. For an upper T,
+ *
+ *     [X₁ X₂] [T₁₁ T₁₂]
+ *             [ 0  T₂₂] = [B₁ B₂]   ⇒   X₁T₁₁ = B₁,  X₂T₂₂ = B₂ − X₁T₁₂,
+ *
+ * (a lower T solves X₂ first), and each row x of a narrow block solves
+ * x·T = b on its own, xⱼ = (bⱼ − Σₚ xₚ·T[p, j]) / T[j, j], as dot products along
+ * the row.
  */
 import { gemmKernel } from './gemm.js';
 
 /** Below this many rows a block is solved by substitution. */
-const BASE = 32;
-
-let transposeScratch = new Float64Array(0);
+const BASE = 16;
 
 /**
  * Solve op(A)·X = B (`left`) or X·op(A) = B in place of B (m × n, row stride ldb).
@@ -48,36 +54,7 @@ export function trsmKernel(
     solveLeft(tLower, transA, m, n, a, aOffset, lda, b, bOffset, ldb);
     return;
   }
-  // X·T = B ⇔ Tᵀ·Xᵀ = Bᵀ, and Tᵀ is lower exactly when T is upper.
-  if (transposeScratch.length < m * n) transposeScratch = new Float64Array(m * n);
-  const bt = transposeScratch;
-  transposeInto(m, n, b, bOffset, ldb, bt, 0, m);
-  solveLeft(!tLower, !transA, n, m, a, aOffset, lda, bt, 0, m);
-  transposeInto(n, m, bt, 0, m, b, bOffset, ldb);
-}
-
-/** out (n × m) ← in (m × n)ᵀ, in cache-sized tiles. */
-export function transposeInto(
-  m: number,
-  n: number,
-  src: Float64Array,
-  srcOffset: number,
-  lds: number,
-  out: Float64Array,
-  outOffset: number,
-  ldo: number,
-): void {
-  const B = 32;
-  for (let i0 = 0; i0 < m; i0 += B) {
-    const iEnd = Math.min(i0 + B, m);
-    for (let j0 = 0; j0 < n; j0 += B) {
-      const jEnd = Math.min(j0 + B, n);
-      for (let i = i0; i < iEnd; i++) {
-        const s = srcOffset + i * lds;
-        for (let j = j0; j < jEnd; j++) out[outOffset + j * ldo + i] = src[s + j]!;
-      }
-    }
-  }
+  solveRight(tLower, transA, m, n, a, aOffset, lda, b, bOffset, ldb);
 }
 
 /**
@@ -186,5 +163,94 @@ function backSubstitution(
     }
     const d = a[ti + i * cs]!;
     for (let j = 0; j < n; j++) b[bi + j] = b[bi + j]! / d;
+  }
+}
+
+/** X·T = B, T n × n stored as in solveLeft; B is m × n. */
+function solveRight(
+  tLower: boolean,
+  t: boolean,
+  m: number,
+  n: number,
+  a: Float64Array,
+  aOffset: number,
+  lda: number,
+  b: Float64Array,
+  bOffset: number,
+  ldb: number,
+): void {
+  if (n <= BASE) {
+    rowSubstitution(tLower, t, m, n, a, aOffset, lda, b, bOffset, ldb);
+    return;
+  }
+  const n1 = Math.max(BASE, Math.floor(n / 2 / BASE) * BASE);
+  const n2 = n - n1;
+  const b2 = bOffset + n1;
+  const t22 = aOffset + n1 * lda + n1;
+  // Offset in a of T[n1, 0] (lower) or of T[0, n1] (upper).
+  const offDiag = tLower === t ? aOffset + n1 : aOffset + n1 * lda;
+  if (tLower) {
+    solveRight(tLower, t, m, n2, a, t22, lda, b, b2, ldb);
+    gemmKernel(m, n1, n2, -1, b, b2, ldb, false, a, offDiag, lda, t, 1, b, bOffset, ldb);
+    solveRight(tLower, t, m, n1, a, aOffset, lda, b, bOffset, ldb);
+  } else {
+    solveRight(tLower, t, m, n1, a, aOffset, lda, b, bOffset, ldb);
+    gemmKernel(m, n2, n1, -1, b, bOffset, ldb, false, a, offDiag, lda, t, 1, b, b2, ldb);
+    solveRight(tLower, t, m, n2, a, t22, lda, b, b2, ldb);
+  }
+}
+
+/**
+ * Each row x of B in turn solves x·T = b: for an upper T, columns in order,
+ * xⱼ = (bⱼ − Σ_{p<j} xₚ·T[p, j]) / T[j, j]; for a lower T in reverse, with the
+ * sum over p > j. Two rows share each load of T.
+ */
+function rowSubstitution(
+  tLower: boolean,
+  t: boolean,
+  m: number,
+  n: number,
+  a: Float64Array,
+  aOffset: number,
+  lda: number,
+  b: Float64Array,
+  bOffset: number,
+  ldb: number,
+): void {
+  // T[p, j] = a[aOffset + p·ps + j·js].
+  const ps = t ? 1 : lda;
+  const js = t ? lda : 1;
+  const first = tLower ? n - 1 : 0;
+  const step = tLower ? -1 : 1;
+  let i = 0;
+  for (; i + 1 < m; i += 2) {
+    const x0 = bOffset + i * ldb;
+    const x1 = x0 + ldb;
+    for (let q = 0, j = first; q < n; q++, j += step) {
+      const pFrom = tLower ? j + 1 : 0;
+      const pTo = tLower ? n : j;
+      const tj = aOffset + j * js;
+      let s0 = b[x0 + j]!;
+      let s1 = b[x1 + j]!;
+      for (let p = pFrom; p < pTo; p++) {
+        const tpj = a[tj + p * ps]!;
+        s0 -= b[x0 + p]! * tpj;
+        s1 -= b[x1 + p]! * tpj;
+      }
+      const d = a[tj + j * ps]!;
+      b[x0 + j] = s0 / d;
+      b[x1 + j] = s1 / d;
+    }
+  }
+  for (; i < m; i++) {
+    const x0 = bOffset + i * ldb;
+    for (let q = 0, j = first; q < n; q++, j += step) {
+      const pFrom = tLower ? j + 1 : 0;
+      const pTo = tLower ? n : j;
+      const tj = aOffset + j * js;
+      let s0 = b[x0 + j]!;
+      for (let p = pFrom; p < pTo; p++) s0 -= b[x0 + p]! * a[tj + p * ps]!;
+      b[x0 + j] = s0 / a[tj + j * ps]!;
+    }
   }
 }
