@@ -203,7 +203,7 @@ function solveRight(
 /**
  * Each row x of B in turn solves x·T = b: for an upper T, columns in order,
  * xⱼ = (bⱼ − Σ_{p<j} xₚ·T[p, j]) / T[j, j]; for a lower T in reverse, with the
- * sum over p > j. Two rows share each load of T.
+ * sum over p > j. Four rows share each load of T.
  */
 function rowSubstitution(
   tLower: boolean,
@@ -223,23 +223,31 @@ function rowSubstitution(
   const first = tLower ? n - 1 : 0;
   const step = tLower ? -1 : 1;
   let i = 0;
-  for (; i + 1 < m; i += 2) {
+  for (; i + 3 < m; i += 4) {
     const x0 = bOffset + i * ldb;
     const x1 = x0 + ldb;
+    const x2 = x1 + ldb;
+    const x3 = x2 + ldb;
     for (let q = 0, j = first; q < n; q++, j += step) {
       const pFrom = tLower ? j + 1 : 0;
       const pTo = tLower ? n : j;
       const tj = aOffset + j * js;
       let s0 = b[x0 + j]!;
       let s1 = b[x1 + j]!;
+      let s2 = b[x2 + j]!;
+      let s3 = b[x3 + j]!;
       for (let p = pFrom; p < pTo; p++) {
         const tpj = a[tj + p * ps]!;
         s0 -= b[x0 + p]! * tpj;
         s1 -= b[x1 + p]! * tpj;
+        s2 -= b[x2 + p]! * tpj;
+        s3 -= b[x3 + p]! * tpj;
       }
       const d = a[tj + j * ps]!;
       b[x0 + j] = s0 / d;
       b[x1 + j] = s1 / d;
+      b[x2 + j] = s2 / d;
+      b[x3 + j] = s3 / d;
     }
   }
   for (; i < m; i++) {
