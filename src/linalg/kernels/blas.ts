@@ -10,7 +10,7 @@
  * ../dense.ts checks shapes and values. syrk recurses down to small diagonal
  * blocks and hands the rest to `gemm`, so it runs at gemm speed on half the work.
  */
-import { gemmKernel } from './gemm.js';
+import { dot, gemmKernel } from './gemm.js';
 
 /** xᵀy over n elements with strides incx and incy. */
 export function dotKernel(
@@ -22,22 +22,7 @@ export function dotKernel(
   yOffset: number,
   incy: number,
 ): number {
-  if (incx === 1 && incy === 1) {
-    // Four independent partial sums break the add latency chain.
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    let i = 0;
-    for (; i + 3 < n; i += 4) {
-      s0 += x[xOffset + i]! * y[yOffset + i]!;
-      s1 += x[xOffset + i + 1]! * y[yOffset + i + 1]!;
-      s2 += x[xOffset + i + 2]! * y[yOffset + i + 2]!;
-      s3 += x[xOffset + i + 3]! * y[yOffset + i + 3]!;
-    }
-    for (; i < n; i++) s0 += x[xOffset + i]! * y[yOffset + i]!;
-    return s0 + s1 + (s2 + s3);
-  }
+  if (incx === 1 && incy === 1) return dot(n, x, xOffset, y, yOffset);
   let s = 0;
   for (let i = 0; i < n; i++) s += x[xOffset + i * incx]! * y[yOffset + i * incy]!;
   return s;

@@ -397,7 +397,7 @@ function gemmUnpacked(
 }
 
 /** Σₚ x[p]·y[p] over contiguous runs, with four partial sums to break the add chain. */
-function dot(k: number, x: Float64Array, xOffset: number, y: Float64Array, yOffset: number): number {
+export function dot(k: number, x: Float64Array, xOffset: number, y: Float64Array, yOffset: number): number {
   let s0 = 0;
   let s1 = 0;
   let s2 = 0;
@@ -418,7 +418,7 @@ function dot(k: number, x: Float64Array, xOffset: number, y: Float64Array, yOffs
  * the first term is written rather than added (so β is applied in the same pass),
  * the rest are added four rows of B at a time.
  */
-function gemmRowUpdates(
+export function gemmRowUpdates(
   m: number,
   n: number,
   k: number,

@@ -24,7 +24,7 @@
  * x·T = b on its own, xⱼ = (bⱼ − Σₚ xₚ·T[p, j]) / T[j, j], as dot products along
  * the row.
  */
-import { gemmKernel } from './gemm.js';
+import { gemmKernel, gemmRowUpdates } from './gemm.js';
 
 /** Below this many rows a block is solved by substitution. */
 const BASE = 16;
@@ -74,8 +74,7 @@ function solveLeft(
   ldb: number,
 ): void {
   if (m <= BASE) {
-    if (tLower) forwardSubstitution(t, m, n, a, aOffset, lda, b, bOffset, ldb);
-    else backSubstitution(t, m, n, a, aOffset, lda, b, bOffset, ldb);
+    substitution(tLower, t, m, n, a, aOffset, lda, b, bOffset, ldb);
     return;
   }
   // Split at a multiple of the base size so that the blocks stay aligned.
@@ -96,8 +95,13 @@ function solveLeft(
   }
 }
 
-/** Rows of X in order: xᵢ = (bᵢ − Σ_{p<i} T[i, p]·x_p) / T[i, i]. */
-function forwardSubstitution(
+/**
+ * Rows of X in order (T lower) or in reverse (T upper):
+ * xᵢ = (bᵢ − Σₚ T[i, p]·xₚ) / T[i, i] over the rows p already solved. The sum
+ * is one row of a gemm, C ← C − T[i, p₀:p₁]·X[p₀:p₁, :], done by its row loop.
+ */
+function substitution(
+  tLower: boolean,
   t: boolean,
   m: number,
   n: number,
@@ -110,56 +114,30 @@ function forwardSubstitution(
 ): void {
   const rs = t ? 1 : lda;
   const cs = t ? lda : 1;
-  for (let i = 0; i < m; i++) {
+  for (let q = 0; q < m; q++) {
+    const i = tLower ? q : m - 1 - q;
     const bi = bOffset + i * ldb;
     const ti = aOffset + i * rs;
-    let p = 0;
-    for (; p + 1 < i; p += 2) {
-      const t0 = a[ti + p * cs]!;
-      const t1 = a[ti + (p + 1) * cs]!;
-      const b0 = bOffset + p * ldb;
-      const b1 = b0 + ldb;
-      for (let j = 0; j < n; j++) b[bi + j] = b[bi + j]! - t0 * b[b0 + j]! - t1 * b[b1 + j]!;
-    }
-    for (; p < i; p++) {
-      const t0 = a[ti + p * cs]!;
-      const b0 = bOffset + p * ldb;
-      for (let j = 0; j < n; j++) b[bi + j] = b[bi + j]! - t0 * b[b0 + j]!;
-    }
-    const d = a[ti + i * cs]!;
-    for (let j = 0; j < n; j++) b[bi + j] = b[bi + j]! / d;
-  }
-}
-
-/** Rows of X in reverse: xᵢ = (bᵢ − Σ_{p>i} T[i, p]·x_p) / T[i, i]. */
-function backSubstitution(
-  t: boolean,
-  m: number,
-  n: number,
-  a: Float64Array,
-  aOffset: number,
-  lda: number,
-  b: Float64Array,
-  bOffset: number,
-  ldb: number,
-): void {
-  const rs = t ? 1 : lda;
-  const cs = t ? lda : 1;
-  for (let i = m - 1; i >= 0; i--) {
-    const bi = bOffset + i * ldb;
-    const ti = aOffset + i * rs;
-    let p = i + 1;
-    for (; p + 1 < m; p += 2) {
-      const t0 = a[ti + p * cs]!;
-      const t1 = a[ti + (p + 1) * cs]!;
-      const b0 = bOffset + p * ldb;
-      const b1 = b0 + ldb;
-      for (let j = 0; j < n; j++) b[bi + j] = b[bi + j]! - t0 * b[b0 + j]! - t1 * b[b1 + j]!;
-    }
-    for (; p < m; p++) {
-      const t0 = a[ti + p * cs]!;
-      const b0 = bOffset + p * ldb;
-      for (let j = 0; j < n; j++) b[bi + j] = b[bi + j]! - t0 * b[b0 + j]!;
+    const pFrom = tLower ? 0 : i + 1;
+    const solved = tLower ? i : m - 1 - i;
+    if (solved > 0) {
+      gemmRowUpdates(
+        1,
+        n,
+        solved,
+        -1,
+        a,
+        ti + pFrom * cs,
+        lda,
+        t,
+        b,
+        bOffset + pFrom * ldb,
+        ldb,
+        1,
+        b,
+        bi,
+        ldb,
+      );
     }
     const d = a[ti + i * cs]!;
     for (let j = 0; j < n; j++) b[bi + j] = b[bi + j]! / d;

@@ -31,8 +31,8 @@ const [SEQ, DONE, STOP, VARIANT, FROM, TO, N_TILES, KC, PA, PB, C, LDC, MC] = Ar
 
 /**
  * gebp over rows [from, to) of a packed block, `mc` rows per call so that each
- * packed slice of A stays in L2. The workers run the same loop, written out in
- * WORKER_SOURCE.
+ * packed slice of A stays in L2. The workers run this very function: its source
+ * text is part of WORKER_SOURCE (it uses nothing but its arguments and Math).
  */
 export function runRows(
   kernels: Kernels,
@@ -55,12 +55,7 @@ export function runRows(
 /** The worker: instantiate the modules over the shared memory, then serve tasks until told to stop. */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
-function runRows(kernels, from, to, mc, nTiles, kc, pa, pb, c, ldc) {
-  for (let ic = from; ic < to; ic += mc) {
-    const rows = Math.min(mc, to - ic);
-    kernels.gebp(Math.ceil(rows / 4), nTiles, kc, pa + ic * kc * 8, pb, c + ic * ldc, ldc);
-  }
-}
+const runRows = ${runRows.toString()};
 parentPort.once('message', ({ memory, modules, control }) => {
   const kernels = modules.map((m) => new WebAssembly.Instance(m, { env: { memory } }).exports);
   const w = new Int32Array(memory.buffer, control, ${WORDS});
