@@ -50,12 +50,26 @@ export function tridiagonalize(
       for (let j = 0; j < TBLOCK; j++) {
         const k = k0 + j;
         const rk = aOffset + k * lda;
-        // Bring row k up to date with the deferred updates of this block.
-        for (let i = 0; i < j; i++) {
-          const vik = vt[i * n + k]!;
-          const wik = wt[i * n + k]!;
-          const vi = i * n;
-          for (let c = k; c < n; c++) a[rk + c] = a[rk + c]! - vik * wt[vi + c]! - wik * vt[vi + c]!;
+        // Bring row k up to date with the deferred updates of this block, two
+        // reflectors per pass over the row (the terms in the same order as one at a time).
+        let i = 0;
+        for (; i + 1 < j; i += 2) {
+          const v0 = i * n;
+          const v1 = v0 + n;
+          const vk0 = vt[v0 + k]!;
+          const wk0 = wt[v0 + k]!;
+          const vk1 = vt[v1 + k]!;
+          const wk1 = wt[v1 + k]!;
+          for (let c = k; c < n; c++) {
+            a[rk + c] =
+              a[rk + c]! - vk0 * wt[v0 + c]! - wk0 * vt[v0 + c]! - vk1 * wt[v1 + c]! - wk1 * vt[v1 + c]!;
+          }
+        }
+        if (i < j) {
+          const v0 = i * n;
+          const vk0 = vt[v0 + k]!;
+          const wk0 = wt[v0 + k]!;
+          for (let c = k; c < n; c++) a[rk + c] = a[rk + c]! - vk0 * wt[v0 + c]! - wk0 * vt[v0 + c]!;
         }
         const m = n - k - 1;
         const p = work;
@@ -65,16 +79,35 @@ export function tridiagonalize(
         const t = tau[k]!;
         const v = rk + k + 1;
         symmetricProduct(m, a, aOffset + (k + 1) * lda + k + 1, lda, a, v, p);
-        // Deferred terms: p −= V·(Wᵀv) + W·(Vᵀv) over rows k+1..
-        for (let i = 0; i < j; i++) {
-          const vi = i * n + k + 1;
-          let wv = 0;
-          let vv = 0;
+        // Deferred terms: p −= V·(Wᵀv) + W·(Vᵀv) over rows k+1.., two reflectors per pass.
+        i = 0;
+        for (; i + 1 < j; i += 2) {
+          const v0 = i * n + k + 1;
+          const v1 = v0 + n;
+          let wv0 = 0;
+          let vv0 = 0;
+          let wv1 = 0;
+          let vv1 = 0;
           for (let r = 0; r < m; r++) {
-            wv += wt[vi + r]! * a[v + r]!;
-            vv += vt[vi + r]! * a[v + r]!;
+            const vr = a[v + r]!;
+            wv0 += wt[v0 + r]! * vr;
+            vv0 += vt[v0 + r]! * vr;
+            wv1 += wt[v1 + r]! * vr;
+            vv1 += vt[v1 + r]! * vr;
           }
-          for (let r = 0; r < m; r++) p[r] = p[r]! - wv * vt[vi + r]! - vv * wt[vi + r]!;
+          for (let r = 0; r < m; r++) {
+            p[r] = p[r]! - wv0 * vt[v0 + r]! - vv0 * wt[v0 + r]! - wv1 * vt[v1 + r]! - vv1 * wt[v1 + r]!;
+          }
+        }
+        if (i < j) {
+          const v0 = i * n + k + 1;
+          let wv0 = 0;
+          let vv0 = 0;
+          for (let r = 0; r < m; r++) {
+            wv0 += wt[v0 + r]! * a[v + r]!;
+            vv0 += vt[v0 + r]! * a[v + r]!;
+          }
+          for (let r = 0; r < m; r++) p[r] = p[r]! - wv0 * vt[v0 + r]! - vv0 * wt[v0 + r]!;
         }
         finishW(m, t, a, v, p);
         const vj = j * n + k + 1;
