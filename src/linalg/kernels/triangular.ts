@@ -50,18 +50,16 @@ export function trsmKernel(
   if (m === 0 || n === 0) return;
   // op(A) is lower triangular exactly when one of `lower`, `transA` holds.
   const tLower = lower !== transA;
-  if (left) {
-    solveLeft(tLower, transA, m, n, a, aOffset, lda, b, bOffset, ldb);
-    return;
-  }
-  solveRight(tLower, transA, m, n, a, aOffset, lda, b, bOffset, ldb);
+  solve(left, tLower, transA, m, n, a, aOffset, lda, b, bOffset, ldb);
 }
 
 /**
- * T·X = B where T[i, j] = a[aOffset + i·lda + j] (t false) or a[aOffset + j·lda + i]
- * (t true), and T is lower (`tLower`) or upper triangular.
+ * T·X = B (`left`) or X·T = B, where T[i, j] = a[aOffset + i·lda + j] (t false)
+ * or a[aOffset + j·lda + i] (t true), and T is lower (`tLower`) or upper
+ * triangular. B is m × n; T has B's rows (left) or columns (right).
  */
-function solveLeft(
+function solve(
+  left: boolean,
   tLower: boolean,
   t: boolean,
   m: number,
@@ -73,26 +71,28 @@ function solveLeft(
   bOffset: number,
   ldb: number,
 ): void {
-  if (m <= BASE) {
-    substitution(tLower, t, m, n, a, aOffset, lda, b, bOffset, ldb);
+  const size = left ? m : n;
+  if (size <= BASE) {
+    if (left) substitution(tLower, t, m, n, a, aOffset, lda, b, bOffset, ldb);
+    else rowSubstitution(tLower, t, m, n, a, aOffset, lda, b, bOffset, ldb);
     return;
   }
   // Split at a multiple of the base size so that the blocks stay aligned.
-  const m1 = Math.max(BASE, Math.floor(m / 2 / BASE) * BASE);
-  const m2 = m - m1;
-  const b2 = bOffset + m1 * ldb;
-  const t22 = aOffset + m1 * lda + m1;
-  // Offset in a of T[m1, 0] (lower) or of T[0, m1] (upper).
-  const offDiag = tLower === t ? aOffset + m1 : aOffset + m1 * lda;
-  if (tLower) {
-    solveLeft(tLower, t, m1, n, a, aOffset, lda, b, bOffset, ldb);
-    gemmKernel(m2, n, m1, -1, a, offDiag, lda, t, b, bOffset, ldb, false, 1, b, b2, ldb);
-    solveLeft(tLower, t, m2, n, a, t22, lda, b, b2, ldb);
-  } else {
-    solveLeft(tLower, t, m2, n, a, t22, lda, b, b2, ldb);
-    gemmKernel(m1, n, m2, -1, a, offDiag, lda, t, b, b2, ldb, false, 1, b, bOffset, ldb);
-    solveLeft(tLower, t, m1, n, a, aOffset, lda, b, bOffset, ldb);
-  }
+  const s1 = Math.max(BASE, Math.floor(size / 2 / BASE) * BASE);
+  const s2 = size - s1;
+  const t22 = aOffset + s1 * lda + s1;
+  // Offset in a of T[s1, 0] (lower) or of T[0, s1] (upper).
+  const offDiag = tLower === t ? aOffset + s1 : aOffset + s1 * lda;
+  // B₂: the rows (left) or columns (right) from s1 on.
+  const b2 = bOffset + (left ? s1 * ldb : s1);
+  // X₁ comes first for a lower T from the left or an upper T from the right, else X₂.
+  const [first, firstT, firstB, other, otherT, otherB] =
+    tLower === left ? [s1, aOffset, bOffset, s2, t22, b2] : [s2, t22, b2, s1, aOffset, bOffset];
+  solve(left, tLower, t, left ? first : m, left ? n : first, a, firstT, lda, b, firstB, ldb);
+  // B_other −= T_other,first·X_first (left) or X_first·T_first,other (right).
+  if (left) gemmKernel(other, n, first, -1, a, offDiag, lda, t, b, firstB, ldb, false, 1, b, otherB, ldb);
+  else gemmKernel(m, other, first, -1, b, firstB, ldb, false, a, offDiag, lda, t, 1, b, otherB, ldb);
+  solve(left, tLower, t, left ? other : m, left ? n : other, a, otherT, lda, b, otherB, ldb);
 }
 
 /**
@@ -141,40 +141,6 @@ function substitution(
     }
     const d = a[ti + i * cs]!;
     for (let j = 0; j < n; j++) b[bi + j] = b[bi + j]! / d;
-  }
-}
-
-/** X·T = B, T n × n stored as in solveLeft; B is m × n. */
-function solveRight(
-  tLower: boolean,
-  t: boolean,
-  m: number,
-  n: number,
-  a: Float64Array,
-  aOffset: number,
-  lda: number,
-  b: Float64Array,
-  bOffset: number,
-  ldb: number,
-): void {
-  if (n <= BASE) {
-    rowSubstitution(tLower, t, m, n, a, aOffset, lda, b, bOffset, ldb);
-    return;
-  }
-  const n1 = Math.max(BASE, Math.floor(n / 2 / BASE) * BASE);
-  const n2 = n - n1;
-  const b2 = bOffset + n1;
-  const t22 = aOffset + n1 * lda + n1;
-  // Offset in a of T[n1, 0] (lower) or of T[0, n1] (upper).
-  const offDiag = tLower === t ? aOffset + n1 : aOffset + n1 * lda;
-  if (tLower) {
-    solveRight(tLower, t, m, n2, a, t22, lda, b, b2, ldb);
-    gemmKernel(m, n1, n2, -1, b, b2, ldb, false, a, offDiag, lda, t, 1, b, bOffset, ldb);
-    solveRight(tLower, t, m, n1, a, aOffset, lda, b, bOffset, ldb);
-  } else {
-    solveRight(tLower, t, m, n1, a, aOffset, lda, b, bOffset, ldb);
-    gemmKernel(m, n2, n1, -1, b, bOffset, ldb, false, a, offDiag, lda, t, 1, b, b2, ldb);
-    solveRight(tLower, t, m, n2, a, t22, lda, b, b2, ldb);
   }
 }
 
