@@ -398,9 +398,7 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
     for (let t = 1; t <= steps; t++) {
       const values = logValues.map(Math.exp);
       this.setPrior(this.prior.withValues(values));
-      const variance = this.posteriorVariance();
-      const traceByGroup = new Float64Array(sizes.length);
-      for (let i = 0; i < variance.length; i++) traceByGroup[this.prior.groupOf[i]!]! += variance[i]!;
+      const traceByGroup = this.posteriorTraceByGroup();
       for (let g = 0; g < sizes.length; g++) {
         // Adam minimises the negative evidence.
         const grad = 0.5 * (values[g]! * traceByGroup[g]! - sizes[g]! + values[g]! * groupScatter[g]!);
@@ -418,6 +416,14 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
       logMarginalLikelihood: this.logMarginalLikelihood(),
       iterations: steps,
     };
+  }
+
+  /** Σᵢ (P⁻¹)ᵢᵢ within each prior group: with n_g and δ_g, γ_g = n_g − δ_g·trace_g. */
+  private posteriorTraceByGroup(): Float64Array {
+    const variance = this.posteriorVariance();
+    const out = new Float64Array(this.prior.values.length);
+    for (let i = 0; i < variance.length; i++) out[this.prior.groupOf[i]!]! += variance[i]!;
+    return out;
   }
 
   /** ‖θ* − μ₀‖² within each prior group. */
@@ -497,12 +503,8 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
           this.sigmaNoise = sigma;
         }
       } else {
-        const variance = this.posteriorVariance();
-        const gamma = new Float64Array(values.length);
-        for (let i = 0; i < variance.length; i++) {
-          const g = this.prior.groupOf[i]!;
-          gamma[g]! += 1 - values[g]! * variance[i]!;
-        }
+        const sizes = this.prior.groupSizes();
+        const gamma = this.posteriorTraceByGroup().map((trace, g) => sizes[g]! - values[g]! * trace);
         const gammaTotal = gamma.reduce((a, b) => a + b, 0);
         for (let g = 0; g < values.length; g++) {
           values[g] = clamp(gamma[g]! / Math.max(groupScatter[g]!, 1e-300), 1e-12, 1e12);
