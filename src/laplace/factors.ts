@@ -11,7 +11,7 @@
  * product gₗ[n, r] ⊗ aₗ[n] (weight, row-major) followed by gₗ[n, r] (bias). From
  * these factors every curvature structure follows:
  *
- *     full   H = RᵀR                                  (Gram matrix, via gemm)
+ *     full   H = RᵀR = Σₑ Uₑ ⊗ uuᵀ per pair of layers  (one gemm per pair; kroneckerGram)
  *     diag   diag H = Σₙ (Σᵣ gₗ[n,r]²) ⊗ aₗ[n]²        (one gemm per layer)
  *     kron   Bₗ = Σₙᵣ gₗ gₗᵀ,  Aₗ = (1/N) Σₙ aₗ aₗᵀ     (KFLR: Hₗ ≈ Bₗ ⊗ Aₗ)
  *     H·v    = Rᵀ(R v), two passes over the factors     (Lanczos for low rank)
@@ -110,7 +110,8 @@ export function chunkSize(m: number, width: number, budget = 4_000_000): number 
 
 /**
  * Add the lower triangle of RᵀR over the factors' examples to h [P × P]; call
- * `mirrorLower` once all chunks are in.
+ * `mirrorLower` once all chunks are in. A subnetwork has no block structure and
+ * takes the rows of R (one syrk per chunk); whole layers take `kroneckerGram`.
  */
 export function accumulateGram(
   factors: JacobianFactors,
@@ -118,6 +119,10 @@ export function accumulateGram(
   selection: Selection,
   h: Float64Array,
 ): void {
+  if (!selection.indices) {
+    kroneckerGram(factors, selection, h);
+    return;
+  }
   const p = selection.nParams;
   const chunk = chunkSize(factors.m, p);
   const rows = new Float64Array(Math.min(chunk, factors.n) * factors.m * p);
@@ -125,6 +130,163 @@ export function accumulateGram(
     const end = Math.min(factors.n, start + chunk);
     assembleRows(factors, network, selection, start, end, rows);
     syrkKernel(p, (end - start) * factors.m, 1, rows, 0, p, true, 1, h, 0, p);
+  }
+}
+
+/**
+ * One Linear layer's selected parameters seen as a single matrix [out × width]:
+ * the weight columns, then the bias as one more column whose input is 1.
+ */
+interface LayerSlice {
+  readonly linear: number;
+  readonly outFeatures: number;
+  /** Input width of the weight, 0 when the weight is not selected. */
+  readonly inFeatures: number;
+  readonly hasBias: boolean;
+  readonly width: number;
+  /** Selected-vector index of entry (i, j), at i·width + j. */
+  readonly index: Int32Array;
+}
+
+function layerSlices(selection: Selection): LayerSlice[] {
+  const slices: LayerSlice[] = [];
+  for (const linear of new Set(selection.blocks.map((b) => b.linear))) {
+    const weight = selection.blocks.find((b) => b.linear === linear && b.part === 'weight');
+    const bias = selection.blocks.find((b) => b.linear === linear && b.part === 'bias');
+    const outFeatures = (weight ?? bias)!.rows;
+    const inFeatures = weight ? weight.cols : 0;
+    const width = inFeatures + (bias ? 1 : 0);
+    const index = new Int32Array(outFeatures * width);
+    for (let i = 0; i < outFeatures; i++) {
+      for (let j = 0; j < inFeatures; j++) index[i * width + j] = weight!.selectedOffset + i * inFeatures + j;
+      if (bias) index[i * width + inFeatures] = bias.selectedOffset + i;
+    }
+    slices.push({ linear, outFeatures, inFeatures, hasBias: bias !== undefined, width, index });
+  }
+  return slices;
+}
+
+/**
+ * Column of X (or Y) holding entry (i, j) of an n × n2 outer product, at i·n2 + j:
+ * just i·n2 + j, or on a diagonal block (n = n2, symmetric) the position of the
+ * unordered pair {i, j} among the pairs i ≤ j (row-major upper triangle).
+ */
+function pairIndex(n: number, n2: number, symmetric: boolean): Int32Array {
+  const index = new Int32Array(n * n2);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n2; j++) {
+      const lo = Math.min(i, j);
+      index[i * n2 + j] = symmetric ? lo * n - (lo * (lo - 1)) / 2 + Math.abs(j - i) : i * n2 + j;
+    }
+  }
+  return index;
+}
+
+/**
+ * The GGN (or EF) over whole layers without its rows. Write uₗ[e] = (aₗ[e], 1)
+ * for the input of layer ℓ augmented by the bias's constant input, so that row
+ * (e, r) of R restricted to layer ℓ is gₗ[e, r] ⊗ uₗ[e]. The block of H between
+ * layers ℓ and ℓ' is then a sum of Kronecker products,
+ *
+ *     H[(i, j), (i', j')] = Σₑ Uₑ[i, i'] · uₗ[e, j] · uₗ'[e, j'],   Uₑ = Σᵣ gₗ[e, r] gₗ'[e, r]ᵀ,
+ *
+ * which is one entry of the matrix product XᵀY with a row per example,
+ * X[e] = vec Uₑ and Y[e] = vec(uₗ[e] uₗ'[e]ᵀ) (the rearrangement of Van Loan and
+ * Pitsianis 1993). One gemm per pair of layers, 2·N·|block| flops, replaces the
+ * 2·N·m·|block| of RᵀR; on a diagonal block Uₑ and uuᵀ are symmetric and only the
+ * pairs i ≤ i', j ≤ j' are formed, a quarter of that again.
+ */
+function kroneckerGram(factors: JacobianFactors, selection: Selection, h: Float64Array): void {
+  const p = selection.nParams;
+  const slices = layerSlices(selection);
+  for (let s = 0; s < slices.length; s++) {
+    for (let t = 0; t <= s; t++) kroneckerGramBlock(factors, slices[s]!, slices[t]!, s === t, h, p);
+  }
+}
+
+/** Add block (row layer, column layer) of H, whose rows come later in θ, to h's lower triangle. */
+function kroneckerGramBlock(
+  factors: JacobianFactors,
+  row: LayerSlice,
+  column: LayerSlice,
+  diagonal: boolean,
+  h: Float64Array,
+  p: number,
+): void {
+  const { n, m } = factors;
+  const o = row.outFeatures;
+  const o2 = column.outFeatures;
+  const c = row.width;
+  const c2 = column.width;
+  const outPairs = diagonal ? (o * (o + 1)) / 2 : o * o2;
+  const inPairs = diagonal ? (c * (c + 1)) / 2 : c * c2;
+  const outIndex = pairIndex(o, o2, diagonal);
+  const inIndex = pairIndex(c, c2, diagonal);
+  const g = factors.pulled[row.linear]!;
+  const g2 = factors.pulled[column.linear]!;
+  const a = factors.inputs[row.linear]!;
+  const a2 = factors.inputs[column.linear]!;
+  const u = new Float64Array(c);
+  const u2 = new Float64Array(c2);
+  const fillInput = (target: Float64Array, slice: LayerSlice, input: Float64Array, e: number) => {
+    target.set(input.subarray(e * slice.inFeatures, (e + 1) * slice.inFeatures));
+    if (slice.hasBias) target[slice.inFeatures] = 1;
+  };
+
+  const chunk = Math.max(1, Math.min(n, Math.floor(4_000_000 / (outPairs + inPairs))));
+  const x = new Float64Array(chunk * outPairs);
+  const y = new Float64Array(chunk * inPairs);
+  const uu = new Float64Array(o * o2);
+  const product = new Float64Array(outPairs * inPairs);
+  for (let start = 0; start < n; start += chunk) {
+    const count = Math.min(chunk, n - start);
+    for (let k = 0; k < count; k++) {
+      const e = start + k;
+      // Uₑ = Gₑᵀ G'ₑ with Gₑ the m pulled-back rows [m × o] of example e.
+      gemmKernel(o, o2, m, 1, g, e * m * o, o, true, g2, e * m * o2, o2, false, 0, uu, 0, o2);
+      fillInput(u, row, a, e);
+      fillInput(u2, column, a2, e);
+      const xe = k * outPairs;
+      const ye = k * inPairs;
+      for (let i = 0; i < o; i++) {
+        for (let i2 = diagonal ? i : 0; i2 < o2; i2++) x[xe + outIndex[i * o2 + i2]!] = uu[i * o2 + i2]!;
+      }
+      for (let j = 0; j < c; j++) {
+        for (let j2 = diagonal ? j : 0; j2 < c2; j2++) y[ye + inIndex[j * c2 + j2]!] = u[j]! * u2[j2]!;
+      }
+    }
+    gemmKernel(
+      outPairs,
+      inPairs,
+      count,
+      1,
+      x,
+      0,
+      outPairs,
+      true,
+      y,
+      0,
+      inPairs,
+      false,
+      1,
+      product,
+      0,
+      inPairs,
+    );
+  }
+  // Scatter: H[(i, j), (i', j')] = (XᵀY)[pair(i, i'), pair(j, j')], lower triangle only.
+  for (let i = 0; i < o; i++) {
+    for (let j = 0; j < c; j++) {
+      const rowIndex = row.index[i * c + j]!;
+      for (let i2 = 0; i2 < o2; i2++) {
+        const source = outIndex[i * o2 + i2]! * inPairs;
+        for (let j2 = 0; j2 < c2; j2++) {
+          const col = column.index[i2 * c2 + j2]!;
+          if (col > rowIndex) continue;
+          h[rowIndex * p + col]! += product[source + inIndex[j * c2 + j2]!]!;
+        }
+      }
+    }
   }
 }
 

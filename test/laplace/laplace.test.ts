@@ -107,6 +107,47 @@ describe('full GGN Laplace against dense textbook formulas', () => {
     });
   });
 
+  propTest.prop(
+    [
+      fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 2, maxLength: 4 }),
+      fc.boolean(),
+      fc.constantFrom('regression' as const, 'classification' as const),
+      fc.integer({ min: 0, max: 1e6 }),
+    ],
+    { numRuns: 12 },
+  )(
+    'H over every pair of layers, with and without biases (sizes %o, bias %s, %s)',
+    (sizes, bias, likelihood, seed) => {
+      const model = makeMlp(sizes, 'tanh', seed, bias);
+      const d = sizes[0]!;
+      const k = sizes.at(-1)!;
+      const X = randomInputs(5, d, seed);
+      const target =
+        likelihood === 'regression' ? regressionData(5, d, k, seed).Y : classificationData(5, d, k, seed).y;
+      const h = denseGgn(model, X, likelihood);
+      const all = laplace(model, { likelihood, subsetOfWeights: 'all', hessianStructure: 'full' }).fit(
+        X,
+        target,
+      );
+      expectClose((all as unknown as { hessian: Tensor }).hessian.data, h.to1DArray(), {
+        rtol: 1e-6,
+        atol: 1e-7,
+      });
+      // The last layer is the trailing block of θ in PyTorch order.
+      const last = laplace(model, { likelihood, subsetOfWeights: 'lastLayer', hessianStructure: 'full' }).fit(
+        X,
+        target,
+      );
+      const lastSize = k * sizes.at(-2)! + (bias ? k : 0);
+      const offset = h.rows - lastSize;
+      const block = h.subMatrix(offset, h.rows - 1, offset, h.rows - 1);
+      expectClose((last as unknown as { hessian: Tensor }).hessian.data, block.to1DArray(), {
+        rtol: 1e-6,
+        atol: 1e-7,
+      });
+    },
+  );
+
   test('temperature and a non-zero prior mean enter as in laplace-torch', () => {
     const model = makeMlp([2, 3, 1], 'tanh', 4);
     const { X, Y } = regressionData(9, 2, 1, 4);
