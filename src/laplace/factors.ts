@@ -59,6 +59,19 @@ export function jacobianFactors(
   return { n, m: seeds.m, inputs: cache.inputs, pulled, output: cache.output };
 }
 
+/** The factors of examples [start, end) (views, no copies). */
+export function sliceFactors(factors: JacobianFactors, start: number, end: number): JacobianFactors {
+  const count = end - start;
+  const rows = (x: Float64Array, perExample: number) => x.subarray(start * perExample, end * perExample);
+  return {
+    n: count,
+    m: factors.m,
+    inputs: factors.inputs.map((a) => rows(a, a.length / factors.n)),
+    pulled: factors.pulled.map((g) => rows(g, g.length / factors.n)),
+    output: rows(factors.output, factors.output.length / factors.n),
+  };
+}
+
 /**
  * Rows (n, r) for examples [start, end) of R restricted to the selection, written
  * row-major into `out` [(end − start)·m × selection.nParams].

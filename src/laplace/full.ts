@@ -3,7 +3,10 @@
  *
  * Everything goes through the Cholesky factor P = L Lᵀ:
  *   log det P = 2 Σᵢ log Lᵢᵢ,
- *   J P⁻¹ Jᵀ = (J L⁻ᵀ)(J L⁻ᵀ)ᵀ      (one triangular solve with all test rows),
+ *   J P⁻¹ Jᵀ = (J L⁻ᵀ)(J L⁻ᵀ)ᵀ      (one triangular solve with all test rows, m·P²
+ *                                    flops per example; or, for many examples with
+ *                                    m ≥ 3 outputs, products with L⁻ᵀ that use the
+ *                                    Kronecker structure of J's rows, 2·P² each),
  *   θ = θ* + L⁻ᵀ z, z ~ N(0, I)      (a sample),
  * and for tuning a scalar prior, the eigenvalues λᵢ of H, since then
  * log det P = Σᵢ log(c·λᵢ + δ) costs O(P) per evaluation. When the data give
@@ -21,7 +24,14 @@ import {
 } from '../linalg/kernels/cholesky.js';
 import { trsmKernel } from '../linalg/kernels/triangular.js';
 import { BaseLaplace, type CurvatureSpectrum } from './base.js';
-import { accumulateGram, assembleRows, chunkSize, type JacobianFactors } from './factors.js';
+import {
+  accumulateGram,
+  assembleRows,
+  chunkSize,
+  type JacobianFactors,
+  rowsTimesMatrix,
+  sliceFactors,
+} from './factors.js';
 import type { LikelihoodName } from './likelihood.js';
 
 /** Above 2²⁸ entries (2 GiB) a dense P is refused with advice rather than an allocation failure. */
@@ -32,6 +42,7 @@ export class FullLaplace<L extends LikelihoodName = LikelihoodName> extends Base
   /** H, [P × P] row-major, symmetric. */
   private h = new Float64Array(0);
   private factorCache: { version: number; factor: Float64Array } | null = null;
+  private inverseCache: { version: number; inverseTransposed: Float64Array } | null = null;
   private spectrumCache: Float64Array | null = null;
   /** The rows of R while there are fewer of them than parameters (for the Gram-matrix spectrum). */
   private rows: Float64Array[] | null = null;
@@ -129,21 +140,28 @@ export class FullLaplace<L extends LikelihoodName = LikelihoodName> extends Base
     return values;
   }
 
-  /** L⁻¹, from which P⁻¹ = L⁻ᵀ L⁻¹. */
-  private inverseFactor(): Float64Array {
+  /** L⁻ᵀ (upper triangular, cached), from which P⁻¹ = L⁻ᵀ L⁻¹. */
+  private inverseFactorTransposed(): Float64Array {
+    if (this.inverseCache?.version === this.version) return this.inverseCache.inverseTransposed;
     const p = this.nParams;
     const inverse = new Float64Array(p * p);
     triangularInverseKernel(p, this.choleskyFactor(), 0, p, inverse, 0, p);
+    transposeInPlace(p, inverse);
+    this.inverseCache = { version: this.version, inverseTransposed: inverse };
     return inverse;
   }
 
   posteriorVariance(): Float64Array {
     this.checkFitted('posteriorVariance');
     const p = this.nParams;
-    const inverse = this.inverseFactor();
-    // (P⁻¹)ᵢᵢ = Σₖ (L⁻¹)ₖᵢ², a sum down column i.
+    const inverseTransposed = this.inverseFactorTransposed();
+    // (P⁻¹)ᵢᵢ = Σₖ (L⁻ᵀ)ᵢₖ², a sum along row i.
     const variance = new Float64Array(p);
-    for (let k = 0; k < p; k++) for (let i = 0; i <= k; i++) variance[i]! += inverse[k * p + i]! ** 2;
+    for (let i = 0; i < p; i++) {
+      let sum = 0;
+      for (let k = i; k < p; k++) sum += inverseTransposed[i * p + k]! ** 2;
+      variance[i] = sum;
+    }
     return variance;
   }
 
@@ -163,19 +181,34 @@ export class FullLaplace<L extends LikelihoodName = LikelihoodName> extends Base
   protected functionalCovariance(factors: JacobianFactors): Float64Array {
     const p = this.nParams;
     const k = factors.m;
-    const l = this.choleskyFactor();
     const out = new Float64Array(factors.n * k * k);
-    const chunk = chunkSize(k, p);
-    const rows = new Float64Array(Math.min(chunk, factors.n) * k * p);
+    // Rows R = J for these examples, then R L⁻ᵀ by whichever costs fewer flops:
+    // a triangular solve (k·P² per example) or, when the selection has layer
+    // structure, products with an explicit L⁻ᵀ (2·P² per example, plus P³/3 once).
+    const inverseCost =
+      (this.inverseCache?.version === this.version ? 0 : p ** 3 / 3) + 2 * factors.n * p * p;
+    const useInverse = !this.selection.indices && inverseCost < factors.n * k * p * p;
+    const l = useInverse ? null : this.choleskyFactor();
+    const inverseTransposed = useInverse ? this.inverseFactorTransposed() : null;
+    // The inverse path holds every layer's pulled-back product [outₗ × P] per example.
+    const widest = Math.max(k, ...this.selection.blocks.map((b) => b.rows));
+    const chunk = chunkSize(useInverse ? widest : k, p);
+    const rows = useInverse ? null : new Float64Array(Math.min(chunk, factors.n) * k * p);
     for (let start = 0; start < factors.n; start += chunk) {
       const end = Math.min(factors.n, start + chunk);
       const count = (end - start) * k;
-      assembleRows(factors, this.network, this.selection, start, end, rows);
-      // Rows ← J L⁻ᵀ, i.e. solve X·Lᵀ = J.
-      trsmKernel(false, true, true, count, p, l, 0, p, rows, 0, p);
+      let solved: Float64Array;
+      if (inverseTransposed) {
+        const slice = sliceFactors(factors, start, end);
+        solved = rowsTimesMatrix(slice, this.network, this.selection, inverseTransposed, p);
+      } else {
+        solved = assembleRows(factors, this.network, this.selection, start, end, rows!);
+        // Rows ← J L⁻ᵀ, i.e. solve X·Lᵀ = J.
+        trsmKernel(false, true, true, count, p, l!, 0, p, solved, 0, p);
+      }
       for (let e = start; e < end; e++) {
         const base = (e - start) * k;
-        syrkKernel(k, p, 1, rows, base * p, p, false, 0, out, e * k * k, k);
+        syrkKernel(k, p, 1, solved, base * p, p, false, 0, out, e * k * k, k);
         mirrorLower(k, out, e * k * k, k);
       }
     }
@@ -208,5 +241,16 @@ export class FullLaplace<L extends LikelihoodName = LikelihoodName> extends Base
     this.h = Float64Array.from(state['hessian'] as number[]);
     this.spectrumCache = null;
     this.rows = null;
+  }
+}
+
+/** a ← aᵀ for the n × n row-major a. */
+function transposeInPlace(n: number, a: Float64Array): void {
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const t = a[i * n + j]!;
+      a[i * n + j] = a[j * n + i]!;
+      a[j * n + i] = t;
+    }
   }
 }

@@ -197,6 +197,22 @@ describe('full GGN Laplace against dense textbook formulas', () => {
     });
     const expected = denseLogMarglik({ h, priorDiag: theta.map(() => 2), theta, c: 1, logLik });
     expect(la.logMarginalLikelihood()).toBeCloseTo(expected, 6);
+    // J P⁻¹ Jᵀ by a triangular solve (one test point) and through L⁻ᵀ and the
+    // rows' Kronecker structure (many points, K = 3 outputs): both the dense formula.
+    const precision = h.clone().add(Matrix.eye(theta.length).mul(2));
+    for (const count of [1, 40]) {
+      const xTest = randomInputs(count, 2, 30 + count);
+      const { functionalCovariance } = la.predict(xTest, { linkApprox: 'bridge' }) as unknown as {
+        functionalCovariance: Tensor;
+      };
+      xTest.forEach((x, i) => {
+        const cov = denseFunctionalCovariance(fdJacobian(model, flatten(model), x), precision);
+        expectClose(functionalCovariance.data.subarray(i * 9, (i + 1) * 9), cov.to1DArray(), {
+          rtol: 1e-5,
+          atol: 1e-8,
+        });
+      });
+    }
   });
 });
 
