@@ -11,47 +11,17 @@
  * (.ci/run installs it with apt-get) the test is skipped with that reason.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { extname, join, resolve } from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { PlaygroundSnapshot } from '../playground/main.js';
+import { type ChromiumSession, launchChromium, noChromium, serve } from './browser.js';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const ROOT = resolve(import.meta.dirname, '..');
 const DIST = join(ROOT, 'playground', 'dist');
 const ARTIFACTS = join(ROOT, 'test-artifacts');
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-};
-
-/** A static file server for `root` on an ephemeral loopback port. */
-function serve(root: string): Promise<{ server: Server; url: string }> {
-  const server = createServer((request, response) => {
-    const path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
-    const file = join(root, path.endsWith('/') ? `${path}index.html` : path);
-    if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) {
-      response.writeHead(404).end('not found');
-      return;
-    }
-    response.writeHead(200, { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream' });
-    response.end(readFileSync(file));
-  });
-  return new Promise((done) =>
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      done({ server, url: `http://127.0.0.1:${port}/` });
-    }),
-  );
-}
 
 const snapshot = (page: Page): Promise<PlaygroundSnapshot> => page.evaluate(() => window.playground!.state());
 
@@ -111,16 +81,14 @@ function bandsOf(state: PlaygroundSnapshot) {
   };
 }
 
-if (!existsSync(CHROMIUM)) {
-  const reason = `playground e2e skipped: no Chromium at ${CHROMIUM} (.ci/run installs Debian's chromium with apt-get; it could not here)`;
-  console.warn(reason);
-  test.skip(reason, () => {});
+const skipReason = noChromium('playground e2e');
+if (skipReason !== undefined) {
+  test.skip(skipReason, () => {});
 } else {
   describe('playground in headless Chromium', () => {
     let server: Server;
     let url: string;
-    let context: BrowserContext;
-    let profile: string;
+    let browser: ChromiumSession;
     let page: Page;
 
     beforeAll(async () => {
@@ -128,22 +96,8 @@ if (!existsSync(CHROMIUM)) {
       execFileSync('npm', ['run', '--silent', 'build:playground'], { cwd: ROOT, stdio: 'pipe' });
       mkdirSync(ARTIFACTS, { recursive: true });
       ({ server, url } = await serve(DIST));
-      profile = mkdtempSync(join(tmpdir(), 'playground-chromium-'));
-      context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        viewport: { width: 1360, height: 900 },
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-        ],
-      });
-      page = context.pages()[0] ?? (await context.newPage());
+      browser = await launchChromium();
+      page = browser.page;
       const errors: string[] = [];
       page.on('pageerror', (error) => errors.push(error.message));
       await page.goto(url);
@@ -152,9 +106,8 @@ if (!existsSync(CHROMIUM)) {
     }, 90_000);
 
     afterAll(async () => {
-      await context?.close();
+      await browser?.close();
       server?.close();
-      if (profile) rmSync(profile, { recursive: true, force: true });
     });
 
     test('clicked regression data: bands wider in the gap; structure and predictive switch', async () => {

@@ -11,11 +11,22 @@
  * computed exactly as without the pool, so results do not change.
  *
  * Starting threads is asynchronous and needs the host's worker API, so the
- * pool is opt-in: `await startWorkers()` (Node's worker_threads, imported
- * dynamically, never at module load) and `stopWorkers()`. Workers are created
- * from a short script held here as a string, not from a file, so nothing has
- * to be resolved from dist/ or by a bundler; all the arithmetic is in the
- * WebAssembly module each worker instantiates over the shared memory.
+ * pool is opt-in: `await startWorkers()` and `stopWorkers()`. Where a
+ * `Worker` global exists (browsers, Deno, Bun) the workers are Web Workers;
+ * in Node they are worker_threads, imported dynamically, never at module
+ * load. Either way they run a short script held here as a string (through a
+ * Blob URL, or Node's `eval`), not a file, so nothing has to be resolved from
+ * dist/ or by a bundler; all the arithmetic is in the WebAssembly module each
+ * worker instantiates over the shared memory.
+ *
+ * The pool needs what shared memory needs, and a caller allowed to block:
+ * SharedArrayBuffer and Atomics (in browsers only on cross-origin isolated
+ * pages, served with `Cross-Origin-Opener-Policy: same-origin` and
+ * `Cross-Origin-Embedder-Policy: require-corp`), blob: workers (a content
+ * security policy may refuse them), and `Atomics.wait`, which browsers forbid
+ * on a page's main thread. In a browser, then, call startWorkers from inside
+ * a Web Worker that does the numerical work. Where anything is missing the
+ * pool does not start and products stay on one thread.
  */
 import { activeVariant, type Engine, PAGE } from './backend.js';
 import { type Kernels, kernelModule } from './module.js';
@@ -52,17 +63,23 @@ export function runRows(
   }
 }
 
-/** The worker: instantiate the modules over the shared memory, then serve tasks until told to stop. */
+/**
+ * The worker: instantiate the modules over the shared memory, then serve tasks
+ * until told to stop. The same text runs as a Web Worker (which has `self`)
+ * and as Node's eval'd worker_threads script (which has `require`).
+ */
 const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
+const port = typeof self === 'undefined'
+  ? require('node:worker_threads').parentPort
+  : { once: (type, listener) => { self.onmessage = (event) => listener(event.data); }, postMessage: (m) => self.postMessage(m) };
 const runRows = ${runRows.toString()};
-parentPort.once('message', ({ memory, modules, control }) => {
+port.once('message', ({ memory, modules, control }) => {
   const kernels = modules.map((m) => new WebAssembly.Instance(m, { env: { memory } }).exports);
   const w = new Int32Array(memory.buffer, control, ${WORDS});
   // Warm up on scratch space past the control words (unused until the pool is ready),
-  // so that V8 has optimised gebp before the first product.
+  // so that the engine has optimised gebp before the first product.
   for (const k of kernels) for (let i = 0; i < 2000; i++) k.gebp(1, 1, 256, ${PAGE}, ${PAGE + 8192}, ${PAGE + 16384}, 32);
-  parentPort.postMessage('ready');
+  port.postMessage('ready');
   let seen = 0;
   for (;;) {
     Atomics.wait(w, ${SEQ}, seen);
@@ -75,6 +92,40 @@ parentPort.once('message', ({ memory, modules, control }) => {
 });
 `;
 
+/** How long a worker may take to say 'ready' before the pool gives up on starting. */
+const READY_TIMEOUT_MS = 10_000;
+
+/** A worker as the pool sees it, in either host. */
+interface PoolWorker {
+  /** Settles on the worker's first message ('ready') or its first error. */
+  ready: Promise<void>;
+  postMessage(message: unknown): void;
+  terminate(): unknown;
+}
+
+/** A host that can run WORKER_SOURCE: its cores, how to start one worker, and what to release afterwards. */
+interface WorkerHost {
+  cores: number;
+  spawn(): PoolWorker;
+  release(): void;
+}
+
+/** What we use of a Web Worker (browsers, Deno, Bun). */
+interface WebWorker {
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onerror: ((event: { message?: string; preventDefault(): void }) => void) | null;
+  onmessageerror: (() => void) | null;
+  postMessage(message: unknown): void;
+  terminate(): void;
+  /** Bun's: lets the process exit while the worker idles. */
+  unref?(): void;
+}
+interface WebGlobals {
+  Worker?: new (url: string, options: { type: 'module' }) => WebWorker;
+  crossOriginIsolated?: boolean;
+  navigator?: { hardwareConcurrency?: number };
+}
+
 /** What we use of Node's worker_threads. */
 interface NodeWorker {
   postMessage(message: unknown): void;
@@ -86,11 +137,96 @@ interface WorkerThreads {
   Worker: new (source: string, options: { eval: true }) => NodeWorker;
 }
 
+/**
+ * Web Workers from a Blob URL of WORKER_SOURCE (module workers: the only kind
+ * Deno accepts); undefined where there is no Worker global, null where there
+ * is one but the page is not cross-origin isolated, so memory cannot be shared.
+ */
+function webHost(): WorkerHost | null | undefined {
+  const { Worker, crossOriginIsolated, navigator } = globalThis as WebGlobals;
+  if (typeof Worker !== 'function') return undefined;
+  if (crossOriginIsolated === false) return null;
+  const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
+  return {
+    cores: navigator?.hardwareConcurrency ?? 2,
+    spawn() {
+      const worker = new Worker(url, { type: 'module' });
+      const ready = new Promise<void>((resolve, reject) => {
+        worker.onmessage = () => resolve();
+        worker.onmessageerror = () =>
+          reject(new Error('startWorkers: the worker could not receive its memory'));
+        worker.onerror = (event) => {
+          // Handled here (e.g. a content security policy refusing blob: workers), not reported as uncaught.
+          event.preventDefault();
+          reject(new Error(`startWorkers: ${event.message ?? 'the worker failed to start'}`));
+        };
+      });
+      worker.unref?.();
+      return {
+        ready,
+        postMessage: (message) => worker.postMessage(message),
+        terminate: () => worker.terminate(),
+      };
+    },
+    release: () => URL.revokeObjectURL(url),
+  };
+}
+
+/** Node's worker_threads, imported on demand; undefined where they cannot be. */
+async function nodeHost(): Promise<WorkerHost | undefined> {
+  try {
+    // A variable specifier keeps bundlers from resolving a Node built-in.
+    const threadsSpecifier = 'node:worker_threads';
+    const osSpecifier = 'node:os';
+    const { Worker } = (await import(/* @vite-ignore */ threadsSpecifier)) as WorkerThreads;
+    const os = (await import(/* @vite-ignore */ osSpecifier)) as { availableParallelism?: () => number };
+    return {
+      cores: os.availableParallelism?.() ?? 2,
+      spawn() {
+        const worker = new Worker(WORKER_SOURCE, { eval: true });
+        const ready = new Promise<void>((resolve, reject) => {
+          worker.once('message', () => resolve());
+          worker.once('error', reject);
+        });
+        // Idle workers must not keep the process alive.
+        worker.unref();
+        return {
+          ready,
+          postMessage: (message) => worker.postMessage(message),
+          terminate: () => worker.terminate(),
+        };
+      },
+      release: () => {},
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether this thread may block in `Atomics.wait` (not a browser's main thread), as the caller of a team must. */
+function canBlock(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `promise`, or a rejection after `ms` milliseconds. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`startWorkers: no worker ready after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 interface Pool {
   memory: WebAssembly.Memory;
-  /** Main-thread instances over the shared memory, by variant. */
+  /** The calling thread's instances over the shared memory, by variant. */
   kernels: { simd: Kernels | undefined; relaxed: Kernels | undefined };
-  workers: NodeWorker[];
+  workers: PoolWorker[];
   control: Int32Array[];
 }
 
@@ -154,53 +290,53 @@ function sharedKernels(): SharedKernels | null {
 
 /**
  * Start `threads` worker threads (default: one less than the cores, at least
- * one) for large products under the WebAssembly backends. Resolves to the
- * number running: 0 where the host has no worker_threads, no shared memory or
- * no WebAssembly kernels, in which case products simply stay on one thread.
+ * one) for large products under the WebAssembly backends: Web Workers where
+ * the host has a `Worker` global (browsers, Deno, Bun), worker_threads in
+ * Node. Resolves to the number running, or to 0, in which case products
+ * simply stay on one thread, where:
+ * - there is no SharedArrayBuffer or Atomics, or no WebAssembly kernels;
+ * - a browser page is not cross-origin isolated (serve it with
+ *   `Cross-Origin-Opener-Policy: same-origin` and
+ *   `Cross-Origin-Embedder-Policy: require-corp`);
+ * - this thread may not block: a browser's main thread. Call startWorkers
+ *   from inside the Web Worker that runs the computation;
+ * - the workers cannot be started (a content security policy refusing blob:
+ *   workers, no worker API) or are not ready within a few seconds.
+ *
+ * Threads started from a Web Worker end with it. In Node idle workers do not
+ * keep the process alive; in Deno call stopWorkers() to let it exit.
  */
 export async function startWorkers(threads?: number): Promise<number> {
   await stopWorkers();
-  if (typeof SharedArrayBuffer === 'undefined' || typeof Atomics === 'undefined') return 0;
-  let workerThreads: WorkerThreads;
-  let cores: number;
+  if (typeof SharedArrayBuffer === 'undefined' || typeof Atomics === 'undefined' || !canBlock()) return 0;
+  const web = webHost();
+  const host = web === undefined ? await nodeHost() : web;
+  if (host === undefined || host === null) return 0;
   try {
-    // A variable specifier keeps bundlers from resolving a Node built-in.
-    const threadsSpecifier = 'node:worker_threads';
-    const osSpecifier = 'node:os';
-    workerThreads = (await import(/* @vite-ignore */ threadsSpecifier)) as WorkerThreads;
-    const os = (await import(/* @vite-ignore */ osSpecifier)) as { availableParallelism?: () => number };
-    cores = os.availableParallelism?.() ?? 2;
-  } catch {
-    return 0;
-  }
-  const count = Math.min(64, Math.max(1, Math.floor(threads ?? cores - 1)));
-  const compiled = sharedKernels();
-  if (compiled === null) return 0;
-  const { memory, modules, kernels } = compiled;
-  const workers: NodeWorker[] = [];
-  const control: Int32Array[] = [];
-  try {
-    await Promise.all(
-      Array.from({ length: count }, (_, w) => {
-        const worker = new workerThreads.Worker(WORKER_SOURCE, { eval: true });
+    const count = Math.min(64, Math.max(1, Math.floor(threads ?? host.cores - 1)));
+    const compiled = sharedKernels();
+    if (compiled === null) return 0;
+    const { memory, modules, kernels } = compiled;
+    const workers: PoolWorker[] = [];
+    const control: Int32Array[] = [];
+    try {
+      for (let w = 0; w < count; w++) {
+        const worker = host.spawn();
         workers.push(worker);
         // Fresh control words (the memory outlives earlier pools).
         control.push(new Int32Array(memory.buffer, 4 * WORDS * w, WORDS).fill(0));
-        return new Promise<void>((resolve, reject) => {
-          worker.once('message', () => resolve());
-          worker.once('error', reject);
-          worker.postMessage({ memory, modules, control: 4 * WORDS * w });
-        });
-      }),
-    );
-  } catch {
-    await Promise.all(workers.map((w) => w.terminate()));
-    return 0;
+        worker.postMessage({ memory, modules, control: 4 * WORDS * w });
+      }
+      await withTimeout(Promise.all(workers.map((w) => w.ready)), READY_TIMEOUT_MS);
+    } catch {
+      await Promise.all(workers.map((w) => w.terminate()));
+      return 0;
+    }
+    pool = { memory, kernels, workers, control };
+    return count;
+  } finally {
+    host.release();
   }
-  // Idle workers must not keep the process alive.
-  for (const w of workers) w.unref();
-  pool = { memory, kernels, workers, control };
-  return count;
 }
 
 /** Stop the worker threads, if any. */
