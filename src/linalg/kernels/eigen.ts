@@ -16,6 +16,7 @@
  * 3. Q itself, or Q·X, by applying the reflectors in blocks (compact WY).
  */
 
+import { copyPanel, panelProduct } from '../wasm/panel.js';
 import { gemmKernel } from './gemm.js';
 
 const EPS = 2 ** -52;
@@ -47,6 +48,9 @@ export function tridiagonalize(
     for (; n - k0 > 3 * TBLOCK; k0 += TBLOCK) {
       vt.fill(0);
       wt.fill(0);
+      // Every product of the panel is with the trailing block as it is now: under a
+      // WebAssembly backend, one copy in linear memory serves them all (same bits).
+      const panel = copyPanel(n - k0 - 1, a, aOffset + (k0 + 1) * lda + k0 + 1, lda);
       for (let j = 0; j < TBLOCK; j++) {
         const k = k0 + j;
         const rk = aOffset + k * lda;
@@ -78,7 +82,9 @@ export function tridiagonalize(
         }
         const t = tau[k]!;
         const v = rk + k + 1;
-        symmetricProduct(m, a, aOffset + (k + 1) * lda + k + 1, lda, a, v, p);
+        if (panel === undefined || !panelProduct(panel, j, a, v, p)) {
+          symmetricProduct(m, a, aOffset + (k + 1) * lda + k + 1, lda, a, v, p);
+        }
         // Deferred terms: p −= V·(Wᵀv) + W·(Vᵀv) over rows k+1.., two reflectors per pass.
         i = 0;
         for (; i + 1 < j; i += 2) {
@@ -186,8 +192,14 @@ function reflect(
  * p = S·v for the symmetric m × m S whose upper triangle is at s (row stride
  * lds), v at x[xOffset..]. Row i contributes S[i, i:]·v[i:] to pᵢ and S[i, j]·vᵢ to
  * pⱼ (j > i): one pass over the triangle, a dot and an axpy at once.
+ *
+ * Every sum has one fixed order, whatever rows are taken together: pⱼ gains
+ * S[i, j]·vᵢ for the rows i < j in ascending order, then the dot of row j,
+ * summed along the row from S[j, j]·vⱼ. The WebAssembly product (wasm/symv.ts)
+ * follows the same order, four rows at a time from other starting rows, and so
+ * gives the same bits.
  */
-function symmetricProduct(
+export function symmetricProduct(
   m: number,
   s: Float64Array,
   sOffset: number,
@@ -198,9 +210,7 @@ function symmetricProduct(
 ): void {
   p.fill(0, 0, m);
   let i = 0;
-  // Four rows per pass (and two, then one, for the rest) quarter the
-  // read-modify-write traffic on p. Every sum is formed in the order of the
-  // two-row pass, p[j] gaining rows i, i+1, i+2, … in turn, so both give the same bits.
+  // Four rows per pass quarter the read-modify-write traffic on p.
   for (; i + 3 < m; i += 4) {
     const r0 = sOffset + i * lds;
     const r1 = r0 + lds;
@@ -216,12 +226,14 @@ function symmetricProduct(
     const s12 = s[r1 + i + 2]!;
     const s13 = s[r1 + i + 3]!;
     const s23 = s[r2 + i + 3]!;
-    let sum0 = s[r0 + i]! * v0 + s01 * v1 + s02 * v2 + s03 * v3;
-    let sum1 = s01 * v0 + s[r1 + i + 1]! * v1 + s12 * v2 + s13 * v3;
-    let sum2 = s[r2 + i + 2]! * v2 + s23 * v3;
-    let sum3 = s23 * v2 + s[r3 + i + 3]! * v3;
+    // The block on the diagonal: the axpy below it, and the dots begun.
+    p[i + 1] = p[i + 1]! + s01 * v0;
     p[i + 2] = p[i + 2]! + s02 * v0 + s12 * v1;
-    p[i + 3] = p[i + 3]! + s03 * v0 + s13 * v1;
+    p[i + 3] = p[i + 3]! + s03 * v0 + s13 * v1 + s23 * v2;
+    let sum0 = s[r0 + i]! * v0 + s01 * v1 + s02 * v2 + s03 * v3;
+    let sum1 = s[r1 + i + 1]! * v1 + s12 * v2 + s13 * v3;
+    let sum2 = s[r2 + i + 2]! * v2 + s23 * v3;
+    let sum3 = s[r3 + i + 3]! * v3;
     for (let j = i + 4; j < m; j++) {
       const a0 = s[r0 + j]!;
       const a1 = s[r1 + j]!;
@@ -239,28 +251,17 @@ function symmetricProduct(
     p[i + 2] = p[i + 2]! + sum2;
     p[i + 3] = p[i + 3]! + sum3;
   }
-  for (; i + 1 < m; i += 2) {
-    const r0 = sOffset + i * lds;
-    const r1 = r0 + lds;
-    const v0 = x[xOffset + i]!;
-    const v1 = x[xOffset + i + 1]!;
-    const s01 = s[r0 + i + 1]!;
-    let sum0 = s[r0 + i]! * v0 + s01 * v1;
-    let sum1 = s01 * v0 + s[r1 + i + 1]! * v1;
-    for (let j = i + 2; j < m; j++) {
-      const a0 = s[r0 + j]!;
-      const a1 = s[r1 + j]!;
-      const vj = x[xOffset + j]!;
-      sum0 += a0 * vj;
-      sum1 += a1 * vj;
-      p[j] = p[j]! + a0 * v0 + a1 * v1;
-    }
-    p[i] = p[i]! + sum0;
-    p[i + 1] = p[i + 1]! + sum1;
-  }
-  if (i < m) {
+  // The last rows (at most three, and short) one at a time.
+  for (; i < m; i++) {
     const ri = sOffset + i * lds;
-    p[i] = p[i]! + s[ri + i]! * x[xOffset + i]!;
+    const vi = x[xOffset + i]!;
+    let sum = s[ri + i]! * vi;
+    for (let j = i + 1; j < m; j++) {
+      const a = s[ri + j]!;
+      sum += a * x[xOffset + j]!;
+      p[j] = p[j]! + a * vi;
+    }
+    p[i] = p[i]! + sum;
   }
 }
 

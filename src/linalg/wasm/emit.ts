@@ -127,6 +127,7 @@ const EMPTY = 0x40;
 
 /** The one-byte opcodes we use. */
 export const Op = {
+  block: 0x02,
   loop: 0x03,
   end: 0x0b,
   brIf: 0x0d,
@@ -134,9 +135,11 @@ export const Op = {
   localSet: 0x21,
   localTee: 0x22,
   i32Const: 0x41,
+  i32Eqz: 0x45,
   i32Add: 0x6a,
   i32Sub: 0x6b,
   i32Mul: 0x6c,
+  i32ShrU: 0x76,
   simd: 0xfd,
 } as const;
 
@@ -170,16 +173,25 @@ export const v128Load64Splat = (offset: number): number[] =>
   bytes(simd(Simd.v128Load64Splat), 3, uleb(offset));
 /** The all-zero vector (16 immediate bytes). */
 export const v128Zero = (): number[] => bytes(simd(Simd.v128Const), new Array<number>(16).fill(0));
+/** A constant vector with `value` in both f64 lanes (each lane's 8 bytes little-endian, as memory holds them). */
+export function f64x2Const(value: number): number[] {
+  const lanes = new DataView(new ArrayBuffer(16));
+  lanes.setFloat64(0, value, true);
+  lanes.setFloat64(8, value, true);
+  return bytes(simd(Simd.v128Const), [...new Uint8Array(lanes.buffer)]);
+}
 
 /**
  * Lane shuffle of two vectors: byte i of the result is byte lanes[i] of a ‖ b
  * (0–15 from a, 16–31 from b). For f64 lanes: `lowHalves` gives (a₀, b₀),
- * `highHalves` gives (a₁, b₁).
+ * `highHalves` gives (a₁, b₁), `lowThenHigh` gives (a₀, b₁).
  */
 export const i8x16Shuffle = (lanes: readonly number[]): number[] => bytes(simd(Simd.i8x16Shuffle), lanes);
 const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
 export const lowHalves = (): number[] => i8x16Shuffle([...range(0, 8), ...range(16, 8)]);
 export const highHalves = (): number[] => i8x16Shuffle([...range(8, 8), ...range(24, 8)]);
+/** (a₀, b₁): lane 0 from a, lane 1 from b. */
+export const lowThenHigh = (): number[] => i8x16Shuffle([...range(0, 8), ...range(24, 8)]);
 
 /** `loop` … `br_if 0` while the counter in `local`, decremented by one per pass, is non-zero. */
 export function countdownLoop(counter: number, body: Bytes): number[] {
@@ -193,6 +205,24 @@ export function countdownLoop(counter: number, body: Bytes): number[] {
     localTee(counter),
     Op.brIf,
     0,
+    Op.end,
+  );
+}
+
+/**
+ * `body` as many times as the counter in `local` says, none if it is zero: a
+ * `block` around the countdown loop, left at once (`br_if 0` out of a block
+ * jumps past its `end`) when the counter is zero.
+ */
+export function repeat(counter: number, body: Bytes): number[] {
+  return bytes(
+    Op.block,
+    EMPTY,
+    localGet(counter),
+    Op.i32Eqz,
+    Op.brIf,
+    0,
+    countdownLoop(counter, body),
     Op.end,
   );
 }

@@ -1,13 +1,15 @@
 /**
- * The WebAssembly module of the gemm backend: the macro-kernel (gebp.ts) and
- * the two packing routines (pack.ts), over one imported linear memory.
+ * The WebAssembly module of the backend: gemm's macro-kernel (gebp.ts) and its
+ * two packing routines (pack.ts), and the symmetric product of the tridiagonal
+ * reduction (symv.ts), over one imported linear memory.
  */
 import { assemble, memoryLimits } from './emit.js';
 import { gebpFunction } from './gebp.js';
 import { packLinesFunction, packRunsFunction } from './pack.js';
+import { symvFunction } from './symv.js';
 
 export interface KernelOptions {
-  /** gebp with `f64x2.relaxed_madd` (relaxed SIMD) instead of separate multiply and add. */
+  /** gebp and symv with `f64x2.relaxed_madd` (relaxed SIMD) instead of separate multiply and add. */
   relaxed: boolean;
   /** Import a shared memory of at most this many 64 KiB pages (for a worker pool); otherwise an ordinary one. */
   sharedMaxPages?: number;
@@ -26,12 +28,13 @@ export interface Kernels {
     stripBytes: number,
     alpha: number,
   ): void;
+  symv(groups: number, s: number, width: number, v: number, p: number): void;
 }
 
 /** Bytes of the module. */
 export function kernelModule({ relaxed, sharedMaxPages }: KernelOptions): Uint8Array<ArrayBuffer> {
   return assemble(
-    [gebpFunction(relaxed), packRunsFunction(), packLinesFunction()],
+    [gebpFunction(relaxed), packRunsFunction(), packLinesFunction(), symvFunction(relaxed)],
     sharedMaxPages === undefined ? memoryLimits(1) : memoryLimits(1, sharedMaxPages, true),
   );
 }
