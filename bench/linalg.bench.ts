@@ -6,7 +6,7 @@
  * WebAssembly (src/linalg/wasm, see the WebAssembly section of RESULTS.md; the
  * rows are left out where WebAssembly SIMD is unavailable).
  * `LINALG_BENCH=quick` skips the slowest baselines;
- * `LINALG_BENCH_ONLY=gemm,eigh` runs only the named parts.
+ * `LINALG_BENCH_ONLY=gemm,eigvalsh` runs only the named parts.
  */
 import * as tf from '@tensorflow/tfjs';
 import { CholeskyDecomposition, EigenvalueDecomposition, Matrix } from 'ml-matrix';
@@ -210,6 +210,27 @@ async function eighBench(): Promise<void> {
   );
 }
 
+/**
+ * eigvalsh at the sizes of a Laplace posterior: the blocked Householder
+ * reduction, half of whose flops (4n³/3 in all) are the symmetric product with
+ * the trailing block at every step (wasm/symv.ts under wasm-simd), half the
+ * rank-2b updates (gemm).
+ */
+async function eigvalshBench(): Promise<void> {
+  for (const n of [1000, 2000]) {
+    const a = spd(n, 10);
+    const flops = (4 * n ** 3) / 3;
+    await measure(
+      `eigvalsh ${n}×${n} (GFLOP/s counts the reduction's 4n³/3)`,
+      [
+        { name: 'laplace-ts eigvalsh', fn: () => eigvalsh(a), flops },
+        ...wasmCase('laplace-ts eigvalsh', () => eigvalsh(a), flops),
+      ],
+      { baseline: 'laplace-ts eigvalsh', time: 300, iterations: 3 },
+    );
+  }
+}
+
 async function lanczosBench(): Promise<void> {
   // A GGN-like operator of size 4000: rank-200 term with decaying weights plus a prior.
   const n = 4000;
@@ -242,6 +263,7 @@ export async function run(): Promise<void> {
     ['skinny', skinnyBench],
     ['cholesky', choleskyBench],
     ['eigh', eighBench],
+    ['eigvalsh', eigvalshBench],
     ['lanczos', lanczosBench],
   ];
   const previous = backend();

@@ -42,12 +42,15 @@ export function tridiagonalize(
 ): void {
   let k0 = 0;
   if (n > 4 * TBLOCK) {
-    // Vᵀ and Wᵀ of the current block, row j holding vⱼ and wⱼ at global columns.
-    const vt = new Float64Array(TBLOCK * n);
-    const wt = new Float64Array(TBLOCK * n);
+    // Vᵀ, Wᵀ and Vᵀ again of the current block, row j of each holding vⱼ or wⱼ at
+    // global columns: its first 2b rows are [Vᵀ; Wᵀ], its last 2b rows [Wᵀ; Vᵀ], so
+    // that V·Wᵀ + W·Vᵀ = [V W]·[Wᵀ; Vᵀ] is one product of depth 2b.
+    const vwv = new Float64Array(3 * TBLOCK * n);
+    const vt = vwv.subarray(0, TBLOCK * n);
+    const wt = vwv.subarray(TBLOCK * n, 2 * TBLOCK * n);
+    const vtAgain = vwv.subarray(2 * TBLOCK * n);
     for (; n - k0 > 3 * TBLOCK; k0 += TBLOCK) {
-      vt.fill(0);
-      wt.fill(0);
+      vwv.fill(0);
       // Every product of the panel is with the trailing block as it is now: under a
       // WebAssembly backend, one copy in linear memory serves them all (same bits).
       const panel = copyPanel(n - k0 - 1, a, aOffset + (k0 + 1) * lda + k0 + 1, lda);
@@ -121,10 +124,11 @@ export function tridiagonalize(
           vt[vj + r] = a[v + r]!;
           wt[vj + r] = p[r]!;
         }
+        vtAgain.set(vt.subarray(vj, vj + m), vj);
       }
       // A₂₂ ← A₂₂ − V·Wᵀ − W·Vᵀ on the trailing upper triangle.
       const k1 = k0 + TBLOCK;
-      syr2kUpper(n - k1, TBLOCK, vt, k1, wt, n, a, aOffset + k1 * lda + k1, lda);
+      syr2kUpper(n - k1, 2 * TBLOCK, vwv, k1, TBLOCK * n + k1, n, a, aOffset + k1 * lda + k1, lda);
     }
   }
   for (let k = k0; k + 2 < n; k++) {
@@ -280,16 +284,16 @@ const SYR2K_BASE = 48;
 const syr2kScratch = new Float64Array(SYR2K_BASE * SYR2K_BASE);
 
 /**
- * Upper triangle of the m × m block C ← C − Vᵀ·W − Wᵀ·V, where Vᵀ and Wᵀ are b × m
- * (rows of length ≥ column0 + m, row stride ld, starting at column column0).
- * Recursive like syrk: off-diagonal blocks are two gemms.
+ * Upper triangle of the m × m block C ← C − Xᵀ·Y, for Xᵀ·Y symmetric (here
+ * V·Wᵀ + W·Vᵀ). X and Y are depth × m, rows of stride ld in one array x, from
+ * xOffset and yOffset. Recursive like syrk: off-diagonal blocks are one gemm.
  */
 function syr2kUpper(
   m: number,
-  b: number,
-  vt: Float64Array,
-  column0: number,
-  wt: Float64Array,
+  depth: number,
+  x: Float64Array,
+  xOffset: number,
+  yOffset: number,
   ld: number,
   c: Float64Array,
   cOffset: number,
@@ -298,8 +302,7 @@ function syr2kUpper(
   if (m <= 0) return;
   if (m <= SYR2K_BASE) {
     const s = syr2kScratch;
-    gemmKernel(m, m, b, 1, vt, column0, ld, true, wt, column0, ld, false, 0, s, 0, m);
-    gemmKernel(m, m, b, 1, wt, column0, ld, true, vt, column0, ld, false, 1, s, 0, m);
+    gemmKernel(m, m, depth, 1, x, xOffset, ld, true, x, yOffset, ld, false, 0, s, 0, m);
     for (let i = 0; i < m; i++) {
       const ci = cOffset + i * ldc;
       for (let j = i; j < m; j++) c[ci + j] = c[ci + j]! - s[i * m + j]!;
@@ -308,12 +311,10 @@ function syr2kUpper(
   }
   const m1 = Math.max(16, Math.floor(m / 2 / 16) * 16);
   const m2 = m - m1;
-  syr2kUpper(m1, b, vt, column0, wt, ld, c, cOffset, ldc);
-  // C₁₂ −= V₁ᵀ·W₂ + W₁ᵀ·V₂.
-  const c12 = cOffset + m1;
-  gemmKernel(m1, m2, b, -1, vt, column0, ld, true, wt, column0 + m1, ld, false, 1, c, c12, ldc);
-  gemmKernel(m1, m2, b, -1, wt, column0, ld, true, vt, column0 + m1, ld, false, 1, c, c12, ldc);
-  syr2kUpper(m2, b, vt, column0 + m1, wt, ld, c, cOffset + m1 * ldc + m1, ldc);
+  syr2kUpper(m1, depth, x, xOffset, yOffset, ld, c, cOffset, ldc);
+  // C₁₂ −= X₁ᵀ·Y₂.
+  gemmKernel(m1, m2, depth, -1, x, xOffset, ld, true, x, yOffset + m1, ld, false, 1, c, cOffset + m1, ldc);
+  syr2kUpper(m2, depth, x, xOffset + m1, yOffset + m1, ld, c, cOffset + m1 * ldc + m1, ldc);
 }
 
 /** Reflectors per block when applying Q. */
