@@ -20,9 +20,9 @@ import {
   eigvalsh,
   setBackend,
 } from '../../src/linalg/index.js';
-import { symmetricProduct } from '../../src/linalg/kernels/eigen.js';
+import { subtractDeferred, symmetricProduct, updateRow } from '../../src/linalg/kernels/eigen.js';
 import { activeEngine, memoryView, PAGE } from '../../src/linalg/wasm/backend.js';
-import { copyPanel, panelProduct } from '../../src/linalg/wasm/panel.js';
+import { copyPanel, panelAppend, panelProduct, panelUpdateRow } from '../../src/linalg/wasm/panel.js';
 import { seededRng } from '../../src/random.js';
 import { expectClose } from '../helpers.js';
 import { EPS, maxAbs, randomSymmetric, toMl } from './oracles.js';
@@ -86,7 +86,7 @@ function products({ m, pad, offset, starts, seed }: Problem, special = false) {
     for (let q = 0; q < 2; q++) x[rng.int(x.length)] = values[rng.int(2)]!;
   }
   const original = a.slice();
-  const panel = copyPanel(m, a, offset, lda);
+  const panel = copyPanel(m, m, a, offset, lda);
   expect(panel).toBeDefined();
   a.fill(Number.NaN);
   return starts.map((r) => {
@@ -94,7 +94,7 @@ function products({ m, pad, offset, starts, seed }: Problem, special = false) {
     const expected = new Float64Array(m - r);
     symmetricProduct(m - r, original, offset + r * lda + r, lda, x, xOffset, expected);
     const actual = new Float64Array(m - r).fill(7);
-    expect(panelProduct(panel!, r, x, xOffset, actual)).toBe(true);
+    panelProduct(panel!, r, x, xOffset, actual);
     // Σ|S||v| per entry, for the error bound of the relaxed variant.
     const scale = new Float64Array(m - r);
     symmetricProduct(
@@ -131,24 +131,72 @@ describe.runIf(availableBackends().includes('wasm-simd'))('symmetric product in 
     }
   });
 
+  const panelRun = fc.integer({ min: 3, max: 70 }).chain((n) =>
+    fc.record({
+      n: fc.constant(n),
+      pad: fc.nat(3),
+      offset: fc.nat(5),
+      seed: fc.nat(10_000),
+      // Which of the first steps reflect nothing (their deferred rows stay zero).
+      skipped: fc.array(fc.boolean(), { minLength: Math.min(n - 2, 9), maxLength: Math.min(n - 2, 9) }),
+    }),
+  );
+
+  test.prop([panelRun])(
+    'the steps of a panel: rows brought up to date, products less the deferred terms, as in TypeScript',
+    ({ n, pad, offset, seed, skipped }) => {
+      setBackend('wasm-simd');
+      const lda = n + pad;
+      const steps = skipped.length;
+      const ts = randomArray(offset + n * lda, seed);
+      const wasm = ts.slice();
+      // Deferred rows of the TypeScript path, row i at global columns.
+      const vt = new Float64Array(steps * n);
+      const wt = new Float64Array(steps * n);
+      const panel = copyPanel(n - 1, steps, wasm, offset + lda + 1, lda)!;
+      for (let j = 0; j < steps; j++) {
+        const k = j;
+        const rk = offset + k * lda;
+        const m = n - k - 1;
+        if (j > 0) {
+          updateRow(j, k, n, vt, wt, ts, rk);
+          panelUpdateRow(panel, j, wasm, rk + k);
+          expect(differing(wasm.subarray(rk + k, rk + n), ts.subarray(rk + k, rk + n))).toEqual([]);
+        }
+        if (skipped[j]) continue;
+        const v = rk + k + 1;
+        const expected = new Float64Array(m);
+        symmetricProduct(m, ts, v + lda, lda, ts, v, expected);
+        subtractDeferred(j, k, n, vt, wt, ts, v, expected);
+        const actual = new Float64Array(m);
+        panelProduct(panel, j, wasm, v, actual);
+        expect(differing(actual, expected)).toEqual([]);
+        // This step's rows: v as it lies in row k, and for w any vector (the product).
+        vt.set(ts.subarray(v, v + m), j * n + k + 1);
+        wt.set(expected, j * n + k + 1);
+        panelAppend(panel, j, wasm, v, expected);
+      }
+    },
+  );
+
   it('survives linear memory growing between copy and product', () => {
     setBackend('wasm-simd');
     const m = 37;
     const a = randomArray(m * m, 5);
     const x = randomArray(m, 6);
-    const panel = copyPanel(m, a, 0, m)!;
+    const panel = copyPanel(m, 1, a, 0, m)!;
     const engine = activeEngine()!;
     memoryView(engine.memory, engine.memory.buffer.byteLength + PAGE); // grows, detaching old views
     const expected = new Float64Array(m);
     symmetricProduct(m, a, 0, m, x, 0, expected);
     const actual = new Float64Array(m);
-    expect(panelProduct(panel, 0, x, 0, actual)).toBe(true);
+    panelProduct(panel, 0, x, 0, actual);
     expect(differing(actual, expected)).toEqual([]);
   });
 
   it("declines under 'js' (the reduction then runs the TypeScript product)", () => {
     setBackend('js');
-    expect(copyPanel(8, new Float64Array(64), 0, 8)).toBeUndefined();
+    expect(copyPanel(8, 4, new Float64Array(64), 0, 8)).toBeUndefined();
   });
 });
 

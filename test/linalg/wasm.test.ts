@@ -219,7 +219,7 @@ describe('emitter', () => {
     for (const relaxed of [false, true]) {
       const bytesOfModule = kernelModule({ relaxed });
       expect(WebAssembly.validate(bytesOfModule)).toBe(true);
-      expect(bytesOfModule.length).toBeLessThan(2560);
+      expect(bytesOfModule.length).toBeLessThan(3072);
     }
   });
 });

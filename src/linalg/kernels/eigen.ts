@@ -16,7 +16,7 @@
  * 3. Q itself, or Q·X, by applying the reflectors in blocks (compact WY).
  */
 
-import { copyPanel, panelProduct } from '../wasm/panel.js';
+import { copyPanel, panelAppend, panelProduct, panelUpdateRow } from '../wasm/panel.js';
 import { gemmKernel } from './gemm.js';
 
 const EPS = 2 ** -52;
@@ -52,79 +52,36 @@ export function tridiagonalize(
     for (; n - k0 > 3 * TBLOCK; k0 += TBLOCK) {
       vwv.fill(0);
       // Every product of the panel is with the trailing block as it is now: under a
-      // WebAssembly backend, one copy in linear memory serves them all (same bits).
-      const panel = copyPanel(n - k0 - 1, a, aOffset + (k0 + 1) * lda + k0 + 1, lda);
+      // WebAssembly backend, one copy in linear memory serves them all, and the
+      // deferred terms are kept there too (wasm/panel.ts, the same bits).
+      const panel = copyPanel(n - k0 - 1, TBLOCK, a, aOffset + (k0 + 1) * lda + k0 + 1, lda);
       for (let j = 0; j < TBLOCK; j++) {
         const k = k0 + j;
         const rk = aOffset + k * lda;
-        // Bring row k up to date with the deferred updates of this block, two
-        // reflectors per pass over the row (the terms in the same order as one at a time).
-        let i = 0;
-        for (; i + 1 < j; i += 2) {
-          const v0 = i * n;
-          const v1 = v0 + n;
-          const vk0 = vt[v0 + k]!;
-          const wk0 = wt[v0 + k]!;
-          const vk1 = vt[v1 + k]!;
-          const wk1 = wt[v1 + k]!;
-          for (let c = k; c < n; c++) {
-            a[rk + c] =
-              a[rk + c]! - vk0 * wt[v0 + c]! - wk0 * vt[v0 + c]! - vk1 * wt[v1 + c]! - wk1 * vt[v1 + c]!;
-          }
+        // Bring row k up to date with the deferred updates of this block.
+        if (j > 0) {
+          if (panel !== undefined) panelUpdateRow(panel, j, a, rk + k);
+          else updateRow(j, k, n, vt, wt, a, rk);
         }
-        if (i < j) {
-          const v0 = i * n;
-          const vk0 = vt[v0 + k]!;
-          const wk0 = wt[v0 + k]!;
-          for (let c = k; c < n; c++) a[rk + c] = a[rk + c]! - vk0 * wt[v0 + c]! - wk0 * vt[v0 + c]!;
-        }
-        const m = n - k - 1;
-        const p = work;
         if (!reflect(k, n, a, aOffset, lda, d, e, tau)) {
           continue; // H = I: vⱼ = wⱼ = 0
         }
-        const t = tau[k]!;
+        const m = n - k - 1;
         const v = rk + k + 1;
-        if (panel === undefined || !panelProduct(panel, j, a, v, p)) {
+        const p = work;
+        // p = A₂₂·v with A₂₂ as the block began, less the deferred terms V·(Wᵀv) + W·(Vᵀv).
+        if (panel !== undefined) {
+          panelProduct(panel, j, a, v, p);
+        } else {
           symmetricProduct(m, a, aOffset + (k + 1) * lda + k + 1, lda, a, v, p);
+          subtractDeferred(j, k, n, vt, wt, a, v, p);
         }
-        // Deferred terms: p −= V·(Wᵀv) + W·(Vᵀv) over rows k+1.., two reflectors per pass.
-        i = 0;
-        for (; i + 1 < j; i += 2) {
-          const v0 = i * n + k + 1;
-          const v1 = v0 + n;
-          let wv0 = 0;
-          let vv0 = 0;
-          let wv1 = 0;
-          let vv1 = 0;
-          for (let r = 0; r < m; r++) {
-            const vr = a[v + r]!;
-            wv0 += wt[v0 + r]! * vr;
-            vv0 += vt[v0 + r]! * vr;
-            wv1 += wt[v1 + r]! * vr;
-            vv1 += vt[v1 + r]! * vr;
-          }
-          for (let r = 0; r < m; r++) {
-            p[r] = p[r]! - wv0 * vt[v0 + r]! - vv0 * wt[v0 + r]! - wv1 * vt[v1 + r]! - vv1 * wt[v1 + r]!;
-          }
-        }
-        if (i < j) {
-          const v0 = i * n + k + 1;
-          let wv0 = 0;
-          let vv0 = 0;
-          for (let r = 0; r < m; r++) {
-            wv0 += wt[v0 + r]! * a[v + r]!;
-            vv0 += vt[v0 + r]! * a[v + r]!;
-          }
-          for (let r = 0; r < m; r++) p[r] = p[r]! - wv0 * vt[v0 + r]! - vv0 * wt[v0 + r]!;
-        }
-        finishW(m, t, a, v, p);
+        finishW(m, tau[k]!, a, v, p);
         const vj = j * n + k + 1;
-        for (let r = 0; r < m; r++) {
-          vt[vj + r] = a[v + r]!;
-          wt[vj + r] = p[r]!;
-        }
-        vtAgain.set(vt.subarray(vj, vj + m), vj);
+        vt.set(a.subarray(v, v + m), vj);
+        wt.set(p.subarray(0, m), vj);
+        vtAgain.set(a.subarray(v, v + m), vj);
+        if (panel !== undefined) panelAppend(panel, j, a, v, p);
       }
       // A₂₂ ← A₂₂ − V·Wᵀ − W·Vᵀ on the trailing upper triangle.
       const k1 = k0 + TBLOCK;
@@ -155,6 +112,89 @@ export function tridiagonalize(
     d[n - 1] = a[aOffset + (n - 1) * lda + n - 1]!;
     e[n - 1] = 0;
     tau[n - 1] = 0;
+  }
+}
+
+/**
+ * Row k (a[rk + k …], up to column n−1) loses the deferred updates of the
+ * block's first j reflectors: a[k, c] −= vᵢ[k]·wᵢ[c] + wᵢ[k]·vᵢ[c] for i = 0 … j−1
+ * in order, the w term first (vᵢ, wᵢ are row i of vt and wt, at global
+ * columns). Two reflectors per pass over the row.
+ */
+export function updateRow(
+  j: number,
+  k: number,
+  n: number,
+  vt: Float64Array,
+  wt: Float64Array,
+  a: Float64Array,
+  rk: number,
+): void {
+  let i = 0;
+  for (; i + 1 < j; i += 2) {
+    const v0 = i * n;
+    const v1 = v0 + n;
+    const vk0 = vt[v0 + k]!;
+    const wk0 = wt[v0 + k]!;
+    const vk1 = vt[v1 + k]!;
+    const wk1 = wt[v1 + k]!;
+    for (let c = k; c < n; c++) {
+      a[rk + c] = a[rk + c]! - vk0 * wt[v0 + c]! - wk0 * vt[v0 + c]! - vk1 * wt[v1 + c]! - wk1 * vt[v1 + c]!;
+    }
+  }
+  if (i < j) {
+    const v0 = i * n;
+    const vk0 = vt[v0 + k]!;
+    const wk0 = wt[v0 + k]!;
+    for (let c = k; c < n; c++) a[rk + c] = a[rk + c]! - vk0 * wt[v0 + c]! - wk0 * vt[v0 + c]!;
+  }
+}
+
+/**
+ * p (rows k+1 … n−1) loses the deferred terms V·(Wᵀv) + W·(Vᵀv) of the block's
+ * first j reflectors, v at a[v …]: p −= (vᵢ·v)·wᵢ + (wᵢ·v)·vᵢ for i = 0 … j−1 in
+ * order, the w term first; each dot summed from 0 along the rows. Two
+ * reflectors per pass.
+ */
+export function subtractDeferred(
+  j: number,
+  k: number,
+  n: number,
+  vt: Float64Array,
+  wt: Float64Array,
+  a: Float64Array,
+  v: number,
+  p: Float64Array,
+): void {
+  const m = n - k - 1;
+  let i = 0;
+  for (; i + 1 < j; i += 2) {
+    const v0 = i * n + k + 1;
+    const v1 = v0 + n;
+    let wv0 = 0;
+    let vv0 = 0;
+    let wv1 = 0;
+    let vv1 = 0;
+    for (let r = 0; r < m; r++) {
+      const vr = a[v + r]!;
+      wv0 += wt[v0 + r]! * vr;
+      vv0 += vt[v0 + r]! * vr;
+      wv1 += wt[v1 + r]! * vr;
+      vv1 += vt[v1 + r]! * vr;
+    }
+    for (let r = 0; r < m; r++) {
+      p[r] = p[r]! - vv0 * wt[v0 + r]! - wv0 * vt[v0 + r]! - vv1 * wt[v1 + r]! - wv1 * vt[v1 + r]!;
+    }
+  }
+  if (i < j) {
+    const v0 = i * n + k + 1;
+    let wv0 = 0;
+    let vv0 = 0;
+    for (let r = 0; r < m; r++) {
+      wv0 += wt[v0 + r]! * a[v + r]!;
+      vv0 += vt[v0 + r]! * a[v + r]!;
+    }
+    for (let r = 0; r < m; r++) p[r] = p[r]! - vv0 * wt[v0 + r]! - wv0 * vt[v0 + r]!;
   }
 }
 

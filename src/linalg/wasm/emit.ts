@@ -152,6 +152,7 @@ export const Simd = {
   i8x16Shuffle: 0x0d,
   f64x2Splat: 0x14,
   f64x2Add: 0xf0,
+  f64x2Sub: 0xf1,
   f64x2Mul: 0xf2,
   /** Relaxed SIMD: a·b + c, fused or not at the runtime's choice. */
   f64x2RelaxedMadd: 0x107,

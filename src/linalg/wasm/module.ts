@@ -1,11 +1,12 @@
 /**
  * The WebAssembly module of the backend: gemm's macro-kernel (gebp.ts) and its
- * two packing routines (pack.ts), and the symmetric product of the tridiagonal
- * reduction (symv.ts), over one imported linear memory.
+ * two packing routines (pack.ts), and the symmetric product and deferred terms
+ * of the tridiagonal reduction (symv.ts, rows.ts), over one imported linear memory.
  */
 import { assemble, memoryLimits } from './emit.js';
 import { gebpFunction } from './gebp.js';
 import { packLinesFunction, packRunsFunction } from './pack.js';
+import { rowDotsFunction, subtractRowsFunction } from './rows.js';
 import { symvFunction } from './symv.js';
 
 export interface KernelOptions {
@@ -29,12 +30,28 @@ export interface Kernels {
     alpha: number,
   ): void;
   symv(groups: number, s: number, width: number, v: number, p: number): void;
+  rowDots(quads: number, rows: number, ld: number, x: number, pairs: number, out: number): void;
+  subtractRows(
+    quads: number,
+    rows: number,
+    ld: number,
+    coefficients: number,
+    out: number,
+    pairs: number,
+  ): void;
 }
 
 /** Bytes of the module. */
 export function kernelModule({ relaxed, sharedMaxPages }: KernelOptions): Uint8Array<ArrayBuffer> {
   return assemble(
-    [gebpFunction(relaxed), packRunsFunction(), packLinesFunction(), symvFunction(relaxed)],
+    [
+      gebpFunction(relaxed),
+      packRunsFunction(),
+      packLinesFunction(),
+      symvFunction(relaxed),
+      rowDotsFunction(),
+      subtractRowsFunction(),
+    ],
     sharedMaxPages === undefined ? memoryLimits(1) : memoryLimits(1, sharedMaxPages, true),
   );
 }
