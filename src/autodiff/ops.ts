@@ -253,8 +253,8 @@ export function matmul(a: TensorLike, b: TensorLike): Tensor {
 }
 
 /**
- * The affine map of a linear layer, x·Wᵀ + b with PyTorch's weight layout
- * [out, in]: x is [..., in], weight [out, in], bias [out]. One gemm: the
+ * The affine map of a linear layer, x·Wᵀ + b with PyTorch's weight layout:
+ * x is [..., in], weight [out, in], bias [out]. One gemm: the
  * transpose is a flag of the product, never a copy, and the bias is its addend.
  */
 export function linear(x: TensorLike, weight: TensorLike, bias?: TensorLike | null): Tensor {
