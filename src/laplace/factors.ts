@@ -11,7 +11,7 @@
  * product gₗ[n, r] ⊗ aₗ[n] (weight, row-major) followed by gₗ[n, r] (bias). From
  * these factors every curvature structure follows:
  *
- *     full   H = RᵀR = Σₑ Uₑ ⊗ uuᵀ per pair of layers  (one gemm per pair; kroneckerGram)
+ *     full   H = RᵀR = Σₑ Uₑ ⊗ uuᵀ per pair of layers  (one gemm per pair; GramAccumulator)
  *     diag   diag H = Σₙ (Σᵣ gₗ[n,r]²) ⊗ aₗ[n]²        (one gemm per layer)
  *     kron   Bₗ = Σₙᵣ gₗ gₗᵀ,  Aₗ = (1/N) Σₙ aₗ aₗᵀ     (KFLR: Hₗ ≈ Bₗ ⊗ Aₗ)
  *     H·v    = Rᵀ(R v), two passes over the factors     (Lanczos for low rank)
@@ -122,27 +122,56 @@ export function chunkSize(m: number, width: number, budget = 4_000_000): number 
 }
 
 /**
- * Add the lower triangle of RᵀR over the factors' examples to h [P × P]; call
- * `mirrorLower` once all chunks are in. A subnetwork has no block structure and
- * takes the rows of R (one syrk per chunk); whole layers take `kroneckerGram`.
+ * H = RᵀR summed over batches of examples, into the lower triangle of h [P × P]
+ * (call `mirrorLower` after `finish`). A subnetwork has no block structure and
+ * takes the rows of R, one syrk per chunk; whole layers take the Kronecker sums
+ * below, whose per-pair products live here from the first batch to `finish`.
+ *
+ * Write uₗ[e] = (aₗ[e], 1) for the input of layer ℓ augmented by the bias's
+ * constant input, so that row (e, r) of R restricted to layer ℓ is gₗ[e, r] ⊗ uₗ[e].
+ * The block of H between layers ℓ and ℓ' is then a sum of Kronecker products,
+ *
+ *     H[(i, j), (i', j')] = Σₑ Uₑ[i, i'] · uₗ[e, j] · uₗ'[e, j'],   Uₑ = Σᵣ gₗ[e, r] gₗ'[e, r]ᵀ,
+ *
+ * which is one entry of the matrix product XᵀY with a row per example,
+ * X[e] = vec Uₑ and Y[e] = vec(uₗ[e] uₗ'[e]ᵀ) (the rearrangement of Van Loan and
+ * Pitsianis 1993). One gemm per pair of layers, 2·N·|block| flops, replaces the
+ * 2·N·m·|block| of RᵀR; on a diagonal block Uₑ and uuᵀ are symmetric and only the
+ * pairs i ≤ i', j ≤ j' are formed, a quarter of that again.
  */
-export function accumulateGram(
-  factors: JacobianFactors,
-  network: Network,
-  selection: Selection,
-  h: Float64Array,
-): void {
-  if (!selection.indices) {
-    kroneckerGram(factors, selection, h);
-    return;
+export class GramAccumulator {
+  private readonly pairs: LayerPair[];
+
+  constructor(
+    private readonly network: Network,
+    private readonly selection: Selection,
+    private readonly h: Float64Array,
+  ) {
+    const slices = selection.indices ? [] : layerSlices(selection);
+    // Later layers come later in θ: (row, column) with row ≥ column lands in the lower triangle.
+    this.pairs = slices.flatMap((row, s) =>
+      slices.slice(0, s + 1).map((column, t) => layerPair(row, column, s === t)),
+    );
   }
-  const p = selection.nParams;
-  const chunk = chunkSize(factors.m, p);
-  const rows = new Float64Array(Math.min(chunk, factors.n) * factors.m * p);
-  for (let start = 0; start < factors.n; start += chunk) {
-    const end = Math.min(factors.n, start + chunk);
-    assembleRows(factors, network, selection, start, end, rows);
-    syrkKernel(p, (end - start) * factors.m, 1, rows, 0, p, true, 1, h, 0, p);
+
+  add(factors: JacobianFactors): void {
+    if (this.selection.indices) {
+      const p = this.selection.nParams;
+      const chunk = chunkSize(factors.m, p);
+      const rows = new Float64Array(Math.min(chunk, factors.n) * factors.m * p);
+      for (let start = 0; start < factors.n; start += chunk) {
+        const end = Math.min(factors.n, start + chunk);
+        assembleRows(factors, this.network, this.selection, start, end, rows);
+        syrkKernel(p, (end - start) * factors.m, 1, rows, 0, p, true, 1, this.h, 0, p);
+      }
+      return;
+    }
+    for (const pair of this.pairs) accumulatePair(factors, pair);
+  }
+
+  /** Add the Kronecker sums to h's lower triangle. */
+  finish(): void {
+    for (const pair of this.pairs) scatterPair(pair, this.h, this.selection.nParams);
   }
 }
 
@@ -179,93 +208,57 @@ function layerSlices(selection: Selection): LayerSlice[] {
   return slices;
 }
 
-/**
- * Column of X (or Y) holding entry (i, j) of an n × n2 outer product, at i·n2 + j:
- * just i·n2 + j, or on a diagonal block (n = n2, symmetric) the position of the
- * unordered pair {i, j} among the pairs i ≤ j (row-major upper triangle).
- */
-function pairIndex(n: number, n2: number, symmetric: boolean): Int32Array {
-  const index = new Int32Array(n * n2);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n2; j++) {
-      const lo = Math.min(i, j);
-      index[i * n2 + j] = symmetric ? lo * n - (lo * (lo - 1)) / 2 + Math.abs(j - i) : i * n2 + j;
-    }
-  }
-  return index;
+/** The block of H between two layers and its running product XᵀY. */
+interface LayerPair {
+  readonly row: LayerSlice;
+  readonly column: LayerSlice;
+  /** row = column: only the pairs i ≤ i', j ≤ j' are formed. */
+  readonly diagonal: boolean;
+  readonly outPairs: number;
+  readonly inPairs: number;
+  /** XᵀY so far, [outPairs × inPairs]. */
+  readonly product: Float64Array;
 }
 
-/**
- * The GGN (or EF) over whole layers without its rows. Write uₗ[e] = (aₗ[e], 1)
- * for the input of layer ℓ augmented by the bias's constant input, so that row
- * (e, r) of R restricted to layer ℓ is gₗ[e, r] ⊗ uₗ[e]. The block of H between
- * layers ℓ and ℓ' is then a sum of Kronecker products,
- *
- *     H[(i, j), (i', j')] = Σₑ Uₑ[i, i'] · uₗ[e, j] · uₗ'[e, j'],   Uₑ = Σᵣ gₗ[e, r] gₗ'[e, r]ᵀ,
- *
- * which is one entry of the matrix product XᵀY with a row per example,
- * X[e] = vec Uₑ and Y[e] = vec(uₗ[e] uₗ'[e]ᵀ) (the rearrangement of Van Loan and
- * Pitsianis 1993). One gemm per pair of layers, 2·N·|block| flops, replaces the
- * 2·N·m·|block| of RᵀR; on a diagonal block Uₑ and uuᵀ are symmetric and only the
- * pairs i ≤ i', j ≤ j' are formed, a quarter of that again.
- */
-function kroneckerGram(factors: JacobianFactors, selection: Selection, h: Float64Array): void {
-  const p = selection.nParams;
-  const slices = layerSlices(selection);
-  for (let s = 0; s < slices.length; s++) {
-    for (let t = 0; t <= s; t++) kroneckerGramBlock(factors, slices[s]!, slices[t]!, s === t, h, p);
-  }
+function layerPair(row: LayerSlice, column: LayerSlice, diagonal: boolean): LayerPair {
+  const o = row.outFeatures;
+  const c = row.width;
+  const outPairs = diagonal ? (o * (o + 1)) / 2 : o * column.outFeatures;
+  const inPairs = diagonal ? (c * (c + 1)) / 2 : c * column.width;
+  return { row, column, diagonal, outPairs, inPairs, product: new Float64Array(outPairs * inPairs) };
 }
 
-/** Add block (row layer, column layer) of H, whose rows come later in θ, to h's lower triangle. */
-function kroneckerGramBlock(
-  factors: JacobianFactors,
-  row: LayerSlice,
-  column: LayerSlice,
-  diagonal: boolean,
-  h: Float64Array,
-  p: number,
-): void {
+/** product += XᵀY over the factors' examples, a chunk of rows of X and Y at a time. */
+function accumulatePair(factors: JacobianFactors, pair: LayerPair): void {
+  const { row, column, diagonal, outPairs, inPairs, product } = pair;
   const { n, m } = factors;
   const o = row.outFeatures;
   const o2 = column.outFeatures;
-  const c = row.width;
-  const c2 = column.width;
-  const outPairs = diagonal ? (o * (o + 1)) / 2 : o * o2;
-  const inPairs = diagonal ? (c * (c + 1)) / 2 : c * c2;
-  const outIndex = pairIndex(o, o2, diagonal);
-  const inIndex = pairIndex(c, c2, diagonal);
   const g = factors.pulled[row.linear]!;
   const g2 = factors.pulled[column.linear]!;
-  const a = factors.inputs[row.linear]!;
-  const a2 = factors.inputs[column.linear]!;
-  const u = new Float64Array(c);
-  const u2 = new Float64Array(c2);
-  const fillInput = (target: Float64Array, slice: LayerSlice, input: Float64Array, e: number) => {
-    target.set(input.subarray(e * slice.inFeatures, (e + 1) * slice.inFeatures));
-    if (slice.hasBias) target[slice.inFeatures] = 1;
-  };
-
-  const chunk = Math.max(1, Math.min(n, Math.floor(4_000_000 / (outPairs + inPairs))));
+  const u = augmentedInputs(factors, row);
+  const u2 = augmentedInputs(factors, column);
+  const c = row.width;
+  const c2 = column.width;
+  const chunk = Math.min(n, chunkSize(1, outPairs + inPairs));
   const x = new Float64Array(chunk * outPairs);
   const y = new Float64Array(chunk * inPairs);
   const uu = new Float64Array(o * o2);
-  const product = new Float64Array(outPairs * inPairs);
   for (let start = 0; start < n; start += chunk) {
     const count = Math.min(chunk, n - start);
     for (let k = 0; k < count; k++) {
       const e = start + k;
       // Uₑ = Gₑᵀ G'ₑ with Gₑ the m pulled-back rows [m × o] of example e.
       gemmKernel(o, o2, m, 1, g, e * m * o, o, true, g2, e * m * o2, o2, false, 0, uu, 0, o2);
-      fillInput(u, row, a, e);
-      fillInput(u2, column, a2, e);
-      const xe = k * outPairs;
-      const ye = k * inPairs;
+      // Pairs in row-major order (upper triangle only on a diagonal block).
+      let q = k * outPairs;
       for (let i = 0; i < o; i++) {
-        for (let i2 = diagonal ? i : 0; i2 < o2; i2++) x[xe + outIndex[i * o2 + i2]!] = uu[i * o2 + i2]!;
+        for (let i2 = diagonal ? i : 0; i2 < o2; i2++) x[q++] = uu[i * o2 + i2]!;
       }
+      q = k * inPairs;
       for (let j = 0; j < c; j++) {
-        for (let j2 = diagonal ? j : 0; j2 < c2; j2++) y[ye + inIndex[j * c2 + j2]!] = u[j]! * u2[j2]!;
+        const uj = u[e * c + j]!;
+        for (let j2 = diagonal ? j : 0; j2 < c2; j2++) y[q++] = uj * u2[e * c2 + j2]!;
       }
     }
     gemmKernel(
@@ -287,16 +280,52 @@ function kroneckerGramBlock(
       inPairs,
     );
   }
-  // Scatter: H[(i, j), (i', j')] = (XᵀY)[pair(i, i'), pair(j, j')], lower triangle only.
-  for (let i = 0; i < o; i++) {
+}
+
+/** uₗ[e] = (aₗ[e], 1) for every example, [n × width]. */
+function augmentedInputs(factors: JacobianFactors, slice: LayerSlice): Float64Array {
+  const a = factors.inputs[slice.linear]!;
+  if (!slice.hasBias) return a;
+  const u = new Float64Array(factors.n * slice.width);
+  for (let e = 0; e < factors.n; e++) {
+    u.set(a.subarray(e * slice.inFeatures, (e + 1) * slice.inFeatures), e * slice.width);
+    u[e * slice.width + slice.inFeatures] = 1;
+  }
+  return u;
+}
+
+/**
+ * Position of the unordered pair {i, j} among the pairs i ≤ j of 0…n−1 in
+ * row-major order, for every ordered (i, j) at i·n + j.
+ */
+function symmetricPairIndex(n: number): Int32Array {
+  const index = new Int32Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const lo = Math.min(i, j);
+      index[i * n + j] = lo * n - (lo * (lo - 1)) / 2 + Math.abs(j - i);
+    }
+  }
+  return index;
+}
+
+/** H[(i, j), (i', j')] += (XᵀY)[pair(i, i'), pair(j, j')] on h's lower triangle. */
+function scatterPair(pair: LayerPair, h: Float64Array, p: number): void {
+  const { row, column, diagonal, inPairs, product } = pair;
+  const o2 = column.outFeatures;
+  const c = row.width;
+  const c2 = column.width;
+  const outIndex = diagonal ? symmetricPairIndex(o2) : null;
+  const inIndex = diagonal ? symmetricPairIndex(c2) : null;
+  for (let i = 0; i < row.outFeatures; i++) {
     for (let j = 0; j < c; j++) {
-      const rowIndex = row.index[i * c + j]!;
+      const target = row.index[i * c + j]!;
       for (let i2 = 0; i2 < o2; i2++) {
-        const source = outIndex[i * o2 + i2]! * inPairs;
+        const source = (outIndex ? outIndex[i * o2 + i2]! : i * o2 + i2) * inPairs;
         for (let j2 = 0; j2 < c2; j2++) {
           const col = column.index[i2 * c2 + j2]!;
-          if (col > rowIndex) continue;
-          h[rowIndex * p + col]! += product[source + inIndex[j * c2 + j2]!]!;
+          if (col > target) continue; // the upper triangle of a diagonal block
+          h[target * p + col]! += product[source + (inIndex ? inIndex[j * c2 + j2]! : j * c2 + j2)]!;
         }
       }
     }

@@ -6,7 +6,8 @@
  *   J P⁻¹ Jᵀ = (J L⁻ᵀ)(J L⁻ᵀ)ᵀ      (one triangular solve with all test rows, m·P²
  *                                    flops per example; or, for many examples with
  *                                    m ≥ 3 outputs, products with L⁻ᵀ that use the
- *                                    Kronecker structure of J's rows, 2·P² each),
+ *                                    Kronecker structure of J's rows, about 2·P²
+ *                                    each: see rowsTimesMatrix),
  *   θ = θ* + L⁻ᵀ z, z ~ N(0, I)      (a sample),
  * and for tuning a scalar prior, the eigenvalues λᵢ of H, since then
  * log det P = Σᵢ log(c·λᵢ + δ) costs O(P) per evaluation. When the data give
@@ -25,9 +26,9 @@ import {
 import { trsmKernel } from '../linalg/kernels/triangular.js';
 import { BaseLaplace, type CurvatureSpectrum } from './base.js';
 import {
-  accumulateGram,
   assembleRows,
   chunkSize,
+  GramAccumulator,
   type JacobianFactors,
   rowsTimesMatrix,
   sliceFactors,
@@ -44,6 +45,7 @@ export class FullLaplace<L extends LikelihoodName = LikelihoodName> extends Base
   private factorCache: { version: number; factor: Float64Array } | null = null;
   private inverseCache: { version: number; inverseTransposed: Float64Array } | null = null;
   private spectrumCache: Float64Array | null = null;
+  private gram: GramAccumulator | null = null;
   /** The rows of R while there are fewer of them than parameters (for the Gram-matrix spectrum). */
   private rows: Float64Array[] | null = null;
   private rowCount = 0;
@@ -56,13 +58,14 @@ export class FullLaplace<L extends LikelihoodName = LikelihoodName> extends Base
       );
     }
     this.h = new Float64Array(entries);
-    this.spectrumCache = null;
+    this.gram = new GramAccumulator(this.network, this.selection, this.h);
+    this.clearCaches();
     this.rows = [];
     this.rowCount = 0;
   }
 
   protected accumulateCurvature(factors: JacobianFactors): void {
-    accumulateGram(factors, this.network, this.selection, this.h);
+    this.gram!.add(factors);
     this.rowCount += factors.n * factors.m;
     if (this.rows && this.rowCount < this.nParams) {
       const r = new Float64Array(factors.n * factors.m * this.nParams);
@@ -71,7 +74,16 @@ export class FullLaplace<L extends LikelihoodName = LikelihoodName> extends Base
   }
 
   protected finishCurvature(): void {
+    this.gram!.finish();
+    this.gram = null;
     mirrorLower(this.nParams, this.h, 0, this.nParams);
+  }
+
+  /** Drop everything derived from an earlier H (each cache may hold a P × P array). */
+  private clearCaches(): void {
+    this.factorCache = null;
+    this.inverseCache = null;
+    this.spectrumCache = null;
   }
 
   /** The curvature H (GGN or EF) summed over the training data. */
@@ -184,9 +196,12 @@ export class FullLaplace<L extends LikelihoodName = LikelihoodName> extends Base
     const out = new Float64Array(factors.n * k * k);
     // Rows R = J for these examples, then R L⁻ᵀ by whichever costs fewer flops:
     // a triangular solve (k·P² per example) or, when the selection has layer
-    // structure, products with an explicit L⁻ᵀ (2·P² per example, plus P³/3 once).
+    // structure, products with an explicit L⁻ᵀ (rowsTimesMatrix: 2·P² per example
+    // for the inputs, 2·k·P·Σ outₗ for the pulled-back rows; plus P³/3 once).
+    const outputs = this.selection.blocks.reduce((sum, b) => sum + b.rows, 0);
     const inverseCost =
-      (this.inverseCache?.version === this.version ? 0 : p ** 3 / 3) + 2 * factors.n * p * p;
+      (this.inverseCache?.version === this.version ? 0 : p ** 3 / 3) +
+      2 * factors.n * p * (p + k * outputs);
     const useInverse = !this.selection.indices && inverseCost < factors.n * k * p * p;
     const l = useInverse ? null : this.choleskyFactor();
     const inverseTransposed = useInverse ? this.inverseFactorTransposed() : null;
@@ -239,7 +254,7 @@ export class FullLaplace<L extends LikelihoodName = LikelihoodName> extends Base
 
   protected restoreCurvature(state: Record<string, number[] | number[][] | number>): void {
     this.h = Float64Array.from(state['hessian'] as number[]);
-    this.spectrumCache = null;
+    this.clearCaches();
     this.rows = null;
   }
 }

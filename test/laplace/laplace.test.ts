@@ -197,21 +197,59 @@ describe('full GGN Laplace against dense textbook formulas', () => {
     });
     const expected = denseLogMarglik({ h, priorDiag: theta.map(() => 2), theta, c: 1, logLik });
     expect(la.logMarginalLikelihood()).toBeCloseTo(expected, 6);
-    // J P⁻¹ Jᵀ by a triangular solve (one test point) and through L⁻ᵀ and the
-    // rows' Kronecker structure (many points, K = 3 outputs): both the dense formula.
-    const precision = h.clone().add(Matrix.eye(theta.length).mul(2));
-    for (const count of [1, 40]) {
-      const xTest = randomInputs(count, 2, 30 + count);
-      const { functionalCovariance } = la.predict(xTest, { linkApprox: 'bridge' }) as unknown as {
-        functionalCovariance: Tensor;
-      };
-      xTest.forEach((x, i) => {
-        const cov = denseFunctionalCovariance(fdJacobian(model, flatten(model), x), precision);
-        expectClose(functionalCovariance.data.subarray(i * 9, (i + 1) * 9), cov.to1DArray(), {
-          rtol: 1e-5,
-          atol: 1e-8,
+  });
+
+  test('H over several fitting batches of 512 examples equals the rows of R, one syrk (a subnetwork of every weight)', () => {
+    const model = makeMlp([3, 4, 3], 'tanh', 9);
+    const { X, y } = classificationData(1300, 3, 3, 9);
+    const options = { likelihood: 'classification' as const, hessianStructure: 'full' as const };
+    const layers = laplace(model, { ...options, subsetOfWeights: 'all' }).fit(X, y);
+    const everything = Array.from(flatten(model), (_, i) => i);
+    const rows = laplace(model, { ...options, subsetOfWeights: { subnetwork: everything } }).fit(X, y);
+    const hessian = (la: unknown) => (la as { hessian: Tensor }).hessian.data;
+    expectClose(hessian(layers), hessian(rows), { rtol: 1e-12, atol: 1e-12 });
+  });
+
+  test('the GLM covariance J P⁻¹ Jᵀ by a triangular solve and through L⁻ᵀ (all weights, last layer)', () => {
+    // Wide inputs (all weights) or a wide last hidden layer make the L⁻ᵀ products
+    // cheaper than the solve for many test points; one point takes the solve.
+    const cases = [
+      { sizes: [12, 4, 6], subsetOfWeights: 'all' as const },
+      { sizes: [3, 12, 6], subsetOfWeights: 'lastLayer' as const },
+    ];
+    for (const { sizes, subsetOfWeights } of cases) {
+      const model = makeMlp(sizes, 'tanh', 5);
+      const d = sizes[0]!;
+      const k = sizes.at(-1)!;
+      const { X, y } = classificationData(20, d, k, 5);
+      const theta = flatten(model);
+      const lastSize = k * sizes.at(-2)! + k;
+      const cols = Array.from(theta, (_, i) => i).slice(
+        subsetOfWeights === 'all' ? 0 : theta.length - lastSize,
+      );
+      const precision = denseGgn(model, X, 'classification', cols).add(Matrix.eye(cols.length).mul(2));
+      for (const count of [1, 60]) {
+        const la = laplace(model, {
+          likelihood: 'classification',
+          subsetOfWeights,
+          hessianStructure: 'full',
+          priorPrecision: 2,
+        }).fit(X, y);
+        const xTest = randomInputs(count, d, 30 + count);
+        const { functionalCovariance } = la.predict(xTest, { linkApprox: 'bridge' }) as unknown as {
+          functionalCovariance: Tensor;
+        };
+        const usedInverse = (la as unknown as { inverseCache: unknown }).inverseCache !== null;
+        expect(usedInverse).toBe(count > 1);
+        xTest.forEach((x, i) => {
+          const jac = fdJacobian(model, theta, x).map((row) => cols.map((c) => row[c]!));
+          const cov = denseFunctionalCovariance(jac, precision);
+          expectClose(functionalCovariance.data.subarray(i * k * k, (i + 1) * k * k), cov.to1DArray(), {
+            rtol: 1e-5,
+            atol: 1e-8,
+          });
         });
-      });
+      }
     }
   });
 });
