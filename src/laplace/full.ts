@@ -200,8 +200,7 @@ export class FullLaplace<L extends LikelihoodName = LikelihoodName> extends Base
     // for the inputs, 2·k·P·Σ outₗ for the pulled-back rows; plus P³/3 once).
     const outputs = this.selection.blocks.reduce((sum, b) => sum + b.rows, 0);
     const inverseCost =
-      (this.inverseCache?.version === this.version ? 0 : p ** 3 / 3) +
-      2 * factors.n * p * (p + k * outputs);
+      (this.inverseCache?.version === this.version ? 0 : p ** 3 / 3) + 2 * factors.n * p * (p + k * outputs);
     const useInverse = !this.selection.indices && inverseCost < factors.n * k * p * p;
     const l = useInverse ? null : this.choleskyFactor();
     const inverseTransposed = useInverse ? this.inverseFactorTransposed() : null;

@@ -219,7 +219,8 @@ describe('emitter', () => {
     for (const relaxed of [false, true]) {
       const bytesOfModule = kernelModule({ relaxed });
       expect(WebAssembly.validate(bytesOfModule)).toBe(true);
-      expect(bytesOfModule.length).toBeLessThan(3072);
+      // Chrome refuses to compile a module over 4 KB synchronously on a page's main thread.
+      expect(bytesOfModule.length).toBeLessThan(4096);
     }
   });
 });

@@ -53,7 +53,8 @@ export function tridiagonalize(
       vwv.fill(0);
       // Every product of the panel is with the trailing block as it is now: under a
       // WebAssembly backend, one copy in linear memory serves them all, and the
-      // deferred terms are kept there too (wasm/panel.ts, the same bits).
+      // deferred terms are kept there too (wasm/panel.ts: the same bits under
+      // 'wasm-simd'; 'wasm-relaxed' fuses its multiply-adds).
       const panel = copyPanel(n - k0 - 1, TBLOCK, a, aOffset + (k0 + 1) * lda + k0 + 1, lda);
       for (let j = 0; j < TBLOCK; j++) {
         const k = k0 + j;

@@ -6,7 +6,8 @@
  *
  * Nothing happens at import. On first use the two modules are assembled (see
  * module.ts), probed with `WebAssembly.validate` and compiled synchronously (they
- * are about 1 KB, within what browsers allow on the main thread). Any failure,
+ * are under 3 KB, within the 4 KB Chrome compiles synchronously on a page's main
+ * thread). Any failure,
  * from a runtime without WebAssembly or SIMD to a content security policy or a
  * platform that forbids compiling from bytes, leaves the affected backend
  * unavailable and the TypeScript kernels in charge, silently.

@@ -28,9 +28,14 @@
  * The gemm driver uses the same memory, but only inside gemm, and the
  * reduction calls none during a panel; a panel is copied again after each
  * rank-2b update. Views are re-taken at every call, since growing memory
- * detaches them; it never shrinks, so one that held the panel still does.
+ * detaches them; it never shrinks, so one that held the panel still does. For
+ * that reason a panel larger than PANEL_MAX_BYTES (an order above about 8,000)
+ * stays in TypeScript rather than hold its memory for the life of the program.
  */
 import { activeEngine, type Engine, memoryView } from './backend.js';
+
+/** Largest panel kept in linear memory (256 MiB, the triangle of an order of about 8,000). */
+const PANEL_MAX_BYTES = 2 ** 28;
 
 /** A panel of the reduction in linear memory; valid until the next gemm. */
 export interface Panel {
@@ -68,8 +73,8 @@ const view = (panel: Panel): Float64Array => memoryView(panel.engine.memory, 8 *
 /**
  * Copy the upper triangle of the m × m block at a[offset..] (row stride lda)
  * into linear memory, with room for the deferred updates of `reflectors`
- * steps; undefined when the backend is 'js' or memory cannot grow, and the
- * caller keeps to TypeScript.
+ * steps; undefined when the backend is 'js', the panel is over PANEL_MAX_BYTES
+ * or memory cannot grow, and the caller keeps to TypeScript.
  */
 export function copyPanel(
   m: number,
@@ -90,6 +95,7 @@ export function copyPanel(
   const dotSlot = coefficientSlot + 2 * reflectors + 4;
   const rowSlot = dotSlot + 2 * reflectors + 4;
   const end = rowSlot + pitch;
+  if (8 * (end - sSlot) > PANEL_MAX_BYTES) return undefined;
   const mem = memoryView(engine.memory, 8 * end);
   if (mem === undefined) return undefined;
   const panel = {

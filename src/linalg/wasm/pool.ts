@@ -152,7 +152,13 @@ function webHost(): WorkerHost | null | undefined {
     spawn() {
       const worker = new Worker(url, { type: 'module' });
       const ready = new Promise<void>((resolve, reject) => {
-        worker.onmessage = () => resolve();
+        worker.onmessage = () => {
+          // From here on an error is the host's to report, not a failed start.
+          worker.onmessage = null;
+          worker.onmessageerror = null;
+          worker.onerror = null;
+          resolve();
+        };
         worker.onmessageerror = () =>
           reject(new Error('startWorkers: the worker could not receive its memory'));
         worker.onerror = (event) => {
