@@ -202,24 +202,13 @@ export class FullLaplace<L extends LikelihoodName = LikelihoodName> extends Base
     const inverseCost =
       (this.inverseCache?.version === this.version ? 0 : p ** 3 / 3) + 2 * factors.n * p * (p + k * outputs);
     const useInverse = !this.selection.indices && inverseCost < factors.n * k * p * p;
-    const l = useInverse ? null : this.choleskyFactor();
-    const inverseTransposed = useInverse ? this.inverseFactorTransposed() : null;
+    const solve = useInverse ? this.rowsTimesInverseTransposed(factors) : this.rowsSolvedByFactor(factors);
     // The inverse path holds every layer's pulled-back product [outₗ × P] per example.
     const widest = Math.max(k, ...this.selection.blocks.map((b) => b.rows));
     const chunk = chunkSize(useInverse ? widest : k, p);
-    const rows = useInverse ? null : new Float64Array(Math.min(chunk, factors.n) * k * p);
     for (let start = 0; start < factors.n; start += chunk) {
       const end = Math.min(factors.n, start + chunk);
-      const count = (end - start) * k;
-      let solved: Float64Array;
-      if (inverseTransposed) {
-        const slice = sliceFactors(factors, start, end);
-        solved = rowsTimesMatrix(slice, this.network, this.selection, inverseTransposed, p);
-      } else {
-        solved = assembleRows(factors, this.network, this.selection, start, end, rows!);
-        // Rows ← J L⁻ᵀ, i.e. solve X·Lᵀ = J.
-        trsmKernel(false, true, true, count, p, l!, 0, p, solved, 0, p);
-      }
+      const solved = solve(start, end);
       for (let e = start; e < end; e++) {
         const base = (e - start) * k;
         syrkKernel(k, p, 1, solved, base * p, p, false, 0, out, e * k * k, k);
@@ -227,6 +216,32 @@ export class FullLaplace<L extends LikelihoodName = LikelihoodName> extends Base
       }
     }
     return out;
+  }
+
+  /** Rows [start, end) of J L⁻ᵀ by products with L⁻ᵀ over the rows' factors. */
+  private rowsTimesInverseTransposed(factors: JacobianFactors): (start: number, end: number) => Float64Array {
+    const inverseTransposed = this.inverseFactorTransposed();
+    return (start, end) =>
+      rowsTimesMatrix(
+        sliceFactors(factors, start, end),
+        this.network,
+        this.selection,
+        inverseTransposed,
+        this.nParams,
+      );
+  }
+
+  /** Rows [start, end) of J L⁻ᵀ by solving X·Lᵀ = J, in one reused buffer. */
+  private rowsSolvedByFactor(factors: JacobianFactors): (start: number, end: number) => Float64Array {
+    const p = this.nParams;
+    const k = factors.m;
+    const l = this.choleskyFactor();
+    const rows = new Float64Array(Math.min(chunkSize(k, p), factors.n) * k * p);
+    return (start, end) => {
+      assembleRows(factors, this.network, this.selection, start, end, rows);
+      trsmKernel(false, true, true, (end - start) * k, p, l, 0, p, rows, 0, p);
+      return rows;
+    };
   }
 
   protected applyPosteriorScale(z: Float64Array, n: number): Float64Array {
