@@ -22,8 +22,9 @@
  * [out][in] row-major, then the bias.
  */
 
-import { erfcScalar } from '../autodiff/special.js';
-import type { Tensor } from '../autodiff/tensor.js';
+import { ACTIVATION_NAMES, type Activation, type ActivationName, activation } from '../autodiff/nn/layers.js';
+import { ones, Tensor } from '../autodiff/tensor.js';
+import { jvp } from '../autodiff/transforms.js';
 import { ShapeError, ValueError } from '../errors.js';
 import { gemmKernel } from '../linalg/kernels/gemm.js';
 
@@ -49,63 +50,22 @@ export interface SequentialLike {
   readonly layers: readonly (LinearLike | ActivationLike)[];
 }
 
-/** An elementwise nonlinearity with its derivative written in terms of input z and output y. */
-interface ScalarActivation {
-  value(z: number): number;
-  derivative(z: number, y: number): number;
-}
-
-const SQRT1_2 = Math.SQRT1_2;
-const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
-
-function scalarActivation(layer: ActivationLike): ScalarActivation {
-  switch (layer.name) {
-    case 'identity':
-      return { value: (z) => z, derivative: () => 1 };
-    case 'tanh':
-      return { value: Math.tanh, derivative: (_z, y) => 1 - y * y };
-    case 'sigmoid':
-      return {
-        value: (z) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z))),
-        derivative: (_z, y) => y * (1 - y),
-      };
-    case 'relu':
-      return { value: (z) => Math.max(z, 0), derivative: (z) => (z > 0 ? 1 : 0) };
-    case 'leakyrelu': {
-      const slope = layer.negativeSlope ?? 0.01;
-      return { value: (z) => (z > 0 ? z : slope * z), derivative: (z) => (z > 0 ? 1 : slope) };
-    }
-    case 'elu': {
-      const alpha = layer.alpha ?? 1;
-      return {
-        value: (z) => (z > 0 ? z : alpha * Math.expm1(z)),
-        derivative: (z, y) => (z > 0 ? 1 : y + alpha),
-      };
-    }
-    case 'softplus':
-      // log(1 + eᶻ) = max(z, 0) + log1p(e^−|z|); its derivative is the logistic sigmoid.
-      return {
-        value: (z) => Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z))),
-        derivative: (z) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z))),
-      };
-    case 'gelu':
-      // Exact GELU: z·Φ(z); d/dz = Φ(z) + z·φ(z).
-      return {
-        value: (z) => z * normalCdf(z),
-        derivative: (z) => normalCdf(z) + z * INV_SQRT_2PI * Math.exp(-0.5 * z * z),
-      };
-    default:
-      throw new ValueError(`laplace: activation '${layer.name}' is not supported`);
+/**
+ * The activation of the nn module by the layer's name: its `apply` (built from
+ * the primitives) is the one definition of σ, and σ′ comes from it by forward
+ * mode, so this page holds no formula of its own.
+ */
+function elementwise(layer: ActivationLike): Activation {
+  if (!(ACTIVATION_NAMES as readonly string[]).includes(layer.name)) {
+    throw new ValueError(
+      `laplace: activation '${layer.name}' is not supported; expected one of ${ACTIVATION_NAMES.join(', ')}`,
+    );
   }
-}
-
-/** Φ(z) = ½ erfc(−z/√2). */
-function normalCdf(z: number): number {
-  return 0.5 * erfcScalar(-z * SQRT1_2);
+  return activation(layer.name as ActivationName, { negativeSlope: layer.negativeSlope, alpha: layer.alpha });
 }
 
 /** One step of the chain: an affine map (index into `linears`) or an activation. */
-type Step = { kind: 'linear'; index: number } | { kind: 'activation'; fn: ScalarActivation };
+type Step = { kind: 'linear'; index: number } | { kind: 'activation'; fn: Activation };
 
 export interface LinearShape {
   readonly inFeatures: number;
@@ -147,7 +107,7 @@ export class Network {
         });
         width = layer.outFeatures;
       } else {
-        this.steps.push({ kind: 'activation', fn: scalarActivation(layer) });
+        this.steps.push({ kind: 'activation', fn: elementwise(layer) });
       }
     }
     if (this.linears.length === 0) throw new ValueError('laplace: the model has no Linear layer');
@@ -175,14 +135,14 @@ export class Network {
 
   /**
    * Forward pass on n rows of `x` ([n, inputSize], row-major) with parameters
-   * `theta`. Keeps each Linear layer's input and each activation's input and
-   * output, which the backward pass needs.
+   * `theta`. Keeps each Linear layer's input and each activation's input, which
+   * the backward pass needs.
    */
   forward(theta: Float64Array, x: Float64Array, n: number): ForwardCache {
     let current = x;
     let width = this.inputSize;
     const inputs: Float64Array[] = [];
-    const activations: { z: Float64Array; y: Float64Array }[] = [];
+    const activations: Float64Array[] = [];
     for (const step of this.steps) {
       if (step.kind === 'linear') {
         const shape = this.linears[step.index]!;
@@ -207,10 +167,8 @@ export class Network {
         current = out;
         width = shape.outFeatures;
       } else {
-        const y = new Float64Array(current.length);
-        for (let i = 0; i < y.length; i++) y[i] = step.fn.value(current[i]!);
-        activations.push({ z: current, y });
-        current = y;
+        activations.push(current);
+        current = step.fn.apply(new Tensor(current, [n, width])).data;
       }
     }
     return { n, inputs, activations, output: current, outputWidth: width };
@@ -230,12 +188,14 @@ export class Network {
     for (let s = this.steps.length - 1; s >= 0; s--) {
       const step = this.steps[s]!;
       if (step.kind === 'activation') {
-        const { z, y } = cache.activations[activationIndex--]!;
-        // Multiply each of the m vectors of example e by σ'(z) of that example.
+        const z = new Tensor(cache.activations[activationIndex--]!, [cache.n, width]);
+        // σ′(z) = the tangent of σ at z along ones (σ acts elementwise).
+        const slope = jvp((t: Tensor) => step.fn.apply(t), [z], [ones(z.shape)])[1].data;
+        // Multiply each of the m vectors of example e by σ′(z) of that example.
         const scaled = new Float64Array(current.length);
         for (let e = 0; e < cache.n; e++) {
           for (let j = 0; j < width; j++) {
-            const d = step.fn.derivative(z[e * width + j]!, y[e * width + j]!);
+            const d = slope[e * width + j]!;
             for (let r = 0; r < m; r++) {
               const idx = (e * m + r) * width + j;
               scaled[idx] = current[idx]! * d;
@@ -268,8 +228,8 @@ export interface ForwardCache {
   readonly n: number;
   /** Input aₗ of each Linear layer, [n × inₗ]. */
   readonly inputs: Float64Array[];
-  /** Input z and output y of each activation layer, in order. */
-  readonly activations: { z: Float64Array; y: Float64Array }[];
+  /** Input z of each activation layer, in order. */
+  readonly activations: Float64Array[];
   /** Network output f, [n × K]. */
   readonly output: Float64Array;
   readonly outputWidth: number;

@@ -1,8 +1,8 @@
 /**
- * The activation contract with the Laplace code: src/laplace/network.ts
- * hand-codes every activation's value and derivative for its fast Jacobians.
- * Its forward pass and its pulled-back vectors must agree with reverse mode
- * through `Sequential.apply`, kinks included (pre-activations exactly 0).
+ * The contract with the Laplace code: src/laplace/network.ts runs its own
+ * forward pass and pulls vectors back by hand (σ′ by jvp of each activation).
+ * Both must agree with reverse mode through `Sequential.apply`, kinks included
+ * (pre-activations exactly 0).
  */
 import { describe, expect, it } from 'vitest';
 import { type ActivationName, activation, Linear, ravel, Sequential } from '../../src/autodiff/nn/index.js';

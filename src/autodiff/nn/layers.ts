@@ -7,9 +7,9 @@
  * a = √5 reduces to exactly this bound for W); we do the same from a seed.
  *
  * An activation is an elementwise σ written with the differentiable ops, so
- * every transformation (grad, jvp, vmap) goes through it. The formulas, value
- * and derivative, are the contract with hand-written Jacobian code elsewhere
- * (src/laplace/network.ts), including the value of the derivative at a kink:
+ * every transformation (grad, jvp, vmap) goes through it; the Laplace code's
+ * hand-written Jacobians (src/laplace/network.ts) call `apply` and take σ′ by
+ * jvp, so these are the only definitions. Values and derivatives, kinks included:
  *
  *   identity    z                                   1
  *   tanh        tanh z                              1 − tanh² z
