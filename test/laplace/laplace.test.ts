@@ -827,7 +827,9 @@ describe('serialisation and errors', () => {
     expect(() => la.fit([[1, 2]], [[0, 0, 0]])).toThrow(ShapeError);
     expect(() => la.fit([[1, Number.NaN]], [[0, 0]])).toThrow(/non-finite value at row 0, column 1/);
     expect(() => laplace(model, { likelihood: 'regression', priorPrecision: -1 })).toThrow(ValueError);
-    const swish = { layers: [model.layers[0]!, { kind: 'activation' as const, name: 'swish' }, model.layers[2]!] };
+    const swish = {
+      layers: [model.layers[0]!, { kind: 'activation' as const, name: 'swish' }, model.layers[2]!],
+    };
     expect(() => laplace(swish, { likelihood: 'regression' })).toThrow(/activation 'swish' is not supported/);
     expect(() => laplace(model, { likelihood: 'regression', sigmaNoise: 0 })).toThrow(ValueError);
     expect(() => laplace(model, { likelihood: 'classification', sigmaNoise: 2 })).toThrow(ValueError);
