@@ -18,6 +18,8 @@ import {
   syrk,
   workerCount,
 } from '../../src/linalg/index.js';
+import { PAGE } from '../../src/linalg/wasm/backend.js';
+import { team } from '../../src/linalg/wasm/pool.js';
 import { seededRng } from '../../src/random.js';
 
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
@@ -108,6 +110,17 @@ describe('worker pool', () => {
     const expected = cholesky(a).data;
     setBackend('wasm-simd');
     expect(sameBits(cholesky(a).data, expected)).toBe(true);
+  });
+
+  it('a task that traps in a worker is redone by the caller, whose trap is thrown, not waited on forever', () => {
+    setBackend('wasm-simd');
+    const crew = team()!;
+    expect(crew.size).toBe(1);
+    // A packed panel of A far past the end of linear memory: gebp traps on its first load.
+    crew.post(0, 0, 4, 4, 1, 8, 2 ** 31 - 2 ** 20, PAGE, PAGE, 32);
+    expect(() => crew.join()).toThrow(WebAssembly.RuntimeError);
+    const p = { m: 300, n: 300, k: 300, transA: false, transB: false, alpha: 1, beta: 0 };
+    expect(sameBits(product(p, 'wasm-simd'), product(p, 'js'))).toBe(true);
   });
 
   it('stops, and products go on without it', async () => {

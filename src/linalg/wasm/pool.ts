@@ -33,10 +33,10 @@ import { type Kernels, kernelModule } from './module.js';
 
 /** Largest shared memory (4 GiB is the wasm32 limit; the driver keeps its blocks far below this). */
 const MAX_PAGES = 16384;
-/** Control words per worker: sequence, done, stop, variant, then the task. */
+/** Control words per worker: sequence, done, stop, variant, the task, and whether the task failed. */
 const WORDS = 16;
-const [SEQ, DONE, STOP, VARIANT, FROM, TO, N_TILES, KC, PA, PB, C, LDC, MC] = Array.from(
-  { length: 13 },
+const [SEQ, DONE, STOP, VARIANT, FROM, TO, N_TILES, KC, PA, PB, C, LDC, MC, FAILED] = Array.from(
+  { length: 14 },
   (_, i) => i,
 );
 
@@ -85,7 +85,12 @@ port.once('message', ({ memory, modules, control }) => {
     Atomics.wait(w, ${SEQ}, seen);
     seen = Atomics.load(w, ${SEQ});
     if (w[${STOP}]) return;
-    runRows(kernels[w[${VARIANT}]], w[${FROM}], w[${TO}], w[${MC}], w[${N_TILES}], w[${KC}], w[${PA}], w[${PB}], w[${C}], w[${LDC}]);
+    // A trap must not kill the thread with the caller waiting: flag it, and the caller redoes the rows.
+    try {
+      runRows(kernels[w[${VARIANT}]], w[${FROM}], w[${TO}], w[${MC}], w[${N_TILES}], w[${KC}], w[${PA}], w[${PB}], w[${C}], w[${LDC}]);
+    } catch {
+      w[${FAILED}] = 1;
+    }
     Atomics.store(w, ${DONE}, seen);
     Atomics.notify(w, ${DONE});
   }
@@ -403,14 +408,20 @@ export function team(): Team | undefined {
       Atomics.notify(words, SEQ);
     },
     join() {
-      for (let i = 0; i < posted.length; i += 2) {
-        const words = p.control[posted[i]!]!;
-        const seq = posted[i + 1]!;
+      const tasks = posted.splice(0);
+      for (let i = 0; i < tasks.length; i += 2) {
+        const words = p.control[tasks[i]!]!;
+        const seq = tasks[i + 1]!;
         for (let done = Atomics.load(words, DONE); done !== seq; done = Atomics.load(words, DONE)) {
           Atomics.wait(words, DONE, done);
         }
+        if (words[FAILED]) {
+          // The worker's WebAssembly trapped: run its rows here, where a second trap is thrown to the caller.
+          words[FAILED] = 0;
+          // biome-ignore format: the task's words in order
+          runRows(kernels, words[FROM]!, words[TO]!, words[MC]!, words[N_TILES]!, words[KC]!, words[PA]!, words[PB]!, words[C]!, words[LDC]!);
+        }
       }
-      posted.length = 0;
     },
   };
 }
