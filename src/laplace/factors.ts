@@ -140,6 +140,7 @@ export function chunkSize(m: number, width: number, budget = 4_000_000): number 
  * pairs i ≤ i', j ≤ j' are formed, a quarter of that again.
  */
 export class GramAccumulator {
+  private readonly slices: LayerSlice[];
   private readonly pairs: LayerPair[];
 
   constructor(
@@ -148,6 +149,7 @@ export class GramAccumulator {
     private readonly h: Float64Array,
   ) {
     const slices = selection.indices ? [] : layerSlices(selection);
+    this.slices = slices;
     // Later layers come later in θ: (row, column) with row ≥ column lands in the lower triangle.
     this.pairs = slices.flatMap((row, s) =>
       slices.slice(0, s + 1).map((column, t) => layerPair(row, column, s === t)),
@@ -166,7 +168,11 @@ export class GramAccumulator {
       }
       return;
     }
-    for (const pair of this.pairs) accumulatePair(factors, pair);
+    // uₗ for this batch, once per layer (each layer takes part in several pairs).
+    const inputs = new Map(this.slices.map((slice) => [slice, augmentedInputs(factors, slice)]));
+    for (const pair of this.pairs) {
+      accumulatePair(factors, pair, inputs.get(pair.row)!, inputs.get(pair.column)!);
+    }
   }
 
   /** Add the Kronecker sums to h's lower triangle. */
@@ -228,16 +234,17 @@ function layerPair(row: LayerSlice, column: LayerSlice, diagonal: boolean): Laye
   return { row, column, diagonal, outPairs, inPairs, product: new Float64Array(outPairs * inPairs) };
 }
 
-/** product += XᵀY over the factors' examples, a chunk of rows of X and Y at a time. */
-function accumulatePair(factors: JacobianFactors, pair: LayerPair): void {
+/**
+ * product += XᵀY over the factors' examples, a chunk of rows of X and Y at a
+ * time; u and u2 are the augmented inputs of the pair's row and column layers.
+ */
+function accumulatePair(factors: JacobianFactors, pair: LayerPair, u: Float64Array, u2: Float64Array): void {
   const { row, column, diagonal, outPairs, inPairs, product } = pair;
   const { n, m } = factors;
   const o = row.outFeatures;
   const o2 = column.outFeatures;
   const g = factors.pulled[row.linear]!;
   const g2 = factors.pulled[column.linear]!;
-  const u = augmentedInputs(factors, row);
-  const u2 = augmentedInputs(factors, column);
   const c = row.width;
   const c2 = column.width;
   const chunk = Math.min(n, chunkSize(1, outPairs + inPairs));
