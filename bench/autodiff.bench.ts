@@ -7,9 +7,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { linear, mul, square, sum, tanh } from '../src/autodiff/ops.js';
-import { randn, type Tensor } from '../src/autodiff/tensor.js';
 import { grad, jacrev, vmap } from '../src/autodiff/transforms.js';
-import { gemmKernel } from '../src/linalg/kernels/gemm.js';
+import { gemmKernel } from '../src/kernels/gemm.js';
+import { randn, type Tensor } from '../src/tensor.js';
 import { type Case, printTable, type Row } from './harness.js';
 
 interface Layer {

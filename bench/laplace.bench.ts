@@ -9,12 +9,12 @@
  * with the WebAssembly worker pool (`startWorkers`) sharing its large products.
  */
 import { readFileSync } from 'node:fs';
-import { adam, Sequential, train } from '../src/autodiff/nn/index.js';
 import { softmax } from '../src/autodiff/ops.js';
-import type { Tensor } from '../src/autodiff/tensor.js';
+import { startWorkers, stopWorkers } from '../src/kernels/wasm/index.js';
 import { type HessianStructure, laplace } from '../src/laplace/index.js';
-import { startWorkers, stopWorkers } from '../src/linalg/wasm/index.js';
 import { accuracy, classificationNll } from '../src/metrics.js';
+import { adam, Sequential, train } from '../src/nn/index.js';
+import type { Tensor } from '../src/tensor.js';
 
 function loadDigits(): { X: number[][]; y: number[] } {
   const lines = readFileSync(new URL('../data/digits.csv', import.meta.url), 'utf8')

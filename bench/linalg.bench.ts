@@ -3,14 +3,13 @@
  * tfjs's cpu backend (float32), in the same process. Ratios are baseline time
  * over ours. "laplace-ts" rows run the pure TypeScript kernels (backend 'js');
  * rows marked "wasm-simd" run the library default, whose gemm macro-kernel is
- * WebAssembly (src/linalg/wasm, see the WebAssembly section of RESULTS.md; the
+ * WebAssembly (src/kernels/wasm, see the WebAssembly section of RESULTS.md; the
  * rows are left out where WebAssembly SIMD is unavailable).
  * `LINALG_BENCH=quick` skips the slowest baselines;
  * `LINALG_BENCH_ONLY=gemm,eigvalsh` runs only the named parts.
  */
 import * as tf from '@tensorflow/tfjs';
 import { CholeskyDecomposition, EigenvalueDecomposition, Matrix } from 'ml-matrix';
-import { randn, type Tensor } from '../src/autodiff/tensor.js';
 import {
   availableBackends,
   backend,
@@ -25,6 +24,7 @@ import {
   solveTriangular,
   syrk,
 } from '../src/linalg/index.js';
+import { randn, type Tensor } from '../src/tensor.js';
 import { type Case, measure } from './harness.js';
 
 const quick = process.env['LINALG_BENCH'] === 'quick';

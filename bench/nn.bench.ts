@@ -5,8 +5,8 @@
  * @tensorflow/tfjs (cpu backend, `optimizer.minimize`) in the same process.
  */
 import * as tf from '@tensorflow/tfjs';
-import { adam, Sequential, train } from '../src/autodiff/nn/index.js';
-import { linspace, tensor } from '../src/autodiff/tensor.js';
+import { adam, Sequential, train } from '../src/nn/index.js';
+import { linspace, tensor } from '../src/tensor.js';
 import { measure } from './harness.js';
 
 export async function run(): Promise<void> {

@@ -13,8 +13,8 @@
  */
 import v8 from 'node:v8';
 import { linear, mul, square, sum, tanh } from '../src/autodiff/ops.js';
-import { randn, type Tensor } from '../src/autodiff/tensor.js';
 import { grad } from '../src/autodiff/transforms.js';
+import { pauseWorkers } from '../src/kernels/wasm/pool.js';
 import {
   availableBackends,
   type Backend,
@@ -27,7 +27,7 @@ import {
   syrk,
   workerCount,
 } from '../src/linalg/index.js';
-import { pauseWorkers } from '../src/linalg/wasm/pool.js';
+import { randn, type Tensor } from '../src/tensor.js';
 import { printTable, type Row } from './harness.js';
 
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');

@@ -17,11 +17,12 @@
  * The network is small (1 → 50 → 1, 151 weights), so the posterior is the
  * full GGN over all weights.
  */
-import { tensor } from '../src/autodiff/tensor.js';
+
 import { fitPosterior, type TrainSettings, Z95 } from '../src/cli/pipeline.js';
 import { linePlot } from '../src/cli/svg.js';
 import type { RegressionPrediction } from '../src/laplace/base.js';
 import { gaussianNll, rmse } from '../src/metrics.js';
+import { tensor } from '../src/tensor.js';
 import { type DemoOptions, meanWhere, type PartResult, secondsSince, trainWithProgress } from './common.js';
 import { gapFunction, gapRegression } from './toy-data.js';
 

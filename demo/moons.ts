@@ -12,7 +12,7 @@
  * pulls the confidence back towards uniform there (Kristiadi, Hein, Hennig
  * 2020), while on the data it stays close to the MAP's.
  */
-import type { Sequential } from '../src/autodiff/nn/index.js';
+
 import {
   classificationPredictive,
   classificationScores,
@@ -21,6 +21,7 @@ import {
   type TrainSettings,
 } from '../src/cli/pipeline.js';
 import { heatmap } from '../src/cli/svg.js';
+import type { Sequential } from '../src/nn/index.js';
 import { type DemoOptions, meanWhere, type PartResult, secondsSince, trainWithProgress } from './common.js';
 import { grid2d, twoMoons } from './toy-data.js';
 

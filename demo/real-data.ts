@@ -21,8 +21,7 @@
  * predictive entropy should be higher on the latter. AUROC of telling them
  * apart by entropy (0.5 is chance, 1 perfect).
  */
-import type { Sequential } from '../src/autodiff/nn/index.js';
-import { tensor } from '../src/autodiff/tensor.js';
+
 import { type Dataset, fitStandardizer, standardize, trainTestSplit } from '../src/cli/dataset.js';
 import {
   classificationPredictive,
@@ -41,6 +40,8 @@ import type { Cell, Table } from '../src/cli/report.js';
 import { barChart, reliabilityPlot } from '../src/cli/svg.js';
 import type { BaseLaplace } from '../src/laplace/base.js';
 import { auroc, predictiveEntropy, reliabilityDiagram } from '../src/metrics.js';
+import type { Sequential } from '../src/nn/index.js';
+import { tensor } from '../src/tensor.js';
 import { type DemoOptions, type PartResult, readDataset, secondsSince, trainWithProgress } from './common.js';
 
 /** Full GGNs over all weights are formed only up to this many weights, to keep the demo within its time. */

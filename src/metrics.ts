@@ -21,8 +21,9 @@
  * a probability table and labels to be integers in range, so a table of logits
  * passed by mistake is an error here rather than a meaningless number.
  */
-import type { Tensor } from './autodiff/tensor.js';
+
 import { ShapeError, ValueError } from './errors.js';
+import type { Tensor } from './tensor.js';
 
 /** Class probabilities: a Tensor of shape [n, k] or n rows of k numbers. */
 export type ProbabilityTable = Tensor | readonly (readonly number[])[];

@@ -1,6 +1,6 @@
 /** Shared test oracles and comparisons. */
 import { expect } from 'vitest';
-import type { Tensor } from '../src/autodiff/tensor.js';
+import type { Tensor } from '../src/tensor.js';
 
 export interface Tolerance {
   rtol?: number;

@@ -1,6 +1,5 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { tensor } from '../src/autodiff/tensor.js';
 import { ShapeError, ValueError } from '../src/errors.js';
 import {
   accuracy,
@@ -13,6 +12,7 @@ import {
   reliabilityDiagram,
   rmse,
 } from '../src/metrics.js';
+import { tensor } from '../src/tensor.js';
 import { expectClose } from './helpers.js';
 
 /** Random classification predictions: n rows of k probabilities and labels in 0..k−1. */

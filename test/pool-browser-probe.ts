@@ -8,8 +8,9 @@
  * driver to split it between the threads) with the pool and with it paused,
  * and compares both with a plain triple loop.
  */
+
+import { pauseWorkers, team } from '../src/kernels/wasm/pool.js';
 import { gemmKernel, startWorkers, stopWorkers } from '../src/linalg/index.js';
-import { pauseWorkers, team } from '../src/linalg/wasm/pool.js';
 import { seededRng } from '../src/random.js';
 
 export interface PoolProbeReport {

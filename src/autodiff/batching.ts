@@ -10,8 +10,9 @@
  * Batch axes are moved to the front on entry and to `outAxes` on exit, so rules
  * only ever see batch axis 0.
  */
+
+import type { Tensor } from '../tensor.js';
 import { type Primitive, Trace, Tracer } from './core.js';
-import type { Tensor } from './tensor.js';
 
 export class BatchTracer extends Tracer {
   /** The stacked values, batch axis first. */

@@ -28,7 +28,7 @@
  * is the hot path of plain evaluation and of every tape-recorded forward pass.
  */
 import { TracerError } from '../errors.js';
-import { type Shape, Tensor } from './tensor.js';
+import { type Shape, Tensor } from '../tensor.js';
 
 /**
  * One primitive operation. `P` is its static parameters (axes, shapes, flags):

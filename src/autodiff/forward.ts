@@ -10,9 +10,10 @@
  * identically zero (an input not being differentiated) is a symbolic `null`:
  * rules skip it, and a result with no tangent is returned as a plain value.
  */
+
+import { shapesEqual, type Tensor } from '../tensor.js';
 import { bind, type Primitive, Trace, Tracer } from './core.js';
 import { broadcastTo } from './ops.js';
-import { shapesEqual, type Tensor } from './tensor.js';
 
 export class JVPTracer extends Tracer {
   readonly primal: Tensor;

@@ -12,6 +12,19 @@
  * batch axes broadcast).
  */
 import { ShapeError, ValueError } from '../errors.js';
+import {
+  asTensor,
+  normalizeAxis,
+  ones,
+  type Shape,
+  shapeString,
+  shapesEqual,
+  sizeOf,
+  type Tensor,
+  type TensorLike,
+  tensor,
+  zeros,
+} from '../tensor.js';
 import { bind, type Primitive } from './core.js';
 import {
   absP,
@@ -61,19 +74,6 @@ import {
   takeP,
   transposeP,
 } from './primitives/shape.js';
-import {
-  asTensor,
-  normalizeAxis,
-  ones,
-  type Shape,
-  shapeString,
-  shapesEqual,
-  sizeOf,
-  type Tensor,
-  type TensorLike,
-  tensor,
-  zeros,
-} from './tensor.js';
 
 function unaryOp(prim: Primitive<NoParams>, x: TensorLike): Tensor {
   return bind(prim, [asTensor(x)], NO_PARAMS);

@@ -9,8 +9,8 @@
  * (no leaves), like JAX's None.
  */
 import { ShapeError, ValueError } from '../errors.js';
+import { asTensor, type Shape, shapeString, sizeOf, Tensor, type TensorLike } from '../tensor.js';
 import { concat, reshape, slice } from './ops.js';
-import { asTensor, type Shape, shapeString, sizeOf, Tensor, type TensorLike } from './tensor.js';
 
 /** A tree of leaves `L` built from arrays and plain objects. */
 export type Pytree<L = Tensor | number> =

@@ -16,9 +16,10 @@
  * Broadcasting is undone here, once: each input cotangent is summed back to
  * its input's shape.
  */
+
+import { shapesEqual, type Tensor } from '../tensor.js';
 import { bind, type Primitive, Trace, Tracer } from './core.js';
 import { add, broadcastTo, sumTo } from './ops.js';
-import { shapesEqual, type Tensor } from './tensor.js';
 
 /** One recorded primitive application. `inputs[i]` is the tape index of argument i, or −1 for a constant. */
 interface TapeEntry {

@@ -15,13 +15,13 @@
  * they nest freely: grad(grad(f)), vmap(jacrev(f)), jvp(grad(f)), ….
  */
 import { ShapeError, ValueError } from '../errors.js';
+import { asTensor, eye, ones, type Shape, shapeString, shapesEqual, sizeOf, Tensor } from '../tensor.js';
 import { BatchTrace, BatchTracer } from './batching.js';
 import { isTracerOf, Tracer, withTrace } from './core.js';
 import { JVPTrace, JVPTracer } from './forward.js';
 import { broadcastTo, expandDims, moveAxis, reshape, slice, transpose, zerosLike } from './ops.js';
 import { type Pytree, type TreeDef, treeEqual, treeFlatten, treeString, treeUnflatten } from './pytree.js';
 import { backward, forward, type Recording, TapeTrace, type TapeTracer } from './reverse.js';
-import { asTensor, eye, ones, type Shape, shapeString, shapesEqual, sizeOf, Tensor } from './tensor.js';
 
 // ---------------------------------------------------------------------------
 // Types

@@ -15,11 +15,11 @@
  * progress bars and messages to stderr.
  */
 import { parseArgs } from 'node:util';
-import { ACTIVATION_NAMES, type ActivationName, type Sequential } from '../autodiff/nn/index.js';
-import { tensor } from '../autodiff/tensor.js';
 import { LaplaceTsError } from '../errors.js';
 import type { BaseLaplace, HessianStructure, LinkApprox } from '../laplace/base.js';
 import { predictiveEntropy } from '../metrics.js';
+import { ACTIVATION_NAMES, type ActivationName, type Sequential } from '../nn/index.js';
+import { tensor } from '../tensor.js';
 import { CsvError, classCount, formatCsv, type NumericTable, numericTable, parseCsv } from './csv.js';
 import { fitStandardizer, type Standardizer, standardize, trainTestSplit, unstandardize } from './dataset.js';
 import { checkWritable, readTextFile, writeFilesAtomically } from './files.js';

@@ -4,15 +4,11 @@
  * the MAP, its Laplace posterior, and the preprocessing (the feature columns by
  * name and the standardisation of inputs and, for regression, of the target).
  */
-import {
-  ACTIVATION_NAMES,
-  type ActivationName,
-  Sequential,
-  type SequentialJSON,
-} from '../autodiff/nn/index.js';
+
 import { LaplaceTsError } from '../errors.js';
 import type { BaseLaplace, HessianStructure, LaplaceJSON } from '../laplace/base.js';
 import { Laplace } from '../laplace/laplace.js';
+import { ACTIVATION_NAMES, type ActivationName, Sequential, type SequentialJSON } from '../nn/index.js';
 import type { Standardizer } from './dataset.js';
 import { FileError } from './files.js';
 import type { TargetScale, Task } from './pipeline.js';

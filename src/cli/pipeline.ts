@@ -23,9 +23,7 @@
  * mean m + s·μ and variance s²·v.
  */
 
-import { type ActivationName, adam, Sequential, train } from '../autodiff/nn/index.js';
 import { softmax } from '../autodiff/ops.js';
-import { tensor } from '../autodiff/tensor.js';
 import { ValueError } from '../errors.js';
 import type { BaseLaplace, HessianStructure, LinkApprox, RegressionPrediction } from '../laplace/base.js';
 import { laplace } from '../laplace/laplace.js';
@@ -38,6 +36,8 @@ import {
   gaussianNll,
   rmse,
 } from '../metrics.js';
+import { type ActivationName, adam, Sequential, train } from '../nn/index.js';
+import { tensor } from '../tensor.js';
 import { fitStandardizer } from './dataset.js';
 
 export type Task = 'regression' | 'classification';

@@ -7,8 +7,8 @@
  * For classification, a reliability diagram of both predictives.
  */
 
-import { tensor } from '../autodiff/tensor.js';
 import { reliabilityDiagram } from '../metrics.js';
+import { tensor } from '../tensor.js';
 import { unstandardize } from './dataset.js';
 import type { ModelFile } from './model-file.js';
 import { type GaussianPrediction, Z95 } from './pipeline.js';

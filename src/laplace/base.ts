@@ -23,9 +23,10 @@
  * Subclasses differ only in how they store H and apply P⁻¹: full, diag, kron,
  * low rank. Everything else lives here.
  */
-import { Tensor } from '../autodiff/tensor.js';
+
 import { NotFittedError, NotPositiveDefiniteError, ShapeError, ValueError } from '../errors.js';
 import { type RngLike, toRng } from '../random.js';
+import { Tensor } from '../tensor.js';
 import { type JacobianFactors, jacobianFactors } from './factors.js';
 import {
   type CurvatureName,

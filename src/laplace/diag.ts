@@ -5,7 +5,7 @@
  * J P⁻¹ Jᵀ = Σᵢ Jᵢ Jᵢᵀ / Pᵢᵢ. Any prior structure keeps P diagonal, so the
  * evidence is maximised exactly for scalar, per-layer and per-parameter priors.
  */
-import { Tensor } from '../autodiff/tensor.js';
+import { Tensor } from '../tensor.js';
 import { BaseLaplace, type CurvatureSpectrum } from './base.js';
 import { diagonalQuadraticForm, gramDiagonal, type JacobianFactors } from './factors.js';
 import type { LikelihoodName } from './likelihood.js';

@@ -18,8 +18,8 @@
  *
  * The factors cost O(N·m·Σ widths) memory instead of O(N·m·P) for R.
  */
-import { syrkKernel } from '../linalg/kernels/blas.js';
-import { gemmKernel } from '../linalg/kernels/gemm.js';
+import { syrkKernel } from '../kernels/blas.js';
+import { gemmKernel } from '../kernels/gemm.js';
 import type { Network } from './network.js';
 import type { Selection } from './selection.js';
 

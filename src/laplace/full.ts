@@ -14,16 +14,13 @@
  * fewer rows than parameters (N·m < P), H = RᵀR shares its non-zero
  * eigenvalues with the smaller Gram matrix R Rᵀ, which is decomposed instead.
  */
-import { Tensor } from '../autodiff/tensor.js';
+
 import { NotPositiveDefiniteError, ValueError } from '../errors.js';
+import { mirrorLower, syrkKernel } from '../kernels/blas.js';
+import { choleskyInverseKernel, choleskyKernel, triangularInverseKernel } from '../kernels/cholesky.js';
+import { trsmKernel } from '../kernels/triangular.js';
 import { eigvalsh } from '../linalg/index.js';
-import { mirrorLower, syrkKernel } from '../linalg/kernels/blas.js';
-import {
-  choleskyInverseKernel,
-  choleskyKernel,
-  triangularInverseKernel,
-} from '../linalg/kernels/cholesky.js';
-import { trsmKernel } from '../linalg/kernels/triangular.js';
+import { Tensor } from '../tensor.js';
 import { BaseLaplace, type CurvatureSpectrum } from './base.js';
 import {
   assembleRows,

@@ -13,10 +13,11 @@
  * rotation, a diagonal scaling and a rotation back. For a weight matrix W
  * (row-major, out × in), (Q_B ⊗ Q_A)ᵀ vec W = vec(Q_Bᵀ W Q_A).
  */
-import { Tensor } from '../autodiff/tensor.js';
+
 import { ValueError } from '../errors.js';
+import { gemmKernel } from '../kernels/gemm.js';
 import { eigh } from '../linalg/index.js';
-import { gemmKernel } from '../linalg/kernels/gemm.js';
+import { Tensor } from '../tensor.js';
 import { BaseLaplace, type CurvatureSpectrum } from './base.js';
 import { accumulateWeightedGram, type JacobianFactors, kroneckerFactors } from './factors.js';
 import type { LikelihoodName } from './likelihood.js';

@@ -13,13 +13,14 @@
  * With a scalar prior δ the spectrum of P is cλᵢ + δ on span U and δ elsewhere,
  * so the evidence is maximised exactly as for the full posterior.
  */
-import { Tensor } from '../autodiff/tensor.js';
+
 import { NotPositiveDefiniteError, ValueError } from '../errors.js';
+import { mirrorLower, syrkKernel } from '../kernels/blas.js';
+import { choleskyKernel } from '../kernels/cholesky.js';
+import { gemmKernel } from '../kernels/gemm.js';
+import { trsmKernel } from '../kernels/triangular.js';
 import { eigh, lanczos } from '../linalg/index.js';
-import { mirrorLower, syrkKernel } from '../linalg/kernels/blas.js';
-import { choleskyKernel } from '../linalg/kernels/cholesky.js';
-import { gemmKernel } from '../linalg/kernels/gemm.js';
-import { trsmKernel } from '../linalg/kernels/triangular.js';
+import { Tensor } from '../tensor.js';
 import { BaseLaplace, type CurvatureSpectrum, type LaplaceJSON, type LaplaceOptions } from './base.js';
 import {
   diagonalQuadraticForm,

@@ -21,13 +21,13 @@
  * for one output and T = 1; we use the exact weight decay above for any K and T.
  */
 
-import type { Labels } from '../autodiff/nn/losses.js';
-import { adam, type Optimizer } from '../autodiff/nn/optim.js';
-import type { Sequential } from '../autodiff/nn/sequential.js';
-import { train } from '../autodiff/nn/train.js';
-import type { TensorLike } from '../autodiff/tensor.js';
 import { ValueError } from '../errors.js';
+import type { Labels } from '../nn/losses.js';
+import { adam, type Optimizer } from '../nn/optim.js';
+import type { Sequential } from '../nn/sequential.js';
+import { train } from '../nn/train.js';
 import { type RngLike, toRng } from '../random.js';
+import type { TensorLike } from '../tensor.js';
 import { type BaseLaplace, type HessianStructure, toMatrix } from './base.js';
 import { laplace } from './laplace.js';
 import type { LikelihoodName } from './likelihood.js';

@@ -22,13 +22,13 @@
  * [out][in] row-major, then the bias.
  */
 
-import { ACTIVATION_NAMES, type Activation, type ActivationName, activation } from '../autodiff/nn/layers.js';
-import { ones, Tensor } from '../autodiff/tensor.js';
 import { jvp } from '../autodiff/transforms.js';
 import { ShapeError, ValueError } from '../errors.js';
-import { gemmKernel } from '../linalg/kernels/gemm.js';
+import { gemmKernel } from '../kernels/gemm.js';
+import { ACTIVATION_NAMES, type Activation, type ActivationName, activation } from '../nn/layers.js';
+import { ones, Tensor } from '../tensor.js';
 
-/** What Laplace needs of a Linear layer (satisfied by `Linear` of src/autodiff/nn). */
+/** What Laplace needs of a Linear layer (satisfied by `Linear` of src/nn). */
 export interface LinearLike {
   readonly kind: 'linear';
   readonly inFeatures: number;
@@ -37,7 +37,7 @@ export interface LinearLike {
   readonly bias: Tensor | null;
 }
 
-/** What Laplace needs of an activation layer (satisfied by the activations of src/autodiff/nn). */
+/** What Laplace needs of an activation layer (satisfied by the activations of src/nn). */
 export interface ActivationLike {
   readonly kind: 'activation';
   readonly name: string;

@@ -12,10 +12,11 @@
  * rank-deficient features, a GGN) can fail by rounding; `choleskyWithJitter`
  * retries with a growing multiple of the identity added and reports it.
  */
-import { asTensor, shapeString, Tensor, type TensorLike } from '../autodiff/tensor.js';
+
 import { NotPositiveDefiniteError, ShapeError, ValueError } from '../errors.js';
-import { choleskyInverseKernel, choleskyKernel } from './kernels/cholesky.js';
-import { trsmKernel } from './kernels/triangular.js';
+import { choleskyInverseKernel, choleskyKernel } from '../kernels/cholesky.js';
+import { trsmKernel } from '../kernels/triangular.js';
+import { asTensor, shapeString, Tensor, type TensorLike } from '../tensor.js';
 import { countOption, finiteOption, requireFinite, symmetricArg } from './validate.js';
 
 /**

@@ -9,10 +9,11 @@
  * arguments alone (`c` and `y` are read, not overwritten). Non-finite entries
  * are rejected with a ValueError rather than propagated.
  */
-import { shapeString, Tensor, type TensorLike } from '../autodiff/tensor.js';
+
 import { ShapeError } from '../errors.js';
-import { axpyKernel, dotKernel, gemvKernel, mirrorLower, nrm2Kernel, syrkKernel } from './kernels/blas.js';
-import { gemmKernel } from './kernels/gemm.js';
+import { axpyKernel, dotKernel, gemvKernel, mirrorLower, nrm2Kernel, syrkKernel } from '../kernels/blas.js';
+import { gemmKernel } from '../kernels/gemm.js';
+import { shapeString, Tensor, type TensorLike } from '../tensor.js';
 import { finiteOption, matrixArg, vectorArg } from './validate.js';
 
 export interface GemmOptions {

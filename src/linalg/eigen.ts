@@ -8,10 +8,11 @@
  * eigenvalues cluster), and V = Q·Z by applying the reflectors in blocks (2n³,
  * in gemm).
  */
-import { Tensor, type TensorLike } from '../autodiff/tensor.js';
+
 import { ValueError } from '../errors.js';
-import { applyTridiagonalQ, tql2, tridiagonalize } from './kernels/eigen.js';
-import { tridiagonalEigenDC } from './kernels/tridiagonal.js';
+import { applyTridiagonalQ, tql2, tridiagonalize } from '../kernels/eigen.js';
+import { tridiagonalEigenDC } from '../kernels/tridiagonal.js';
+import { Tensor, type TensorLike } from '../tensor.js';
 import { symmetricArg } from './validate.js';
 
 export interface Eigh {

@@ -7,6 +7,30 @@
  * their arguments and return new Tensors. Matrix-free methods work on any
  * `LinearOperator`, a symmetric matrix known through v ↦ A·v.
  */
+
+export {
+  axpyKernel,
+  dotKernel,
+  gemvKernel,
+  mirrorLower,
+  nrm2Kernel,
+  scalKernel,
+  syrkKernel,
+} from '../kernels/blas.js';
+export { choleskyInverseKernel, choleskyKernel, triangularInverseKernel } from '../kernels/cholesky.js';
+export { applyTridiagonalQ, tql2, tridiagonalize, tridiagonalQ } from '../kernels/eigen.js';
+export { gemmKernel } from '../kernels/gemm.js';
+export { trsmKernel } from '../kernels/triangular.js';
+export { tridiagonalEigenDC } from '../kernels/tridiagonal.js';
+export {
+  availableBackends,
+  type Backend,
+  backend,
+  setBackend,
+  startWorkers,
+  stopWorkers,
+  workerCount,
+} from '../kernels/wasm/index.js';
 export {
   cholesky,
   choleskyInverse,
@@ -30,20 +54,6 @@ export {
   syrk,
 } from './dense.js';
 export { type Eigh, eigh, eigvalsh } from './eigen.js';
-export {
-  axpyKernel,
-  dotKernel,
-  gemvKernel,
-  mirrorLower,
-  nrm2Kernel,
-  scalKernel,
-  syrkKernel,
-} from './kernels/blas.js';
-export { choleskyInverseKernel, choleskyKernel, triangularInverseKernel } from './kernels/cholesky.js';
-export { applyTridiagonalQ, tql2, tridiagonalize, tridiagonalQ } from './kernels/eigen.js';
-export { gemmKernel } from './kernels/gemm.js';
-export { trsmKernel } from './kernels/triangular.js';
-export { tridiagonalEigenDC } from './kernels/tridiagonal.js';
 export {
   type CgOptions,
   type CgResult,
@@ -71,12 +81,3 @@ export {
   type SlqOptions,
   slqLogdet,
 } from './stochastic.js';
-export {
-  availableBackends,
-  type Backend,
-  backend,
-  setBackend,
-  startWorkers,
-  stopWorkers,
-  workerCount,
-} from './wasm/index.js';

@@ -18,12 +18,13 @@
  * Conjugate gradients minimise ½xᵀAx − bᵀx over growing Krylov spaces of a
  * symmetric positive definite A; a preconditioner M ≈ A enters only as r ↦ M⁻¹r.
  */
-import { Tensor, type TensorLike } from '../autodiff/tensor.js';
+
 import { NotPositiveDefiniteError, ValueError } from '../errors.js';
+import { dotKernel, gemvKernel, nrm2Kernel } from '../kernels/blas.js';
+import { tql2 } from '../kernels/eigen.js';
+import { gemmKernel } from '../kernels/gemm.js';
 import { type Rng, type RngLike, toRng } from '../random.js';
-import { dotKernel, gemvKernel, nrm2Kernel } from './kernels/blas.js';
-import { tql2 } from './kernels/eigen.js';
-import { gemmKernel } from './kernels/gemm.js';
+import { Tensor, type TensorLike } from '../tensor.js';
 import { type LinearOperator, operatorArg, operatorVector } from './operators.js';
 import { countOption, finiteOption } from './validate.js';
 

@@ -14,12 +14,13 @@
  *     (D + U·S·Uᵀ)⁻¹ = D⁻¹ − D⁻¹·U·S½·C⁻¹·S½·Uᵀ·D⁻¹
  *     log det(D + U·S·Uᵀ) = Σ log dᵢ + log det C.
  */
-import { shapeString, Tensor, type TensorLike } from '../autodiff/tensor.js';
+
 import { ShapeError, ValueError } from '../errors.js';
-import { gemvKernel, syrkKernel } from './kernels/blas.js';
-import { choleskyKernel } from './kernels/cholesky.js';
-import { gemmKernel } from './kernels/gemm.js';
-import { trsmKernel } from './kernels/triangular.js';
+import { gemvKernel, syrkKernel } from '../kernels/blas.js';
+import { choleskyKernel } from '../kernels/cholesky.js';
+import { gemmKernel } from '../kernels/gemm.js';
+import { trsmKernel } from '../kernels/triangular.js';
+import { shapeString, Tensor, type TensorLike } from '../tensor.js';
 import { finiteOption, matrixArg, squareArg, vectorArg } from './validate.js';
 
 /** A symmetric n × n matrix known through its products with vectors. */

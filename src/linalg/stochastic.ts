@@ -15,8 +15,8 @@
  * probes; its standard error is the sample standard deviation over √probes.
  */
 import { NotPositiveDefiniteError } from '../errors.js';
+import { dotKernel } from '../kernels/blas.js';
 import { type Rng, type RngLike, toRng } from '../random.js';
-import { dotKernel } from './kernels/blas.js';
 import { lanczosRun, tridiagonalEigen } from './krylov.js';
 import { type LinearOperator, operatorArg } from './operators.js';
 import { countOption } from './validate.js';

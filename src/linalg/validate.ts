@@ -2,8 +2,9 @@
  * Argument checks shared by the public linear-algebra functions. Each names the
  * function and the argument, so that a mistake is reported where it was made.
  */
-import { asTensor, shapeString, type Tensor, type TensorLike } from '../autodiff/tensor.js';
+
 import { ShapeError, ValueError } from '../errors.js';
+import { asTensor, shapeString, type Tensor, type TensorLike } from '../tensor.js';
 
 /** A 2-D tensor, with its row and column counts; entries not yet checked. */
 function matrixShape(x: TensorLike, fn: string, arg: string): { t: Tensor; rows: number; cols: number } {

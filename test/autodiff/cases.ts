@@ -6,8 +6,8 @@
  */
 import fc from 'fast-check';
 import type { Primitive } from '../../src/autodiff/core.js';
-import { type Shape, sizeOf, Tensor } from '../../src/autodiff/tensor.js';
 import type { Rng } from '../../src/random.js';
+import { type Shape, sizeOf, Tensor } from '../../src/tensor.js';
 
 export interface Case {
   params: unknown;

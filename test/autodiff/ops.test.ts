@@ -38,9 +38,9 @@ import {
 } from '../../src/autodiff/ops.js';
 import { treeFlatten } from '../../src/autodiff/pytree.js';
 import { erfcScalar, erfScalar } from '../../src/autodiff/special.js';
-import { randn, type Tensor, tensor } from '../../src/autodiff/tensor.js';
 import { grad, jacrev, jvp, vjp, vmap } from '../../src/autodiff/transforms.js';
 import { ShapeError, TracerError, ValueError } from '../../src/errors.js';
+import { randn, type Tensor, tensor } from '../../src/tensor.js';
 import { expectClose } from '../helpers.js';
 
 const seed = fc.integer({ min: 0, max: 1e6 });

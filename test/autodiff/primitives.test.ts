@@ -14,7 +14,6 @@ import { describe, expect, test } from 'vitest';
 import { bind, type Primitive } from '../../src/autodiff/core.js';
 import { add, moveAxis, mul, sin, stack, sum } from '../../src/autodiff/ops.js';
 import { primitives } from '../../src/autodiff/primitives/index.js';
-import { type Shape, sizeOf, Tensor } from '../../src/autodiff/tensor.js';
 import {
   grad,
   hessian,
@@ -27,6 +26,7 @@ import {
   vmap,
 } from '../../src/autodiff/transforms.js';
 import { seededRng } from '../../src/random.js';
+import { type Shape, sizeOf, Tensor } from '../../src/tensor.js';
 import { expectClose } from '../helpers.js';
 import { type Case, fill, samplerFor } from './cases.js';
 

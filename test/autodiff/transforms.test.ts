@@ -22,7 +22,6 @@ import {
   tanh,
 } from '../../src/autodiff/ops.js';
 import { ravelPytree, treeFlatten, treeMap, treeUnflatten } from '../../src/autodiff/pytree.js';
-import { randn, type Tensor, tensor } from '../../src/autodiff/tensor.js';
 import {
   grad,
   hessian,
@@ -35,6 +34,7 @@ import {
   vjp,
   vmap,
 } from '../../src/autodiff/transforms.js';
+import { randn, type Tensor, tensor } from '../../src/tensor.js';
 import { expectClose } from '../helpers.js';
 
 const scalar = fc.double({ min: -3, max: 3, noNaN: true });

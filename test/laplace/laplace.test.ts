@@ -1,9 +1,9 @@
 import { fc, test as propTest } from '@fast-check/vitest';
 import { CholeskyDecomposition, inverse, Matrix } from 'ml-matrix';
 import { describe, expect, test } from 'vitest';
-import type { Tensor } from '../../src/autodiff/tensor.js';
 import { NotFittedError, ShapeError, ValueError } from '../../src/errors.js';
 import { type BaseLaplace, Laplace, laplace } from '../../src/laplace/index.js';
+import type { Tensor } from '../../src/tensor.js';
 import { expectClose } from '../helpers.js';
 import {
   denseFunctionalCovariance,

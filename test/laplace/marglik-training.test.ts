@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { adam } from '../../src/autodiff/nn/optim.js';
-import { Sequential } from '../../src/autodiff/nn/sequential.js';
 import { marglikTraining } from '../../src/laplace/index.js';
+import { adam } from '../../src/nn/optim.js';
+import { Sequential } from '../../src/nn/sequential.js';
 import { seededRng } from '../../src/random.js';
 
 describe('online marginal-likelihood training', () => {

@@ -4,9 +4,9 @@
  * evaluated with ml-matrix. Nothing here calls src/laplace.
  */
 import { CholeskyDecomposition, inverse, Matrix } from 'ml-matrix';
-import { Tensor } from '../../src/autodiff/tensor.js';
 import type { SequentialLike } from '../../src/laplace/network.js';
 import { seededRng } from '../../src/random.js';
+import { Tensor } from '../../src/tensor.js';
 
 type Act = 'tanh' | 'relu' | 'sigmoid' | 'gelu' | 'softplus' | 'identity' | 'leakyrelu' | 'elu';
 

@@ -1,6 +1,5 @@
 import { fc, test as property } from '@fast-check/vitest';
 import { describe, expect, test } from 'vitest';
-import { randn, Tensor, tensor } from '../../src/autodiff/tensor.js';
 import { ShapeError, ValueError } from '../../src/errors.js';
 import {
   axpy,
@@ -15,6 +14,7 @@ import {
   syrkKernel,
 } from '../../src/linalg/index.js';
 import { seededRng } from '../../src/random.js';
+import { randn, Tensor, tensor } from '../../src/tensor.js';
 import { expectClose } from '../helpers.js';
 import { fromMl, naiveGemm, toMl, transpose, useTypeScriptKernels } from './oracles.js';
 

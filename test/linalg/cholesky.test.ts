@@ -1,7 +1,6 @@
 import { fc, test as property } from '@fast-check/vitest';
 import { CholeskyDecomposition } from 'ml-matrix';
 import { describe, expect, test } from 'vitest';
-import { eye, randn, Tensor, tensor } from '../../src/autodiff/tensor.js';
 import { NotPositiveDefiniteError, ShapeError, ValueError } from '../../src/errors.js';
 import {
   cholesky,
@@ -15,6 +14,7 @@ import {
   triangularInverseKernel,
   trsmKernel,
 } from '../../src/linalg/index.js';
+import { eye, randn, Tensor, tensor } from '../../src/tensor.js';
 import { expectClose } from '../helpers.js';
 import {
   EPS,

@@ -1,6 +1,5 @@
 import { fc, test as property } from '@fast-check/vitest';
 import { describe, expect, test } from 'vitest';
-import { randn, Tensor } from '../../src/autodiff/tensor.js';
 import { NotPositiveDefiniteError, ShapeError, ValueError } from '../../src/errors.js';
 import {
   applyToColumns,
@@ -18,6 +17,7 @@ import {
   scaledOperator,
   sumOperator,
 } from '../../src/linalg/index.js';
+import { randn, Tensor } from '../../src/tensor.js';
 import { expectClose } from '../helpers.js';
 import {
   EPS,

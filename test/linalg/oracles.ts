@@ -1,8 +1,8 @@
 /** Independent oracles and random matrices for the linear-algebra tests. */
 import { Matrix } from 'ml-matrix';
 import { afterAll, beforeAll } from 'vitest';
-import { randn, Tensor } from '../../src/autodiff/tensor.js';
 import { type Backend, backend, setBackend } from '../../src/linalg/index.js';
+import { randn, Tensor } from '../../src/tensor.js';
 
 export const EPS = 2 ** -52;
 

@@ -1,6 +1,5 @@
 import { fc, test as property } from '@fast-check/vitest';
 import { describe, expect, test } from 'vitest';
-import { randn } from '../../src/autodiff/tensor.js';
 import { NotPositiveDefiniteError, ValueError } from '../../src/errors.js';
 import {
   cholesky,
@@ -12,6 +11,7 @@ import {
   lowRankPlusDiagonal,
   slqLogdet,
 } from '../../src/linalg/index.js';
+import { randn } from '../../src/tensor.js';
 import { expectClose } from '../helpers.js';
 import { randomSpd, randomSymmetric, useTypeScriptKernels } from './oracles.js';
 

@@ -11,7 +11,9 @@ import v8 from 'node:v8';
 import { fc, test } from '@fast-check/vitest';
 import { EigenvalueDecomposition } from 'ml-matrix';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Tensor } from '../../src/autodiff/tensor.js';
+import { subtractDeferred, symmetricProduct, updateRow } from '../../src/kernels/eigen.js';
+import { activeEngine, memoryView, PAGE } from '../../src/kernels/wasm/backend.js';
+import { copyPanel, panelAppend, panelProduct, panelUpdateRow } from '../../src/kernels/wasm/panel.js';
 import {
   availableBackends,
   type Backend,
@@ -20,10 +22,8 @@ import {
   eigvalsh,
   setBackend,
 } from '../../src/linalg/index.js';
-import { subtractDeferred, symmetricProduct, updateRow } from '../../src/linalg/kernels/eigen.js';
-import { activeEngine, memoryView, PAGE } from '../../src/linalg/wasm/backend.js';
-import { copyPanel, panelAppend, panelProduct, panelUpdateRow } from '../../src/linalg/wasm/panel.js';
 import { seededRng } from '../../src/random.js';
+import { Tensor } from '../../src/tensor.js';
 import { expectClose } from '../helpers.js';
 import { EPS, maxAbs, randomSymmetric, toMl } from './oracles.js';
 

@@ -8,7 +8,6 @@ import v8 from 'node:v8';
 import { fc, test } from '@fast-check/vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linear, square, sum, tanh } from '../../src/autodiff/ops.js';
-import { randn, type Tensor } from '../../src/autodiff/tensor.js';
 import { grad } from '../../src/autodiff/transforms.js';
 import {
   availableBackends,
@@ -21,6 +20,7 @@ import {
   solveTriangular,
   syrk,
 } from '../../src/linalg/index.js';
+import { randn, type Tensor } from '../../src/tensor.js';
 import { expectClose } from '../helpers.js';
 import { EPS, fromMl, toMl, transpose } from './oracles.js';
 

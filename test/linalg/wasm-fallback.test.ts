@@ -7,8 +7,8 @@
  * and the file is skipped.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randn } from '../../src/autodiff/tensor.js';
 import { ValueError } from '../../src/errors.js';
+import { randn } from '../../src/tensor.js';
 import { expectClose } from '../helpers.js';
 import { EPS, fromMl, toMl } from './oracles.js';
 

@@ -7,7 +7,8 @@
 import v8 from 'node:v8';
 import { fc, test } from '@fast-check/vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randn } from '../../src/autodiff/tensor.js';
+import { PAGE } from '../../src/kernels/wasm/backend.js';
+import { team } from '../../src/kernels/wasm/pool.js';
 import {
   availableBackends,
   cholesky,
@@ -18,9 +19,8 @@ import {
   syrk,
   workerCount,
 } from '../../src/linalg/index.js';
-import { PAGE } from '../../src/linalg/wasm/backend.js';
-import { team } from '../../src/linalg/wasm/pool.js';
 import { seededRng } from '../../src/random.js';
+import { randn } from '../../src/tensor.js';
 
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 

@@ -7,7 +7,6 @@
 import v8 from 'node:v8';
 import { fc, test } from '@fast-check/vitest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { availableBackends, type Backend, backend, gemmKernel, setBackend } from '../../src/linalg/index.js';
 import {
   bytes,
   exportFunction,
@@ -21,9 +20,10 @@ import {
   Type,
   uleb,
   vec,
-} from '../../src/linalg/wasm/emit.js';
-import { gemmWasm } from '../../src/linalg/wasm/gemm.js';
-import { kernelModule } from '../../src/linalg/wasm/module.js';
+} from '../../src/kernels/wasm/emit.js';
+import { gemmWasm } from '../../src/kernels/wasm/gemm.js';
+import { kernelModule } from '../../src/kernels/wasm/module.js';
+import { availableBackends, type Backend, backend, gemmKernel, setBackend } from '../../src/linalg/index.js';
 import { seededRng } from '../../src/random.js';
 import { EPS } from './oracles.js';
 

@@ -14,8 +14,10 @@
  * values unchanged once a batched argument of lower rank has 1s inserted after
  * its batch axis, so that NumPy's right-aligned broadcasting lines it up.
  */
+
+import { type BinaryKernel, broadcastBinary } from '../../kernels/strided.js';
+import { broadcastShapes, sizeOf, Tensor } from '../../tensor.js';
 import { bind, type Primitive } from '../core.js';
-import { type BinaryKernel, broadcastBinary } from '../kernels.js';
 import {
   add,
   cos,
@@ -39,7 +41,6 @@ import {
   where,
 } from '../ops.js';
 import { erfcScalar, erfScalar } from '../special.js';
-import { broadcastShapes, sizeOf, Tensor } from '../tensor.js';
 
 /** Elementwise primitives take no parameters. */
 export type NoParams = Record<string, never>;

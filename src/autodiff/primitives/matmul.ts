@@ -19,10 +19,8 @@
  * (the weight blocks of per-example Jacobians) are one gemm per example e.
  */
 import { ShapeError } from '../../errors.js';
-import { gemmKernel } from '../../linalg/kernels/gemm.js';
-import { bind, type Primitive } from '../core.js';
-import { broadcastStrides, copyStrided } from '../kernels.js';
-import { add, reshape } from '../ops.js';
+import { gemmKernel } from '../../kernels/gemm.js';
+import { broadcastStrides, copyStrided } from '../../kernels/strided.js';
 import {
   broadcastShapes,
   type Shape,
@@ -31,7 +29,9 @@ import {
   sizeOf,
   stridesOf,
   Tensor,
-} from '../tensor.js';
+} from '../../tensor.js';
+import { bind, type Primitive } from '../core.js';
+import { add, reshape } from '../ops.js';
 import { addP, alignBatched, batchElementwise, NO_PARAMS, unbatchedRank } from './elementwise.js';
 
 export interface MatmulParams {

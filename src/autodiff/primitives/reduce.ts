@@ -10,10 +10,11 @@
  * wrappers resolve negative and missing axes). Under vmap the batch axis is 0,
  * so every reduced axis shifts by one.
  */
+
+import { reduceInto } from '../../kernels/strided.js';
+import { type Shape, sizeOf, Tensor } from '../../tensor.js';
 import { bind, type Primitive } from '../core.js';
-import { reduceInto } from '../kernels.js';
 import { broadcastTo, div, equal, mul, reshape, sum } from '../ops.js';
-import { type Shape, sizeOf, Tensor } from '../tensor.js';
 
 export interface ReduceParams {
   readonly axes: readonly number[];

@@ -10,8 +10,9 @@
  * parameters gain the batch length in front.
  */
 import { ShapeError, ValueError } from '../../errors.js';
+import { broadcastStrides, copyStrided } from '../../kernels/strided.js';
+import { arange, type Shape, shapeString, sizeOf, stridesOf, Tensor } from '../../tensor.js';
 import type { Primitive } from '../core.js';
-import { broadcastStrides, copyStrided } from '../kernels.js';
 import {
   add,
   broadcastTo,
@@ -25,7 +26,6 @@ import {
   transpose,
   zerosLike,
 } from '../ops.js';
-import { arange, type Shape, shapeString, sizeOf, stridesOf, Tensor } from '../tensor.js';
 import { alignBatched } from './elementwise.js';
 
 // ---------------------------------------------------------------------------

@@ -9,11 +9,12 @@
  * epoch is the example-weighted mean of its batch losses, i.e. the epoch's
  * average loss as seen during training.
  */
-import { ShapeError, ValueError } from '../../errors.js';
-import { type RngLike, toRng } from '../../random.js';
-import { reshape } from '../ops.js';
+
+import { reshape } from '../autodiff/ops.js';
+import { valueAndGrad } from '../autodiff/transforms.js';
+import { ShapeError, ValueError } from '../errors.js';
+import { type RngLike, toRng } from '../random.js';
 import { asTensor, shapeString, Tensor, type TensorLike } from '../tensor.js';
-import { valueAndGrad } from '../transforms.js';
 import { assertFinite } from './layers.js';
 import { checkLabels, crossEntropy, type Labels, mseLoss } from './losses.js';
 import { adam, type Optimizer } from './optim.js';

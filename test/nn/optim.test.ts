@@ -1,8 +1,8 @@
 /** Optimiser steps against the published update rules, computed by hand. */
 import { describe, expect, it } from 'vitest';
-import { adam, sgd } from '../../src/autodiff/nn/index.js';
-import { type Tensor, tensor } from '../../src/autodiff/tensor.js';
 import { ShapeError, ValueError } from '../../src/errors.js';
+import { adam, sgd } from '../../src/nn/index.js';
+import { type Tensor, tensor } from '../../src/tensor.js';
 import { expectClose } from '../helpers.js';
 
 type Tree = { w: Tensor; b: Tensor }[];

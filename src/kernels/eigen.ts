@@ -16,8 +16,8 @@
  * 3. Q itself, or Q·X, by applying the reflectors in blocks (compact WY).
  */
 
-import { copyPanel, panelAppend, panelProduct, panelUpdateRow } from '../wasm/panel.js';
 import { gemmKernel } from './gemm.js';
+import { copyPanel, panelAppend, panelProduct, panelUpdateRow } from './wasm/panel.js';
 
 const EPS = 2 ** -52;
 

@@ -5,11 +5,11 @@
  * (pre-activations exactly 0).
  */
 import { describe, expect, it } from 'vitest';
-import { type ActivationName, activation, Linear, ravel, Sequential } from '../../src/autodiff/nn/index.js';
 import { mul, sum } from '../../src/autodiff/ops.js';
-import { randn, zeros } from '../../src/autodiff/tensor.js';
 import { grad } from '../../src/autodiff/transforms.js';
 import { Network } from '../../src/laplace/network.js';
+import { type ActivationName, activation, Linear, ravel, Sequential } from '../../src/nn/index.js';
+import { randn, zeros } from '../../src/tensor.js';
 import { expectClose } from '../helpers.js';
 
 const names: ActivationName[] = [

@@ -20,8 +20,8 @@
  * do not repay packing and take loops that read both operands along rows.
  */
 
-// WebAssembly dispatch (issue 7): the packed path runs in src/linalg/wasm when a wasm backend is active.
-import { gemmWasm } from '../wasm/gemm.js';
+// WebAssembly dispatch (issue 7): the packed path runs in src/kernels/wasm when a wasm backend is active.
+import { gemmWasm } from './wasm/gemm.js';
 
 /** Rows and columns of the register tile. */
 const MR = 4;

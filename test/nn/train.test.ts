@@ -1,11 +1,11 @@
 /** The training loop: an MLP fits sin, a classifier separates classes, steps match θ − lr·∇L. */
 import { describe, expect, it } from 'vitest';
-import { adam, mseLoss, Sequential, sgd, train } from '../../src/autodiff/nn/index.js';
 import { mul, sum } from '../../src/autodiff/ops.js';
-import { linspace, randn, type Tensor, tensor } from '../../src/autodiff/tensor.js';
 import { ShapeError, ValueError } from '../../src/errors.js';
+import { adam, mseLoss, Sequential, sgd, train } from '../../src/nn/index.js';
+import { linspace, randn, type Tensor, tensor } from '../../src/tensor.js';
+import { finiteDifferenceGradient } from '../finite-differences.js';
 import { expectClose } from '../helpers.js';
-import { finiteDifferenceGradient } from './finite-differences.js';
 
 describe('train', () => {
   it('fits sin on [−3, 3] to within 0.03 everywhere, between the training points too', () => {

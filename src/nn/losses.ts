@@ -12,8 +12,9 @@
  * Bernoulli observation; written through logSoftmax and softplus they stay
  * finite for any finite logits (no log of an underflowed probability).
  */
-import { ShapeError, ValueError } from '../../errors.js';
-import { logSoftmax, mean, mul, neg, reshape, softplus, square, sub, sum, take } from '../ops.js';
+
+import { logSoftmax, mean, mul, neg, reshape, softplus, square, sub, sum, take } from '../autodiff/ops.js';
+import { ShapeError, ValueError } from '../errors.js';
 import { asTensor, shapeString, shapesEqual, Tensor, type TensorLike } from '../tensor.js';
 import { assertFinite, isConcrete } from './layers.js';
 

@@ -8,8 +8,8 @@
  * This module knows nothing of differentiation, so src/linalg can share it. The
  * AD machinery subclasses Tensor with tracers, which have a shape but no data.
  */
-import { ShapeError, TracerError, ValueError } from '../errors.js';
-import { type RngLike, toRng } from '../random.js';
+import { ShapeError, TracerError, ValueError } from './errors.js';
+import { type RngLike, toRng } from './random.js';
 
 /** A number or an arbitrarily nested array of numbers, as `toArray` returns. */
 export type NestedArray = number | readonly NestedArray[];

@@ -1,6 +1,9 @@
 /** Layers and Sequential: forward against dense loops, parameter order, JSON, init, errors. */
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
+import { mul, sum } from '../../src/autodiff/ops.js';
+import { grad } from '../../src/autodiff/transforms.js';
+import { ShapeError, ValueError } from '../../src/errors.js';
 import {
   ELU,
   GELU,
@@ -15,14 +18,11 @@ import {
   Softplus,
   Tanh,
   unravel,
-} from '../../src/autodiff/nn/index.js';
-import type { Activation, ActivationName } from '../../src/autodiff/nn/layers.js';
-import { mul, sum } from '../../src/autodiff/ops.js';
-import { randn, type Tensor, tensor } from '../../src/autodiff/tensor.js';
-import { grad } from '../../src/autodiff/transforms.js';
-import { ShapeError, ValueError } from '../../src/errors.js';
+} from '../../src/nn/index.js';
+import type { Activation, ActivationName } from '../../src/nn/layers.js';
+import { randn, type Tensor, tensor } from '../../src/tensor.js';
+import { finiteDifferenceGradient } from '../finite-differences.js';
 import { expectClose } from '../helpers.js';
-import { finiteDifferenceGradient } from './finite-differences.js';
 
 /** Textbook scalar activations, written independently of the library's kernels. */
 const reference: Record<

@@ -14,8 +14,16 @@
  *
  * Updates run on the raw Float64Arrays: an optimiser step is not differentiated.
  */
-import { ShapeError, ValueError } from '../../errors.js';
-import { type Pytree, type TreeDef, treeEqual, treeFlatten, treeString, treeUnflatten } from '../pytree.js';
+
+import {
+  type Pytree,
+  type TreeDef,
+  treeEqual,
+  treeFlatten,
+  treeString,
+  treeUnflatten,
+} from '../autodiff/pytree.js';
+import { ShapeError, ValueError } from '../errors.js';
 import { shapeString, shapesEqual, Tensor } from '../tensor.js';
 
 export interface Optimizer {

@@ -1,12 +1,12 @@
 /** Losses against textbook formulas; their gradients against closed forms and central differences. */
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { binaryCrossEntropyWithLogits, crossEntropy, mseLoss } from '../../src/autodiff/nn/index.js';
-import { randn, type Tensor, tensor } from '../../src/autodiff/tensor.js';
 import { grad } from '../../src/autodiff/transforms.js';
 import { ShapeError, ValueError } from '../../src/errors.js';
+import { binaryCrossEntropyWithLogits, crossEntropy, mseLoss } from '../../src/nn/index.js';
+import { randn, type Tensor, tensor } from '../../src/tensor.js';
+import { finiteDifferenceGradient } from '../finite-differences.js';
 import { expectClose } from '../helpers.js';
-import { finiteDifferenceGradient } from './finite-differences.js';
 
 const matrixShape = fc.record({
   n: fc.integer({ min: 1, max: 6 }),

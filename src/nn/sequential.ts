@@ -22,9 +22,10 @@
  *   { layers: [{ type: 'linear', inFeatures, outFeatures, weight, bias },
  *              { type: 'tanh' }, { type: 'leakyrelu', negativeSlope }, …] }
  */
-import { ShapeError, ValueError } from '../../errors.js';
-import { type RngLike, toRng } from '../../random.js';
-import { linear } from '../ops.js';
+
+import { linear } from '../autodiff/ops.js';
+import { ShapeError, ValueError } from '../errors.js';
+import { type RngLike, toRng } from '../random.js';
 import { asTensor, shapeString, shapesEqual, sizeOf, Tensor, type TensorLike } from '../tensor.js';
 import {
   ACTIVATION_NAMES,

@@ -22,10 +22,11 @@
  *
  * These match PyTorch's forward and backward, kinks included.
  */
-import { ShapeError, ValueError } from '../../errors.js';
-import { type RngLike, toRng } from '../../random.js';
-import { Tracer } from '../core.js';
-import { expm1, gelu, greater, mul, relu, sigmoid, softplus, tanh, where } from '../ops.js';
+
+import { Tracer } from '../autodiff/core.js';
+import { expm1, gelu, greater, mul, relu, sigmoid, softplus, tanh, where } from '../autodiff/ops.js';
+import { ShapeError, ValueError } from '../errors.js';
+import { type RngLike, toRng } from '../random.js';
 import { asTensor, rand, shapeString, type Tensor, type TensorLike } from '../tensor.js';
 
 /** The activations a `Sequential` may hold, by their JSON `type`. */
