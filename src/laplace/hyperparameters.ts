@@ -199,16 +199,25 @@ function groupScatter(source: TuningSource): Float64Array {
   return out;
 }
 
-/** Maximise the evidence over the prior groups (and σ): see the module header. */
+/**
+ * Maximise the evidence over the prior groups (and σ): see the module header.
+ * No bounds are imposed: the evidence is equivariant under a rescaling of the
+ * targets (δ → δ/s², σ → s·σ), so its maximiser can lie at any scale. Where
+ * there is none (it increases all the way to 0 or ∞) a ValueError says why.
+ * The result is never worse than the start: should the fixed-point iteration
+ * end lower, the starting hyperparameters are kept.
+ */
 function maximizeEvidence(
   source: TuningSource,
   withSigma: boolean,
   options: { tol?: number; maxIter?: number },
 ): HyperparameterResult {
+  const what = withSigma ? 'optimizeHyperparameters' : 'optimizePriorPrecision';
   const tol = options.tol ?? 1e-8;
   const maxIter = options.maxIter ?? 500;
   const scatter = groupScatter(source);
   const nk = source.nData * source.nOutputs;
+  const start = { prior: source.prior, sigma: source.sigmaNoise, evidence: evidenceOrMinusInfinity(source) };
   let iterations = 0;
   const spectrum = source.curvatureSpectrum();
   for (; iterations < maxIter; iterations++) {
@@ -220,6 +229,9 @@ function maximizeEvidence(
         const scatterG = scatter[g]!;
         values[g] = solveDecreasingLog(
           (delta) => effectiveParameters(spectrum, c, values, g, delta) / delta - scatterG,
+          1e-12,
+          1e12,
+          (toZero) => unboundedPrior(what, source, g, toZero, scatterG),
         );
       }
       source.setPrior(source.prior.withValues(values));
@@ -232,6 +244,7 @@ function maximizeEvidence(
           },
           1e-8,
           1e8,
+          (toZero) => unboundedNoise(what, source, toZero),
         );
         source.sigmaNoise = sigma;
       }
@@ -240,13 +253,19 @@ function maximizeEvidence(
       const gamma = posteriorTraceByGroup(source).map((trace, g) => sizes[g]! - values[g]! * trace);
       const gammaTotal = gamma.reduce((a, b) => a + b, 0);
       for (let g = 0; g < values.length; g++) {
-        values[g] = clamp(gamma[g]! / Math.max(scatter[g]!, 1e-300), 1e-12, 1e12);
+        if (!(scatter[g]! > 0)) unboundedPrior(what, source, g, false, scatter[g]!);
+        if (gamma[g]! > 1e-10 * sizes[g]!) values[g] = gamma[g]! / scatter[g]!;
+        else {
+          // γ_g = Σ (1 − δ(P⁻¹)ᵢᵢ) is lost to cancellation when δ ≫ cλ on the group; there the
+          // evidence decreases in δ (its slope ½(γ − δ‖θ* − μ₀‖²) < 0), so step down until γ shows.
+          if (values[g]! <= 1 / LIMIT) unboundedPrior(what, source, g, true, scatter[g]!);
+          values[g] = Math.max(values[g]! / WIDEN, 1 / LIMIT);
+        }
       }
       source.setPrior(source.prior.withValues(values));
       if (withSigma) {
-        source.sigmaNoise = Math.sqrt(
-          (2 * source.loss) / (source.temperature * Math.max(nk - gammaTotal, 1e-12)),
-        );
+        if (!(source.loss > 0) || !(nk - gammaTotal > 0)) unboundedNoise(what, source, true);
+        source.sigmaNoise = Math.sqrt((2 * source.loss) / (source.temperature * (nk - gammaTotal)));
       }
     }
     const after = [...source.prior.values, source.sigmaNoise];
@@ -256,7 +275,46 @@ function maximizeEvidence(
       break;
     }
   }
+  if (evidenceOrMinusInfinity(source) < start.evidence) {
+    source.setPrior(start.prior);
+    if (withSigma) source.sigmaNoise = start.sigma;
+  }
   return result(source, iterations);
+}
+
+/** The evidence at the current hyperparameters, −∞ where P cannot be factorised. */
+function evidenceOrMinusInfinity(source: TuningSource): number {
+  try {
+    const evidence = source.logMarginalLikelihood();
+    return Number.isNaN(evidence) ? Number.NEGATIVE_INFINITY : evidence;
+  } catch (error) {
+    if (error instanceof NotPositiveDefiniteError) return Number.NEGATIVE_INFINITY;
+    throw error;
+  }
+}
+
+function unboundedPrior(
+  what: string,
+  source: TuningSource,
+  group: number,
+  toZero: boolean,
+  scatter: number,
+): never {
+  const name =
+    source.prior.values.length === 1 ? 'the prior precision' : `the prior precision of group ${group}`;
+  throw new ValueError(
+    toZero
+      ? `${what}: the evidence increases without bound as ${name} → 0: the curvature H is zero on its weights (‖θ* − μ₀‖² = ${scatter}); set priorPrecision instead of tuning it`
+      : `${what}: the evidence increases without bound as ${name} → ∞: the MAP weights equal the prior mean there (‖θ* − μ₀‖² = ${scatter}); set priorPrecision instead of tuning it`,
+  );
+}
+
+function unboundedNoise(what: string, source: TuningSource, toZero: boolean): never {
+  throw new ValueError(
+    toZero
+      ? `${what}: the evidence increases without bound as sigmaNoise → 0: the network fits the training targets exactly (Σ loss = ${source.loss}); set sigmaNoise instead of tuning it`
+      : `${what}: the evidence increases without bound as sigmaNoise → ∞; set sigmaNoise instead of tuning it`,
+  );
 }
 
 function gridSearchPrior(source: TuningSource, options: OptimizePriorOptions): HyperparameterResult {
@@ -299,10 +357,6 @@ function gridSearchPrior(source: TuningSource, options: OptimizePriorOptions): H
   return result(source, size);
 }
 
-function clamp(x: number, lo: number, hi: number): number {
-  return Math.min(hi, Math.max(lo, x));
-}
-
 /**
  * γ = Σᵢ cλᵢ/(cλᵢ + δ_{g(i)}) over group `group` (all groups when −1), with
  * group `group` at precision `delta` and the others at `values`.
@@ -325,12 +379,41 @@ export function effectiveParameters(
   return gamma;
 }
 
-/** Root of a decreasing function of a positive variable, by bisection on log x within [lo, hi]. */
-export function solveDecreasingLog(h: (x: number) => number, lo = 1e-12, hi = 1e12): number {
+/** Factor by which the bracket widens, and the widest bracket searched, [1/LIMIT, LIMIT]. */
+const WIDEN = 1e12;
+const LIMIT = 1e150;
+
+/**
+ * Root of a decreasing function h of a positive variable, by bisection on log x.
+ * The bracket starts at [lo, hi] and widens (by factors of 10¹²) up to
+ * [10⁻¹⁵⁰, 10¹⁵⁰] until h changes sign; `unbounded(toZero)` is called when it
+ * never does, i.e. h > 0 everywhere (root at ∞, toZero false) or h ≤ 0
+ * everywhere (root at 0).
+ */
+export function solveDecreasingLog(
+  h: (x: number) => number,
+  lo: number,
+  hi: number,
+  unbounded: (toZero: boolean) => never,
+): number {
+  const finite = (x: number): number => {
+    const value = h(x);
+    if (Number.isNaN(value)) throw new ValueError(`the evidence's stationarity condition is NaN at ${x}`);
+    return value;
+  };
+  while (!(finite(lo) > 0)) {
+    if (lo <= 1 / LIMIT) unbounded(true);
+    hi = lo;
+    lo = Math.max(lo / WIDEN, 1 / LIMIT);
+  }
+  while (!(finite(hi) < 0)) {
+    if (finite(hi) === 0) return hi;
+    if (hi >= LIMIT) unbounded(false);
+    lo = hi;
+    hi = Math.min(hi * WIDEN, LIMIT);
+  }
   let a = Math.log(lo);
   let b = Math.log(hi);
-  if (h(lo) <= 0) return lo;
-  if (h(hi) >= 0) return hi;
   for (let i = 0; i < 200 && b - a > 1e-15 * Math.max(1, Math.abs(a)); i++) {
     const mid = 0.5 * (a + b);
     if (h(Math.exp(mid)) > 0) a = mid;

@@ -1,7 +1,16 @@
+import { fc, test as propTest } from '@fast-check/vitest';
+import { Matrix, solve } from 'ml-matrix';
 import { describe, expect, test } from 'vitest';
-import { type BaseLaplace, laplace } from '../../src/laplace/index.js';
+import { ValueError } from '../../src/errors.js';
+import {
+  type BaseLaplace,
+  type HessianStructure,
+  type HyperparameterResult,
+  laplace,
+} from '../../src/laplace/index.js';
+import { Tensor } from '../../src/tensor.js';
 import { expectClose } from '../helpers.js';
-import { makeMlp, regressionData } from './oracle.js';
+import { makeMlp, randomInputs, regressionData } from './oracle.js';
 
 describe('hyperparameters by the marginal likelihood', () => {
   const model = makeMlp([2, 6, 1], 'tanh', 21);
@@ -143,5 +152,134 @@ describe('hyperparameters by the marginal likelihood', () => {
         (g) => Math.abs((result.priorPrecision as number) / g - 1) < 1e-9,
       ),
     ).toBe(true);
+  });
+});
+
+/**
+ * A single Linear layer at its least-squares weights for targets s·y: θ*(s) = s·θ*(1)
+ * and H does not depend on θ. The evidence is then equivariant: its maximiser is
+ * δ(s) = δ(1)/s², σ(s) = s·σ(1), and its value drops by N·K·log s (the density of s·y).
+ */
+describe('the evidence maximiser is scale-equivariant, at any scale', () => {
+  const n = 40;
+  const d = 3;
+  const X = randomInputs(n, d, 7);
+  const noise = randomInputs(n, 1, 8);
+  const y = X.map((x, i) => 0.3 + 0.5 * x[0]! - x[1]! + 2 * x[2]! + 0.1 * noise[i]![0]!);
+
+  const leastSquaresModel = (scale: number) => {
+    const A = new Matrix(X.map((x) => [...x, 1]));
+    const w = solve(A, Matrix.columnVector(y.map((v) => scale * v))).to1DArray();
+    return {
+      layers: [
+        {
+          kind: 'linear' as const,
+          inFeatures: d,
+          outFeatures: 1,
+          weight: new Tensor(Float64Array.from(w.slice(0, d)), [1, d]),
+          bias: new Tensor(Float64Array.of(w[d]!), [1]),
+        },
+      ],
+    };
+  };
+  const tuned = (
+    scale: number,
+    structure: HessianStructure,
+    noise: boolean,
+    start = { prior: 1, sigma: 1 },
+  ) => {
+    const la = laplace(leastSquaresModel(scale), {
+      likelihood: 'regression',
+      hessianStructure: structure,
+      subsetOfWeights: 'all',
+      priorPrecision: start.prior,
+      sigmaNoise: noise ? start.sigma : scale,
+      rank: 4,
+    }).fit(
+      X,
+      y.map((v) => [scale * v]),
+    );
+    const before = la.logMarginalLikelihood();
+    const result = noise
+      ? la.optimizeHyperparameters({ tol: 1e-12 })
+      : la.optimizePriorPrecision({ priorStructure: 'layerwise', tol: 1e-12, maxIter: 5000 });
+    return { la, before, result };
+  };
+
+  propTest.prop(
+    [
+      fc.integer({ min: -10, max: 10 }),
+      fc.constantFrom<HessianStructure>('full', 'diag', 'kron', 'lowrank'),
+      fc.boolean(),
+    ],
+    { numRuns: 24 },
+  )('scale 10^%i, %s, noise tuned: %s', (exponent, structure, noise) => {
+    const scale = 10 ** exponent;
+    const reference = tuned(1, structure, noise).result;
+    const { before, result } = tuned(scale, structure, noise);
+    expect(result.logMarginalLikelihood).toBeGreaterThanOrEqual(before);
+    const delta = (p: HyperparameterResult) =>
+      typeof p.priorPrecision === 'number' ? [p.priorPrecision] : Array.from(p.priorPrecision);
+    expectClose(
+      delta(result).map((v) => v * scale * scale),
+      delta(reference),
+      { rtol: 1e-6 },
+    );
+    expect(result.sigmaNoise / scale).toBeCloseTo(reference.sigmaNoise, 6);
+    expect(result.logMarginalLikelihood + n * Math.log(scale)).toBeCloseTo(
+      reference.logMarginalLikelihood,
+      5,
+    );
+  });
+
+  test('started at the maximiser, tuning ends there (targets scaled by 1e7 and 1e-8)', () => {
+    for (const structure of ['full', 'diag', 'kron', 'lowrank'] as const) {
+      const reference = tuned(1, structure, true).result;
+      for (const scale of [1e7, 1e-8]) {
+        const start = {
+          prior: (reference.priorPrecision as number) / scale ** 2,
+          sigma: reference.sigmaNoise * scale,
+        };
+        const { before, result } = tuned(scale, structure, true, start);
+        expect(result.logMarginalLikelihood).toBeGreaterThanOrEqual(before - 1e-9 * Math.abs(before));
+        expect((result.priorPrecision as number) * scale ** 2).toBeCloseTo(
+          reference.priorPrecision as number,
+          6,
+        );
+      }
+    }
+  });
+});
+
+describe('where the evidence has no maximiser, tuning says so', () => {
+  const model = makeMlp([2, 3, 1], 'tanh', 5);
+  const { X, Y } = regressionData(12, 2, 1, 5);
+
+  test('θ* = μ₀: the evidence increases as δ → ∞', () => {
+    for (const hessianStructure of ['full', 'diag', 'kron', 'lowrank'] as const) {
+      const probe = laplace(model, { likelihood: 'regression', hessianStructure, subsetOfWeights: 'all' });
+      const la = laplace(model, {
+        likelihood: 'regression',
+        hessianStructure,
+        subsetOfWeights: 'all',
+        priorMean: probe.mean,
+      }).fit(X, Y);
+      expect(() => la.optimizePriorPrecision()).toThrow(/→ ∞: the MAP weights equal the prior mean/);
+      expect(() => la.optimizePriorPrecision({ priorStructure: 'layerwise' })).toThrow(ValueError);
+    }
+  });
+
+  test('H = 0 (all inputs zero, no bias): the evidence increases as δ → 0', () => {
+    const linear = makeMlp([2, 1], 'tanh', 5, false);
+    for (const hessianStructure of ['full', 'diag', 'kron', 'lowrank'] as const) {
+      const la = laplace(linear, { likelihood: 'regression', hessianStructure, subsetOfWeights: 'all' }).fit(
+        [
+          [0, 0],
+          [0, 0],
+        ],
+        [[1], [2]],
+      );
+      expect(() => la.optimizePriorPrecision()).toThrow(/→ 0: the curvature H is zero/);
+    }
   });
 });
