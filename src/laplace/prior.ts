@@ -110,3 +110,15 @@ export class Prior {
     return Array.from(this.values);
   }
 }
+
+/** The prior μ₀ per random weight from a scalar or per-parameter value. */
+export function priorMeanVector(value: number | Float64Array | readonly number[], p: number): Float64Array {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new ValueError(`laplace: priorMean must be finite, got ${value}`);
+    return new Float64Array(p).fill(value);
+  }
+  if (value.length === 1) return new Float64Array(p).fill(value[0]!);
+  if (value.length !== p)
+    throw new ShapeError(`laplace: priorMean has ${value.length} values, expected 1 or ${p}`);
+  return Float64Array.from(value);
+}

@@ -169,3 +169,30 @@ export function randomInputs(n: number, d: number, seed: number): number[][] {
   const rng = seededRng(seed);
   return Array.from({ length: n }, () => Array.from({ length: d }, () => rng.normal()));
 }
+
+export const regressionData = (n: number, d: number, k: number, seed: number) => {
+  const X = randomInputs(n, d, seed);
+  const Y = randomInputs(n, k, seed + 1).map((row, i) =>
+    row.map((v, j) => Math.sin(X[i]![j % d]!) + 0.1 * v),
+  );
+  return { X, Y };
+};
+
+export const classificationData = (n: number, d: number, k: number, seed: number) => {
+  const X = randomInputs(n, d, seed);
+  const y = X.map((x) => Math.abs(Math.floor(x[0]! * 2)) % k);
+  return { X, y };
+};
+
+export function regressionLogLik(model: SequentialLike, X: number[][], Y: number[][], sigma: number): number {
+  const theta = flatten(model);
+  let sse = 0;
+  for (let i = 0; i < X.length; i++) {
+    const f = naiveForward(model, theta, X[i]!);
+    f.forEach((v, j) => {
+      sse += (Y[i]![j]! - v) ** 2;
+    });
+  }
+  const nk = X.length * Y[0]!.length;
+  return -sse / (2 * sigma * sigma) - nk * Math.log(sigma * Math.sqrt(2 * Math.PI));
+}
