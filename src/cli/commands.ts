@@ -15,21 +15,22 @@
  * progress bars and messages to stderr.
  */
 import { parseArgs } from 'node:util';
+import { CsvError, classCount, formatCsv, type NumericTable, numericTable, parseCsv } from '../data/csv.js';
+import {
+  fitStandardizer,
+  fitTargetScale,
+  type Standardizer,
+  standardize,
+  trainTestSplit,
+  unstandardize,
+} from '../data/dataset.js';
 import { LaplaceTsError } from '../errors.js';
 import type { BaseLaplace, HessianStructure, LinkApprox } from '../laplace/base.js';
-import { predictiveEntropy } from '../metrics.js';
-import { ACTIVATION_NAMES, type ActivationName, type Sequential } from '../nn/index.js';
-import { tensor } from '../tensor.js';
-import { CsvError, classCount, formatCsv, type NumericTable, numericTable, parseCsv } from './csv.js';
-import { fitStandardizer, type Standardizer, standardize, trainTestSplit, unstandardize } from './dataset.js';
-import { checkWritable, readTextFile, writeFilesAtomically } from './files.js';
-import { loadModel, MODEL_FORMAT, type ModelFile } from './model-file.js';
 import {
   type ClassificationScores,
   classificationPredictive,
   classificationScores,
   fitPosterior,
-  fitTargetScale,
   type GaussianPrediction,
   mapProbabilities,
   mapRegression,
@@ -42,8 +43,13 @@ import {
   trainMap,
   trainWithMarglik,
   Z95,
-} from './pipeline.js';
-import { formatTable, ProgressBar, type ProgressStream } from './progress.js';
+} from '../laplace/pipeline.js';
+import { predictiveEntropy } from '../metrics.js';
+import { ACTIVATION_NAMES, type ActivationName, type Sequential } from '../nn/index.js';
+import { formatTable, ProgressBar, type ProgressStream } from '../report/progress.js';
+import { tensor } from '../tensor.js';
+import { checkWritable, readTextFile, writeFilesAtomically } from './files.js';
+import { loadModel, MODEL_FORMAT, type ModelFile } from './model-file.js';
 import { type FitReportInput, fitReport } from './report-fit.js';
 
 /** Where the CLI writes; `process.stdout` and `process.stderr` in the real program. */

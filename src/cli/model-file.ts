@@ -5,13 +5,13 @@
  * name and the standardisation of inputs and, for regression, of the target).
  */
 
+import type { Standardizer } from '../data/dataset.js';
 import { LaplaceTsError } from '../errors.js';
 import type { BaseLaplace, HessianStructure, LaplaceJSON } from '../laplace/base.js';
 import { Laplace } from '../laplace/laplace.js';
+import type { TargetScale, Task } from '../laplace/pipeline.js';
 import { ACTIVATION_NAMES, type ActivationName, Sequential, type SequentialJSON } from '../nn/index.js';
-import type { Standardizer } from './dataset.js';
 import { FileError } from './files.js';
-import type { TargetScale, Task } from './pipeline.js';
 
 export const MODEL_FORMAT = 'laplace-ts/model@1';
 

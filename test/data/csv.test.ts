@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { CsvError, classCount, formatCsv, numericTable, parseCsv } from '../src/cli/csv.js';
-import { LaplaceTsError } from '../src/errors.js';
+import { CsvError, classCount, formatCsv, numericTable, parseCsv } from '../../src/data/csv.js';
+import { LaplaceTsError } from '../../src/errors.js';
 
 /** Run `f`, expect a CsvError, and return it for inspection. */
 function csvError(f: () => unknown): CsvError {
@@ -239,7 +239,7 @@ describe('the shipped datasets', () => {
     ['toy-regression-test.csv', 'y', 200, 1, undefined],
     ['moons.csv', 'label', 300, 2, 2],
   ] as const)('%s parses to the size data/README.md states', (file, target, rows, features, classes) => {
-    const text = readFileSync(new URL(`../data/${file}`, import.meta.url), 'utf8');
+    const text = readFileSync(new URL(`../../data/${file}`, import.meta.url), 'utf8');
     const table = numericTable(parseCsv(text, { fileName: file }), { target });
     expect(table.X).toHaveLength(rows);
     expect(table.columns).toHaveLength(features);

@@ -9,6 +9,7 @@
  * Fisher–Yates permutation and holds out the first fraction.
  */
 import { ShapeError, ValueError } from '../errors.js';
+import type { TargetScale } from '../laplace/pipeline.js';
 import { type RngLike, toRng } from '../random.js';
 
 /** Inputs (n rows of d features) and targets. */
@@ -106,4 +107,14 @@ export function standardize(X: readonly (readonly number[])[], { mean, std }: St
 /** Undo `standardize`: x = z·std + mean. */
 export function unstandardize(Z: readonly (readonly number[])[], { mean, std }: Standardizer): number[][] {
   return Z.map((row) => row.map((z, j) => z * std[j]! + mean[j]!));
+}
+
+/**
+ * Standardise targets: z = (y − m)/s with the training targets' mean and
+ * (population) standard deviation; the target is one more column to `fitStandardizer`.
+ */
+export function fitTargetScale(y: readonly number[]): TargetScale {
+  if (y.length === 0) throw new ValueError('fitTargetScale: no targets');
+  const { mean, std } = fitStandardizer(y.map((v) => [v]));
+  return { mean: mean[0]!, std: std[0]! };
 }
