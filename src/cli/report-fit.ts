@@ -139,7 +139,7 @@ export function fitReport({ file, losses, scoreRows, heldOut, curve }: FitReport
   }
   return renderReport({
     title: `laplace-ts fit: ${file.target} (${file.task})`,
-    summary: `Data ${training['data']}; MLP with hidden layers [${architecture.hidden.join(', ')}], Laplace ${architecture.hessianStructure} over ${architecture.subsetOfWeights} weights.`,
+    summary: `Data ${training['data']}; ${architecture.hidden.length === 0 ? 'a linear model (no hidden layer)' : `MLP with hidden layers [${architecture.hidden.join(', ')}]`}, Laplace ${architecture.hessianStructure} over ${architecture.subsetOfWeights} weights.`,
     sections,
     footer: `laplace-ts fit, seed ${training['seed']}`,
   });
