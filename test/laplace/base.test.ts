@@ -2,6 +2,7 @@ import { inverse, Matrix } from 'ml-matrix';
 import { describe, expect, test } from 'vitest';
 import { NotFittedError, ShapeError, ValueError } from '../../src/errors.js';
 import { laplace } from '../../src/laplace/index.js';
+import type { Layer } from '../../src/nn/index.js';
 import { expectClose } from '../helpers.js';
 import { makeMlp, regressionData } from './oracle.js';
 
@@ -53,9 +54,10 @@ describe('errors', () => {
     expect(() => la.fit([[1, Number.NaN]], [[0, 0]])).toThrow(/non-finite value at row 0, column 1/);
     expect(() => laplace(model, { likelihood: 'regression', priorPrecision: -1 })).toThrow(ValueError);
     const swish = {
-      layers: [model.layers[0]!, { kind: 'activation' as const, name: 'swish' }, model.layers[2]!],
+      layers: [model.layers[0]!, { type: 'swish' } as unknown as Layer, model.layers[2]!],
+      inputShape: [2],
     };
-    expect(() => laplace(swish, { likelihood: 'regression' })).toThrow(/activation 'swish' is not supported/);
+    expect(() => laplace(swish, { likelihood: 'regression' })).toThrow(/holds something that is not a layer/);
     expect(() => laplace(model, { likelihood: 'regression', sigmaNoise: 0 })).toThrow(ValueError);
     expect(() => laplace(model, { likelihood: 'classification', sigmaNoise: 2 })).toThrow(ValueError);
     expect(() => laplace(model, { likelihood: 'regression', priorPrecision: [1, 2, 3] })).toThrow(ShapeError);

@@ -8,6 +8,7 @@ import {
   type HyperparameterResult,
   laplace,
 } from '../../src/laplace/index.js';
+import { Linear, Sequential } from '../../src/nn/index.js';
 import { Tensor } from '../../src/tensor.js';
 import { expectClose } from '../helpers.js';
 import { makeMlp, randomInputs, regressionData } from './oracle.js';
@@ -170,17 +171,12 @@ describe('the evidence maximiser is scale-equivariant, at any scale', () => {
   const leastSquaresModel = (scale: number) => {
     const A = new Matrix(X.map((x) => [...x, 1]));
     const w = solve(A, Matrix.columnVector(y.map((v) => scale * v))).to1DArray();
-    return {
-      layers: [
-        {
-          kind: 'linear' as const,
-          inFeatures: d,
-          outFeatures: 1,
-          weight: new Tensor(Float64Array.from(w.slice(0, d)), [1, d]),
-          bias: new Tensor(Float64Array.of(w[d]!), [1]),
-        },
-      ],
-    };
+    return new Sequential([
+      Linear.fromParameters(
+        new Tensor(Float64Array.from(w.slice(0, d)), [1, d]),
+        new Tensor(Float64Array.of(w[d]!), [1]),
+      ),
+    ]);
   };
   const tuned = (
     scale: number,
