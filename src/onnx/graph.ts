@@ -432,7 +432,7 @@ class Walker {
           negativeSlope: attrFloat(node, 'alpha', 0.01),
         });
       case 'Elu':
-        return activation({ kind: 'activation', name: 'elu', alpha: attrFloat(node, 'alpha', 1) });
+        return activation({ kind: 'activation', name: 'elu', alpha: exactFloat(node, 'alpha', 1) });
       case 'Gelu': {
         const approximate = attrString(node, 'approximate', 'none');
         if (approximate !== 'none') {
@@ -1163,6 +1163,20 @@ function attrFloat(node: OnnxNode, name: string, fallback: number): number {
     throw new OnnxError(`${nodeLabel(node)}: attribute ${name} is not a finite float`);
   }
   return a.value;
+}
+
+/**
+ * A float attribute at float64 precision. Attributes are float32 in ONNX;
+ * `exportOnnx` writes the exact value in the node's doc_string as
+ * "laplace-ts: alpha=0.01" when rounding would change it, and it is taken
+ * when it rounds to the attribute's float32.
+ */
+function exactFloat(node: OnnxNode, name: string, fallback: number): number {
+  const rounded = attrFloat(node, name, fallback);
+  const match = node.docString.match(new RegExp(`laplace-ts: ${name}=(\\S+)`));
+  if (match === null) return rounded;
+  const exact = Number(match[1]);
+  return Number.isFinite(exact) && Math.fround(exact) === Math.fround(rounded) ? exact : rounded;
 }
 
 function attrString(node: OnnxNode, name: string, fallback: string): string {

@@ -10,7 +10,7 @@
  *   GraphProto          node 1, name 2, initializer 5, input 11, output 12,
  *                       value_info 13
  *   NodeProto           input 1, output 2, name 3, op_type 4, attribute 5,
- *                       domain 7
+ *                       doc_string 6, domain 7
  *   AttributeProto      name 1, f 2, i 3, s 4, t 5, floats 7, ints 8, type 20
  *   ValueInfoProto      name 1, type 2 → TypeProto.tensor_type 1 →
  *                       elem_type 1, shape 2 → TensorShapeProto.dim 1 →
@@ -101,6 +101,7 @@ export interface OnnxNode {
   readonly inputs: readonly string[];
   readonly outputs: readonly string[];
   readonly attributes: readonly OnnxAttribute[];
+  readonly docString: string;
 }
 
 /** A dimension: a number, a symbolic name, or unknown (null). */
@@ -241,6 +242,7 @@ function decodeNode(r: ProtoReader): OnnxNode {
   let name = '';
   let opType = '';
   let domain = '';
+  let docString = '';
   const inputs: string[] = [];
   const outputs: string[] = [];
   const attributes: OnnxAttribute[] = [];
@@ -267,6 +269,10 @@ function decodeNode(r: ProtoReader): OnnxNode {
         r.expect(k, WIRE_LENGTH, 'attribute');
         attributes.push(decodeAttribute(r.message(`${r.path}.attribute[${attributes.length}]`)));
         break;
+      case 6:
+        r.expect(k, WIRE_LENGTH, 'doc_string');
+        docString = r.string('doc_string');
+        break;
       case 7:
         r.expect(k, WIRE_LENGTH, 'domain');
         domain = r.string('domain');
@@ -275,7 +281,7 @@ function decodeNode(r: ProtoReader): OnnxNode {
         r.skip(k);
     }
   }
-  return { name, opType, domain, inputs, outputs, attributes };
+  return { name, opType, domain, inputs, outputs, attributes, docString };
 }
 
 function decodeAttribute(r: ProtoReader): OnnxAttribute {
