@@ -49,11 +49,11 @@ import {
 } from './model.js';
 
 /** The opsets of the default domain this importer reads. */
-export const MIN_OPSET = 11;
-export const MAX_OPSET = 21;
+export const ONNX_MIN_OPSET = 11;
+export const ONNX_MAX_OPSET = 21;
 
 /** The op types the importer maps to layers, for error messages. */
-export const SUPPORTED_OPS: readonly string[] = [
+export const ONNX_SUPPORTED_OPS: readonly string[] = [
   'Gemm',
   'MatMul (+ Add)',
   'Conv',
@@ -194,12 +194,12 @@ function defaultOpset(model: OnnxModel): number {
   const entry = model.opsetImport.find((o) => o.domain === '' || o.domain === 'ai.onnx');
   if (entry === undefined) {
     throw new OnnxError(
-      `ModelProto: no opset_import for the default ONNX domain; supported opsets are ${MIN_OPSET} to ${MAX_OPSET}`,
+      `ModelProto: no opset_import for the default ONNX domain; supported opsets are ${ONNX_MIN_OPSET} to ${ONNX_MAX_OPSET}`,
     );
   }
-  if (entry.version < MIN_OPSET || entry.version > MAX_OPSET) {
+  if (entry.version < ONNX_MIN_OPSET || entry.version > ONNX_MAX_OPSET) {
     throw new OnnxError(
-      `ModelProto: opset ${entry.version} is not supported; export with an opset from ${MIN_OPSET} to ${MAX_OPSET} (torch.onnx.export(..., opset_version=13))`,
+      `ModelProto: opset ${entry.version} is not supported; export with an opset from ${ONNX_MIN_OPSET} to ${ONNX_MAX_OPSET} (torch.onnx.export(..., opset_version=13))`,
     );
   }
   return entry.version;
@@ -400,7 +400,9 @@ class Walker {
   ): { layer: LayerSpec | null; value: string; shape: Shape } {
     const op = node.opType;
     if (!HANDLED_OPS.has(op)) {
-      throw new OnnxError(`${nodeLabel(node)} is not supported; supported ops: ${SUPPORTED_OPS.join(', ')}`);
+      throw new OnnxError(
+        `${nodeLabel(node)} is not supported; supported ops: ${ONNX_SUPPORTED_OPS.join(', ')}`,
+      );
     }
     if (node.inputs[0] !== value) {
       throw new OnnxError(
@@ -429,7 +431,7 @@ class Walker {
         return activation({
           kind: 'activation',
           name: 'leakyrelu',
-          negativeSlope: attrFloat(node, 'alpha', 0.01),
+          negativeSlope: exactFloat(node, 'alpha', 0.01),
         });
       case 'Elu':
         return activation({ kind: 'activation', name: 'elu', alpha: exactFloat(node, 'alpha', 1) });
@@ -487,7 +489,7 @@ class Walker {
         );
       default:
         throw new OnnxError(
-          `${nodeLabel(node)} is not supported; supported ops: ${SUPPORTED_OPS.join(', ')}`,
+          `${nodeLabel(node)} is not supported; supported ops: ${ONNX_SUPPORTED_OPS.join(', ')}`,
         );
     }
   }
