@@ -6,7 +6,8 @@
  * float64 weights as they are (no copy, no rounding), so a network written by
  * `exportOnnx` in float64 comes back bit for bit.
  */
-import { activation, type Layer, Linear } from '../nn/layers.js';
+import { activation, Linear } from '../nn/layers.js';
+import type { Layer } from '../nn/module.js';
 import { Sequential } from '../nn/sequential.js';
 import { Tensor } from '../tensor.js';
 import { OnnxError } from './errors.js';
@@ -14,12 +15,7 @@ import type { LayerSpec } from './graph.js';
 
 /** The Sequential of `specs` for examples of `inputShape`. */
 export function buildSequential(specs: readonly LayerSpec[], inputShape: readonly number[]): Sequential {
-  if (inputShape.length !== 1) {
-    throw new OnnxError(
-      `importOnnx: the network takes examples of shape [${inputShape.join(', ')}]; this build imports networks on vectors only`,
-    );
-  }
-  return new Sequential(specs.map(buildLayer));
+  return new Sequential(specs.map(buildLayer), { inputShape });
 }
 
 function buildLayer(spec: LayerSpec): Layer {

@@ -69,11 +69,11 @@ export function exportOnnx(model: Sequential, options: ExportOptions = {}): Uint
 }
 
 function inputShapeOf(model: Sequential): number[] {
-  return [model.inFeatures];
+  return [...model.inputShape];
 }
 
 function outputShapeOf(model: Sequential): number[] {
-  return [model.outFeatures];
+  return [...model.outputShape];
 }
 
 class GraphBuilder {
@@ -109,7 +109,7 @@ class GraphBuilder {
   }
 
   private activation(layer: Activation, prefix: string, x: string): string {
-    switch (layer.name) {
+    switch (layer.type) {
       case 'identity':
         return this.node('Identity', `/${prefix}/Identity`, [x]);
       case 'relu':
@@ -143,7 +143,7 @@ class GraphBuilder {
         return this.node('Mul', `/${prefix}/Mul_1`, [product, this.scalar(`${prefix}.half`, 0.5)]);
       }
       default:
-        throw new OnnxError(`exportOnnx: activation ${prefix} (${String(layer.name)}) has no ONNX form here`);
+        throw new OnnxError(`exportOnnx: activation ${prefix} (${String(layer.type)}) has no ONNX form here`);
     }
   }
 
