@@ -123,8 +123,8 @@ export type LayerSpec =
       readonly kind: 'avgpool2d';
       readonly kernelSize: Pair;
       readonly stride: Pair;
+      /** Zeros on each side, counted in the mean (count_include_pad). */
       readonly padding: Pair;
-      readonly countIncludePad: boolean;
     }
   | { readonly kind: 'globalavgpool2d' }
   | { readonly kind: 'flatten' }
@@ -757,18 +757,17 @@ class Walker {
         shape: outShape,
       };
     }
-    // A Pad in front counts its zeros, as count_include_pad does.
-    const ownCount = attrInt(node, 'count_include_pad', 0) !== 0;
-    const zeroPadsOwn = ownPadding[0] === 0 && ownPadding[1] === 0;
-    const zeroPadsExtra = extraPad[0] === 0 && extraPad[1] === 0;
-    if (!zeroPadsOwn && !zeroPadsExtra && !ownCount) {
+    // The padded zeros are counted in each mean (PyTorch's default, which it
+    // exports as a zero Pad before the pool); the mean over real pixels only
+    // (count_include_pad = 0) is another function.
+    const ownPads = ownPadding[0] > 0 || ownPadding[1] > 0;
+    if (ownPads && attrInt(node, 'count_include_pad', 0) === 0) {
       throw new OnnxError(
-        `${nodeLabel(node)} has its own pads without count_include_pad after a zero Pad; the mixture is not an AvgPool2d`,
+        `${nodeLabel(node)} averages over pads [${ownPadding.join(', ')}] without counting them (count_include_pad = 0); only count_include_pad = 1 is supported (PyTorch's default)`,
       );
     }
-    const countIncludePad = zeroPadsOwn && zeroPadsExtra ? true : zeroPadsExtra ? ownCount : true;
     return {
-      layer: { kind: 'avgpool2d', kernelSize, stride, padding, countIncludePad } as LayerSpec,
+      layer: { kind: 'avgpool2d', kernelSize, stride, padding } as LayerSpec,
       value: out,
       shape: outShape,
     };
