@@ -189,6 +189,23 @@ export function encodeIdx(array: {
   return bytes;
 }
 
+/** The entries of `array` along its first axis at `indices`, in that order, of the same type. */
+export function takeIdx(array: IdxArray, indices: readonly number[]): IdxArray {
+  if (array.shape.length === 0)
+    throw new ShapeError('takeIdx: a scalar (0-dimensional) array has no entries to take');
+  const [n, ...rest] = array.shape as [number, ...number[]];
+  const size = rest.reduce((a, b) => a * b, 1);
+  const source = array.data as unknown as Float64Array;
+  const data = new (array.data.constructor as Float64ArrayConstructor)(indices.length * size);
+  indices.forEach((index, k) => {
+    if (!Number.isInteger(index) || index < 0 || index >= n) {
+      throw new ValueError(`takeIdx: index ${k} is ${index}, outside [0, ${n})`);
+    }
+    data.set(source.subarray(index * size, (index + 1) * size), k * size);
+  });
+  return { type: array.type, shape: [indices.length, ...rest], data: data as unknown as IdxData };
+}
+
 /** True when `bytes` start with the gzip magic number 0x1f 0x8b. */
 export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;

@@ -8,6 +8,7 @@ import {
   type IdxType,
   imageDataset,
   parseIdx,
+  takeIdx,
 } from '../../src/data/idx.js';
 import { ShapeError, ValueError } from '../../src/errors.js';
 
@@ -177,4 +178,23 @@ describe('imageDataset', () => {
       /shape \[N\]/,
     );
   });
+});
+
+describe('takeIdx', () => {
+  test.prop([idxArrays, fc.array(fc.nat(20))])(
+    'takes whole entries along the first axis, keeping the type',
+    (array, picks) => {
+      fc.pre(array.shape.length > 0 && array.shape[0]! > 0);
+      const parsed = parseIdx(encodeIdx(array));
+      const n = array.shape[0]!;
+      const indices = picks.map((p) => p % n);
+      const taken = takeIdx(parsed, indices);
+      const size = array.data.length / n;
+      expect(taken.type).toBe(array.type);
+      expect(taken.data.constructor).toBe(parsed.data.constructor);
+      expect(taken.shape).toEqual([indices.length, ...array.shape.slice(1)]);
+      expect([...taken.data]).toEqual(indices.flatMap((i) => array.data.slice(i * size, (i + 1) * size)));
+      expect(() => takeIdx(parsed, [n])).toThrow(ValueError);
+    },
+  );
 });
