@@ -493,3 +493,42 @@ export function resolveArchitecture(text: string, inputShape: readonly number[])
     (i) => `layer ${i + 1} (${located[i]!.text} at column ${located[i]!.column})`,
   );
 }
+
+/**
+ * The number of trainable parameters of a resolved layer, as PyTorch counts
+ * them: a convolution's (inChannels/groups)·k²·outChannels weights and
+ * outChannels biases, a linear layer's in·out weights and out biases, a batch
+ * norm's scale and shift per channel; none for the rest.
+ */
+export function parameterCount(layer: ResolvedLayerSpec): number {
+  switch (layer.type) {
+    case 'conv2d':
+      return (
+        (layer.inChannels / layer.groups) * layer.kernelSize * layer.kernelSize * layer.outChannels +
+        (layer.bias ? layer.outChannels : 0)
+      );
+    case 'linear':
+      return layer.inFeatures * layer.outFeatures + (layer.bias ? layer.outFeatures : 0);
+    case 'batchnorm2d':
+      return 2 * layer.numFeatures;
+    default:
+      return 0;
+  }
+}
+
+/** One line per layer, "conv(16,3,pad=1)  [1, 28, 28] → [16, 28, 28]  160 parameters", and a total. */
+export function summarizeArchitecture(architecture: ResolvedArchitecture): string[] {
+  const names = architecture.layers.map((layer) => formatArchitecture([layer]));
+  const width = Math.max(...names.map((name) => name.length));
+  const shapes = architecture.layers.map(
+    (_, i) => `${show(architecture.shapes[i]!)} → ${show(architecture.shapes[i + 1]!)}`,
+  );
+  const shapeWidth = Math.max(...shapes.map((s) => s.length));
+  const counts = architecture.layers.map(parameterCount);
+  const lines = names.map((name, i) => {
+    const count = counts[i]! > 0 ? `${counts[i]!.toLocaleString('en')} parameters` : '';
+    return `${name.padEnd(width)}  ${shapes[i]!.padEnd(shapeWidth)}  ${count}`.trimEnd();
+  });
+  lines.push(`${counts.reduce((a, b) => a + b, 0).toLocaleString('en')} parameters in all`);
+  return lines;
+}

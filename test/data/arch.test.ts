@@ -5,9 +5,11 @@ import {
   formatArchitecture,
   inferShapes,
   type LayerSpec,
+  parameterCount,
   parseArchitecture,
   parseInputShape,
   resolveArchitecture,
+  summarizeArchitecture,
 } from '../../src/data/arch.js';
 import { ShapeError, ValueError } from '../../src/errors.js';
 
@@ -284,4 +286,44 @@ describe('inferShapes', () => {
     expect(() => parseInputShape('1,28,x')).toThrow(/comma-separated positive integers/);
     expect(() => parseInputShape('0,28')).toThrow(ValueError);
   });
+});
+
+describe('parameterCount', () => {
+  it('counts the small CNN as PyTorch does: 160 + 4,640 + 15,690', () => {
+    const text = 'conv(16,3,pad=1),relu,maxpool(2),conv(32,3,pad=1),relu,maxpool(2),flatten,linear(10)';
+    const resolved = resolveArchitecture(text, [1, 28, 28]);
+    // conv: 16·1·3·3 + 16; conv: 32·16·3·3 + 32; linear: 1568·10 + 10
+    expect(resolved.layers.map(parameterCount)).toEqual([160, 0, 0, 4640, 0, 0, 0, 15690]);
+    expect(summarizeArchitecture(resolved)).toEqual([
+      'conv(16,3,pad=1)  [1, 28, 28] → [16, 28, 28]   160 parameters',
+      'relu              [16, 28, 28] → [16, 28, 28]',
+      'maxpool(2)        [16, 28, 28] → [16, 14, 14]',
+      'conv(32,3,pad=1)  [16, 14, 14] → [32, 14, 14]  4,640 parameters',
+      'relu              [32, 14, 14] → [32, 14, 14]',
+      'maxpool(2)        [32, 14, 14] → [32, 7, 7]',
+      'flatten           [32, 7, 7] → [1568]',
+      'linear(10)        [1568] → [10]                15,690 parameters',
+      '20,490 parameters in all',
+    ]);
+  });
+
+  test.prop([fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), small, fc.boolean()])(
+    'a grouped convolution has 1/groups of the weights of a full one',
+    (groups, multiple, kernelSize, bias) => {
+      const channels = groups * multiple;
+      const spec = (g: number): LayerSpec => ({
+        type: 'conv2d',
+        outChannels: channels,
+        kernelSize,
+        stride: 1,
+        padding: kernelSize,
+        dilation: 1,
+        groups: g,
+        bias,
+      });
+      const count = (g: number) => parameterCount(inferShapes([spec(g)], [channels, 4, 4]).layers[0]!);
+      const biases = bias ? channels : 0;
+      expect((count(1) - biases) / groups).toBe(count(groups) - biases);
+    },
+  );
 });
