@@ -14,23 +14,17 @@
  * distribution, the UCI handwritten digits (data/digits.csv) placed in the
  * MNIST geometry by `digitsAsImages`.
  *
- * Files are gunzipped synchronously with node:zlib so that the demo's parts
- * stay synchronous; `decodeIdx` in src/data is the asynchronous, web-standard
- * way for code that must also run in a browser.
+ * Files are read with `readIdxFile` (src/cli), which gunzips synchronously
+ * with node:zlib so that the demo's parts stay synchronous; `decodeIdx` in
+ * src/data is the asynchronous, web-standard way for code that must also run
+ * in a browser.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
 import { FileError } from '../src/cli/files.js';
-import {
-  type IdxArray,
-  type ImageDataset,
-  imageDataset,
-  isGzip,
-  parseIdx,
-  takeIdx,
-} from '../src/data/idx.js';
+import { readIdxFile } from '../src/cli/idx-file.js';
+import { type ImageDataset, imageDataset, takeIdx } from '../src/data/idx.js';
 import { digitsAsImages, type ImageBatch, rotateImages, stratifiedIndices } from '../src/data/images.js';
 import { readDataset } from './common.js';
 
@@ -60,23 +54,6 @@ const FILES = {
   train: ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz'],
   test: ['t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'],
 } as const;
-
-/** An IDX file, gunzipped when it is gzipped; errors start with the file's path. */
-export function readIdxFile(path: string): IdxArray {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw new FileError(
-      `${path}: cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
-    );
-  }
-  try {
-    return parseIdx(isGzip(bytes) ? gunzipSync(bytes) : bytes);
-  } catch (error) {
-    throw new FileError(`${path}: ${(error as Error).message}`);
-  }
-}
 
 export interface FashionMnist {
   train: ImageDataset;

@@ -9,9 +9,9 @@ import {
   FASHION_MNIST_SUBSET_DIR,
   FASHION_MNIST_SYSTEM_DIR,
   loadFashionMnist,
-  readIdxFile,
   rotatedSets,
 } from '../demo/images-data.js';
+import { readIdxFile } from '../src/cli/idx-file.js';
 import { rotateImages } from '../src/data/images.js';
 
 const FULL_SET = existsSync(join(FASHION_MNIST_SYSTEM_DIR, 'train-images-idx3-ubyte.gz'));
