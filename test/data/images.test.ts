@@ -182,7 +182,7 @@ describe('rotateImages', () => {
   });
 
   test.prop([squareBatches])('four turns of 90° give the image back; −90° is 270°', ({ images, shape }) => {
-    let turned = images;
+    let turned: Float64Array = images;
     for (let t = 0; t < 4; t++) turned = rotateImages(turned, shape, 90).images;
     expect(turned).toEqual(images);
     expect(rotateImages(images, shape, -90).images).toEqual(rotateImages(images, shape, 270).images);
