@@ -152,28 +152,41 @@ export class Network {
 
   /**
    * Pull m output-space vectors per example, v [n, m, K], back through the
-   * network, and return every slot's factors (see rules/index.ts): for a
-   * Linear layer its input and the cotangents at its output, for other
-   * layers the rows of the Jacobian themselves.
+   * network, down to the parametric layer `lowest` (an index into
+   * `parametric`; below it nothing is needed). Returns the cotangents at each
+   * parametric layer's output, [n·m, ...outputShape], from `lowest` up.
    */
-  backward(theta: Float64Array, cache: ForwardCache, v: Float64Array, m: number): BackwardResult {
-    const slots: Slot[] = new Array(this.nSlots);
+  backward(theta: Float64Array, cache: ForwardCache, v: Float64Array, m: number, lowest = 0): Tensor[] {
     const pulled: Tensor[] = new Array(this.parametric.length);
-    const first = this.parametric[0]!.index;
+    const first = this.parametric[lowest]!.index;
     let cotangent = new Tensor(v, [cache.n * m, this.outputSize]);
     for (let l = this.layers.length - 1; l >= first; l--) {
       const entry = this.layers[l]!;
-      const params = this.parametersOf(entry, theta);
-      const input = cache.inputs[l]!;
-      if (entry.nParams > 0) {
-        pulled[this.parametric.indexOf(entry)] = cotangent;
-        entry.rule.slots(entry.layer, params, input, cotangent, m).forEach((slot, s) => {
-          slots[entry.firstSlot + s] = slot;
-        });
+      if (entry.nParams > 0) pulled[this.parametric.indexOf(entry)] = cotangent;
+      if (l > first) {
+        cotangent = entry.rule.pullback(
+          entry.layer,
+          this.parametersOf(entry, theta),
+          cache.inputs[l]!,
+          cotangent,
+          m,
+        );
       }
-      if (l > first) cotangent = entry.rule.pullback(entry.layer, params, input, cotangent, m);
     }
-    return { slots, pulled };
+    return pulled;
+  }
+
+  /** The slots of parametric layer `index` from its input and the cotangents at its output. */
+  slotsOf(index: number, theta: Float64Array, input: Tensor, cotangent: Tensor, m: number): Slot[] {
+    const entry = this.parametric[index]!;
+    return entry.rule.slots(entry.layer, this.parametersOf(entry, theta), input, cotangent, m);
+  }
+
+  /** The parametric layer that owns slot `slot`. */
+  layerOfSlot(slot: number): number {
+    let index = 0;
+    while (index + 1 < this.parametric.length && this.parametric[index + 1]!.firstSlot <= slot) index++;
+    return index;
   }
 }
 
@@ -183,11 +196,4 @@ export interface ForwardCache {
   readonly inputs: Tensor[];
   /** Network output f, [n × K]. */
   readonly output: Float64Array;
-}
-
-export interface BackwardResult {
-  /** Every slot's factors, in slot order. */
-  readonly slots: Slot[];
-  /** Cotangents at each parametric layer's output, [n·m, ...outputShape]. */
-  readonly pulled: Tensor[];
 }
