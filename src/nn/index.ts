@@ -1,4 +1,6 @@
 /** Networks: layers, Sequential, losses, optimisers and the training loop. */
+
+export { LAYER_READERS, type LayerReader, layerFromJSON } from './json.js';
 export {
   ACTIVATION_NAMES,
   Activation,
@@ -7,7 +9,6 @@ export {
   ELU,
   GELU,
   Identity,
-  type Layer,
   LeakyReLU,
   Linear,
   ReLU,
@@ -22,10 +23,9 @@ export {
   mseLoss,
   type Reduction,
 } from './losses.js';
+export type { ApplyContext, Layer, LayerJSON } from './module.js';
 export { type AdamOptions, adam, type Optimizer, type SgdOptions, sgd } from './optim.js';
 export {
-  type LayerJSON,
-  type LinearParams,
   type Params,
   ravel,
   Sequential,
