@@ -13,8 +13,8 @@ import { type Shape, shapeString, shapesEqual, type Tensor } from '../tensor.js'
 import { asObject, describeValue } from './fields.js';
 import type { ApplyContext, Layer, LayerJSON } from './module.js';
 
-/** Turns a nested layer's JSON into a layer (the type → fromJSON table of src/nn/json.ts). */
-export type LayerParser = (json: Record<string, unknown>, what: string) => Layer;
+/** Turns a nested layer's JSON into a layer: `layerFromJSON` of src/nn/json.ts. */
+export type LayerParser = (spec: unknown, what: string) => Layer;
 
 export class Residual implements Layer {
   readonly type = 'residual';
@@ -84,7 +84,7 @@ export class Residual implements Layer {
     };
   }
 
-  /** The block from its JSON form; nested layers are read by `parse` (the type → fromJSON table). */
+  /** The block from its JSON form; nested layers are read by `parse` (`layerFromJSON`, given by the table). */
   static fromJSON(json: Record<string, unknown>, what: string, parse: LayerParser): Residual {
     const s = asObject(json, what);
     const chain = (key: 'inner' | 'shortcut'): Layer[] => {
@@ -94,7 +94,7 @@ export class Residual implements Layer {
           `${what}.${key} must be a non-empty array of layers, got ${describeValue(list)}`,
         );
       }
-      return list.map((spec, i) => parse(asObject(spec, `${what}.${key}[${i}]`), `${what}.${key}[${i}]`));
+      return list.map((spec, i) => parse(spec, `${what}.${key}[${i}]`));
     };
     const inner = chain('inner');
     const shortcut = s['shortcut'] === null || s['shortcut'] === undefined ? null : chain('shortcut');
