@@ -80,6 +80,18 @@ describe.each(smallCnns())('$name', ({ model, outputs }) => {
     }
   });
 
+  test('the pooling and flatten rules agree with the generic rule', () => {
+    const twin = new SequentialClass(
+      model.layers.map((l) => (['maxpool2d', 'avgpool2d', 'flatten'].includes(l.type) ? generic(l) : l)),
+      { inputShape: model.inputShape },
+    );
+    const a = laplace(model, { ...base, hessianStructure: 'full' }).fit(X, y);
+    const b = laplace(twin, { ...base, hessianStructure: 'full' }).fit(X, y);
+    const ha = (a as unknown as { hessian: Tensor }).hessian;
+    const hb = (b as unknown as { hessian: Tensor }).hessian;
+    expectClose(hb, ha, { rtol: 1e-12, atol: 1e-14 });
+  });
+
   test('kron: the convolution factors are BackPACK KFLR (A from unfolded patches, B from the bias Jacobian)', () => {
     const conv = model.layers[0] as Conv2d;
     const la = laplace(model, { ...base, hessianStructure: 'kron' }).fit(X, y);
