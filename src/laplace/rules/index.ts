@@ -26,6 +26,7 @@ import { ACTIVATION_NAMES } from '../../nn/layers.js';
 import type { Layer } from '../../nn/module.js';
 import type { Shape, Tensor } from '../../tensor.js';
 import { activationRule } from './activation.js';
+import { conv2dRule } from './conv2d.js';
 import { genericRule } from './generic.js';
 import { linearRule } from './linear.js';
 
@@ -82,6 +83,7 @@ export interface LayerRule<T extends Layer = Layer> {
 /** Rules of the layer types that have one; any other layer gets the generic rule. */
 const RULES: Readonly<Record<string, LayerRule>> = {
   linear: linearRule as LayerRule,
+  conv2d: conv2dRule as LayerRule,
   ...Object.fromEntries(ACTIVATION_NAMES.map((name) => [name, activationRule as LayerRule])),
 };
 
