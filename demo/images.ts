@@ -19,8 +19,7 @@
  * What produces the probabilities (the MAP network, the Laplace predictives)
  * is passed in as `ImagePredictive`s, so that this file needs no layer type.
  */
-import type { Cell, Figure, Table } from '../src/cli/report.js';
-import { linePlot } from '../src/cli/svg.js';
+
 import type { ImageDataset } from '../src/data/idx.js';
 import type { ImageBatch, ImageShape } from '../src/data/images.js';
 import {
@@ -32,6 +31,8 @@ import {
   expectedCalibrationError,
   predictiveEntropy,
 } from '../src/metrics.js';
+import type { Cell, Figure, Table } from '../src/report/report.js';
+import { linePlot } from '../src/report/svg.js';
 import { tensor } from '../src/tensor.js';
 import type { Claim, DemoOptions, PartResult } from './common.js';
 import {

@@ -11,8 +11,8 @@ import {
   rotatedSets,
 } from '../demo/images-data.js';
 import { makeFashionSubset } from '../scripts/make-fashion-subset.js';
-import { readIdxFile } from '../src/cli/idx-file.js';
 import { rotateImages } from '../src/data/images.js';
+import { readIdxFile } from '../src/node/idx-file.js';
 
 const FULL_SET = existsSync(join(FASHION_MNIST_SYSTEM_DIR, 'train-images-idx3-ubyte.gz'));
 
