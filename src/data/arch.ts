@@ -30,6 +30,7 @@
  * bad argument is an `ArchitectureError` naming the token and its column.
  */
 import { ShapeError, ValueError } from '../errors.js';
+import { convOutputSize } from '../kernels/conv.js';
 
 /** The activations an architecture string may name (those of `laplace-ts/nn`). */
 export type ActivationType = 'relu' | 'tanh' | 'sigmoid' | 'gelu' | 'softplus' | 'identity';
@@ -374,11 +375,6 @@ export function formatArchitecture(layers: readonly LayerSpec[]): string {
     .join(',');
 }
 
-/** PyTorch's output length of a convolution along one axis: ⌊(n + 2p − d(k − 1) − 1)/s⌋ + 1. */
-export function convOutputSize(n: number, kernelSize: number, stride = 1, padding = 0, dilation = 1): number {
-  return Math.floor((n + 2 * padding - dilation * (kernelSize - 1) - 1) / stride) + 1;
-}
-
 /** "1,28,28" or "[1, 28, 28]" → [1, 28, 28]: the shape of one example, positive integers. */
 export function parseInputShape(text: string): number[] {
   const inner = text.trim().replace(/^\[(.*)\]$/, '$1');
@@ -457,7 +453,7 @@ export function inferShapes(
           misfit(`padding ${spec.padding} must be at most half the kernel size ${spec.kernelSize}`);
         }
         shape = windowed(h, w, spec.padding, spec.kernelSize, c, (n) =>
-          convOutputSize(n, spec.kernelSize, spec.stride, spec.padding),
+          convOutputSize(n, spec.kernelSize, spec.stride, spec.padding, 1),
         );
         resolved.push({ ...spec });
         break;
