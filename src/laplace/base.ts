@@ -229,18 +229,25 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
   }
 
   private trainingFactors(x: Float64Array, targets: Targets, offset: number, n: number): JacobianFactors {
-    return jacobianFactors(this.network, this.theta, x, n, (output) => {
-      const oc = this.likelihoodRule.outputCurvature(
-        this.curvature,
-        output,
-        targets,
-        offset,
-        n,
-        this.nOutputs,
-      );
-      this.loss += oc.loss;
-      return { rows: oc.roots, m: oc.m };
-    });
+    return jacobianFactors(
+      this.network,
+      this.theta,
+      x,
+      n,
+      (output) => {
+        const oc = this.likelihoodRule.outputCurvature(
+          this.curvature,
+          output,
+          targets,
+          offset,
+          n,
+          this.nOutputs,
+        );
+        this.loss += oc.loss;
+        return { rows: oc.roots, m: oc.m };
+      },
+      this.selection.layers,
+    );
   }
 
   protected abstract beginCurvature(): void;

@@ -1,5 +1,5 @@
 /** Minimal convolutional layers for the Laplace tests (test-only stand-ins built on the AD ops). */
-import { avgPool2d, conv2d, maxPool2d, relu, reshape, tanh } from '../../src/autodiff/ops.js';
+import { add, avgPool2d, conv2d, maxPool2d, relu, reshape, tanh } from '../../src/autodiff/ops.js';
 import type { Layer, LayerJSON } from '../../src/nn/index.js';
 import { Linear, Sequential } from '../../src/nn/index.js';
 import { seededRng } from '../../src/random.js';
@@ -145,5 +145,66 @@ function randomMatrix(rows: number, cols: number, seed: number): Tensor {
   return new Tensor(
     new Float64Array(rows * cols).map(() => rng.normal() * 0.5),
     [rows, cols],
+  );
+}
+
+/** A residual block h(x) = inner(x) + shortcut(x) (identity shortcut when null). */
+export class TestResidual implements Layer {
+  readonly type = 'residual';
+  constructor(
+    readonly inner: Layer[],
+    readonly shortcut: Layer[] | null = null,
+  ) {}
+  private all(): Layer[] {
+    return [...this.inner, ...(this.shortcut ?? [])];
+  }
+  parameters(): Tensor[] {
+    return this.all().flatMap((l) => l.parameters());
+  }
+  setParameters(params: readonly Tensor[]): void {
+    let i = 0;
+    for (const l of this.all()) {
+      const count = l.parameters().length;
+      l.setParameters(params.slice(i, i + count));
+      i += count;
+    }
+  }
+  outputShape(shape: Shape): Shape {
+    return this.inner.reduce((s, l) => l.outputShape(s), shape);
+  }
+  apply(params: readonly Tensor[], x: Tensor): Tensor {
+    let i = 0;
+    const run = (layers: Layer[]) =>
+      layers.reduce((h, l) => {
+        const count = l.parameters().length;
+        const out = l.apply(params.slice(i, i + count), h);
+        i += count;
+        return out;
+      }, x);
+    const a = run(this.inner);
+    const b = this.shortcut ? run(this.shortcut) : x;
+    return add(a, b);
+  }
+  toJSON(): LayerJSON {
+    return { type: this.type };
+  }
+}
+
+/** A small residual CNN: conv stem, a residual block with a 1×1 conv shortcut, an identity block, a head. */
+export function residualCnn(): Sequential {
+  return new Sequential(
+    [
+      new TestConv2d(1, 2, 3, { padding: 1, seed: 11 }),
+      testTanh(),
+      new TestResidual(
+        [new TestConv2d(2, 3, 3, { padding: 1, seed: 12 }), testTanh()],
+        [new TestConv2d(2, 3, 1, { bias: false, seed: 13 })],
+      ),
+      new TestResidual([testTanh(), new TestConv2d(3, 3, 3, { padding: 1, seed: 14 })]),
+      testAvgPool(2, 2),
+      testFlatten(),
+      Linear.fromParameters(randomMatrix(2, 3 * 2 * 2, 15), randomMatrix(1, 2, 16).data),
+    ],
+    { inputShape: [1, 4, 4] },
   );
 }
