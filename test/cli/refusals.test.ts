@@ -171,6 +171,69 @@ describe('values far from 1 in magnitude', () => {
   });
 });
 
+describe('found by the fuzz test (test/cli/fuzz.test.ts)', () => {
+  it('a flat loss curve in the report (prior precision 1e300) no longer hangs the chart', () => {
+    const data = work.file(
+      'flat.csv',
+      regressionCsv(12, (i) => [i, i % 3]),
+    );
+    const result = regression(
+      data,
+      out('flat.json'),
+      '--prior-precision',
+      '1e300',
+      '--report',
+      out('flat.html'),
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(readFileSync(out('flat.html'), 'utf8')).not.toMatch(/NaN|Infinity/);
+  });
+
+  it('a weight decay that overflows (--prior-precision 1e300 with --sigma-noise 1e300) is refused before training', () => {
+    const data = work.file(
+      'decay.csv',
+      regressionCsv(12, (i) => [i, i % 3]),
+    );
+    expectFailure(
+      regression(data, out('decay.json'), '--prior-precision', '1e300', '--sigma-noise', '1e300'),
+      /--prior-precision 1e\+?300 with --sigma-noise 1e\+?300 gives a weight decay of Infinity/,
+    );
+  });
+
+  it('a held-out row far outside the training rows is refused in one line, not scored as NaN', () => {
+    const data = work.file(
+      'outlier.csv',
+      'x0,x1,y\n0,0,0\n0,-2.4e263,-2.4e-37\n0,0,0\n0,0,0\n0,0,0\n0,0,0\n',
+    );
+    expectFailure(
+      regression(data, out('outlier.json'), '--holdout', '0.5'),
+      /held-out row .* not a finite number/,
+    );
+    expect(existsSync(out('outlier.json'))).toBe(false);
+  });
+
+  it('a column of subnormal values does not make the evidence NaN', () => {
+    const data = work.file(
+      'subnormal.csv',
+      'x0,x1,y\n0,-1.2e-271,0\n-3e-310,-7e-265,1\n0,4.4e-308,0\n7e-204,0,1\n0,0,0\n0,0,1\n0,-3e-200,0\n',
+    );
+    const result = cli(
+      'fit',
+      '--data',
+      data,
+      '--target',
+      'y',
+      '--task',
+      'classification',
+      '--out',
+      out('sub.json'),
+      ...quick,
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/evidence\): -\d/);
+  });
+});
+
 describe('errors that name the real problem', () => {
   it('a model file whose input standard deviation is 0', () => {
     const model = out('std0.json');
