@@ -835,9 +835,14 @@ function predictCommand(values: Values, io: CliIo): void {
       const std = Math.sqrt(prediction.variance[i]!);
       return [mean, std, mean - Z95 * std, mean + Z95 * std];
     });
+    checkFinite(rows, table, NOT_FINITE);
     if (hasTarget) {
       const s = regressionScores(prediction, table.y!);
-      score = `NLL ${s.nll.toFixed(4)}, RMSE ${s.rmse.toPrecision(4)}`;
+      // A target far beyond the model's range squares to infinity: the predictions stand, the score cannot.
+      score =
+        Number.isFinite(s.nll) && Number.isFinite(s.rmse)
+          ? `NLL ${s.nll.toFixed(4)}, RMSE ${s.rmse.toPrecision(4)}`
+          : 'none, some targets are too large to score in double precision';
     }
   } else {
     const k = file.nClasses!;
@@ -848,16 +853,12 @@ function predictCommand(values: Values, io: CliIo): void {
       const p = Array.from(probs.subarray(i * k, (i + 1) * k));
       return [...p, p.indexOf(Math.max(...p)), entropy[i]!];
     });
+    checkFinite(rows, table, NOT_FINITE);
     if (hasTarget) {
       const s = classificationScores(probs, table.y!, k);
       score = `accuracy ${s.accuracy.toFixed(4)}, NLL ${s.nll.toFixed(4)}, ECE ${s.ece.toFixed(4)}, Brier ${s.brier.toFixed(4)}`;
     }
   }
-  checkFinite(
-    rows,
-    table,
-    'has a prediction that is not a finite number; it is too far outside the data the model was trained on',
-  );
   const csv = formatCsv(header, rows);
   if (outPath === undefined) io.stdout.write(csv);
   else {
@@ -871,6 +872,9 @@ function predictCommand(values: Values, io: CliIo): void {
     );
   }
 }
+
+const NOT_FINITE =
+  'has a prediction that is not a finite number; it is too far outside the data the model was trained on';
 
 /**
  * The first non-finite entry of `rows` (one per row of `table`) is refused,

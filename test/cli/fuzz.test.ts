@@ -108,6 +108,17 @@ const fuzzCase = fc.record({
   out: fc.constantFrom('data', 'dot-data', 'report-same', 'link-to-data'),
   badTask: fc.constantFrom('ranking', 'Regression', ''),
   report: fc.boolean(),
+  /** What happens to the data handed to predict after a successful fit. */
+  predict: fc.record({
+    damage: fc.constantFrom('none', 'cells', 'extreme', 'header', 'no-target', 'link', 'paths', 'cr'),
+    row: fc.nat(14),
+    column: fc.nat(4),
+    text: fc.constantFrom(...BAD_CELLS),
+    extreme: fc.constantFrom('1e308', '-1.7976931348623157e308', '1e-320', '1e150'),
+    name: fc.constantFrom(...HEADER_NAMES),
+    link: fc.constantFrom('probit', 'bridge', 'bridgeNorm', 'mc', 'laplace', ''),
+    out: fc.constantFrom('data', 'model', 'dot-model'),
+  }),
 });
 
 type FuzzCase = typeof fuzzCase extends fc.Arbitrary<infer T> ? T : never;
@@ -150,7 +161,10 @@ const finiteCsv = (text: string) =>
   parseCsv(text).rows.every((row) => row.every((cell) => Number.isFinite(Number(cell))));
 
 describe('the CLI under generated bad input', () => {
-  test.prop([fuzzCase], { numRuns: Number(process.env['FUZZ_RUNS'] ?? 80) })(
+  test.prop([fuzzCase], {
+    numRuns: Number(process.env['FUZZ_RUNS'] ?? 80),
+    ...(process.env['FUZZ_SEED'] ? { seed: Number(process.env['FUZZ_SEED']) } : {}),
+  })(
     'refuses with one line and writes nothing, or succeeds with finite outputs that predict can use',
     (c) => {
       const dir = join(work.dir, `run-${runCount++}`);
@@ -206,6 +220,38 @@ describe('the CLI under generated bad input', () => {
       expect(predicted.stderr).not.toMatch(/NaN|Infinity/);
       const collide = cli('predict', '--model', model, '--data', data, '--out', join(dir, '.', 'model.json'));
       expectRefusal(collide);
+
+      // New data for predict, damaged in one way.
+      const p = c.predict;
+      const { header, rows } = parseCsv(text);
+      const pick = <T>(list: T[], i: number) => list[i % list.length]!;
+      if (p.damage === 'cells') pick(rows, p.row)[p.column % header.length] = p.text;
+      if (p.damage === 'extreme') pick(rows, p.row)[p.column % (header.length - 1)] = p.extreme;
+      if (p.damage === 'header') header[p.column % header.length] = p.name;
+      if (p.damage === 'no-target') for (const row of rows) row[header.length - 1] = '';
+      const eol = p.damage === 'cr' ? '\r' : '\n';
+      const newData = join(dir, 'new.csv');
+      const newText = [header, ...rows].map((r) => r.join(',')).join(eol) + eol;
+      work.file(join(`run-${runCount - 1}`, 'new.csv'), newText);
+      const predictions = join(dir, 'predictions.csv');
+      const target = { data: newData, model, 'dot-model': join(dir, '.', 'model.json') }[p.out];
+      const predictArgs = ['predict', '--model', model, '--data', newData, '--out', predictions];
+      if (p.damage === 'paths') predictArgs[predictArgs.length - 1] = target;
+      if (p.damage === 'link') predictArgs.push('--link', p.link);
+      const savedModel = readFileSync(model, 'utf8');
+      const again = cli(...predictArgs);
+      expect(readFileSync(model, 'utf8')).toBe(savedModel);
+      expect(readFileSync(newData, 'utf8')).toBe(newText);
+      if (again.code !== 0) {
+        expect(again.code).toBe(1);
+        expectRefusal(again);
+        expect(existsSync(predictions)).toBe(false);
+        return;
+      }
+      const written = readFileSync(predictions, 'utf8');
+      expect(finiteCsv(written)).toBe(true);
+      expect(parseCsv(written).rows).toHaveLength(rows.length);
+      expect(again.stderr).not.toMatch(/NaN|Infinity|\n\s+at /);
     },
   );
 });

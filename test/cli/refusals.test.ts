@@ -234,6 +234,51 @@ describe('found by the fuzz test (test/cli/fuzz.test.ts)', () => {
   });
 });
 
+describe('predict on data the fit never saw', () => {
+  it('a target near 1e200 leaves the predictions standing and says why there is no score', () => {
+    const model = out('score.json');
+    expect(
+      regression(
+        work.file(
+          'score.csv',
+          regressionCsv(12, (i) => [i, i % 3]),
+        ),
+        model,
+      ).code,
+    ).toBe(0);
+    const data = work.file('score-huge.csv', 'a,b,y\n1,2,-1e200\n3,1,0\n');
+    const result = cli('predict', '--model', model, '--data', data);
+    expect(result.code, result.stderr).toBe(0);
+    expect(finiteCsv(result.stdout)).toBe(true);
+    expect(result.stderr).toMatch(/score on "y" of .*: none, some targets are too large to score/);
+    expect(result.stderr).not.toMatch(/NaN|Infinity/);
+  });
+
+  it('an input too far out to standardise, or to predict from, is refused by line and column', () => {
+    const model = out('far.json');
+    expect(
+      regression(
+        work.file(
+          'far.csv',
+          regressionCsv(12, (i) => [i * 1e-200, i % 3]),
+        ),
+        model,
+      ).code,
+    ).toBe(0);
+    const data = work.file('far-new.csv', 'a,b\n1,2\n1e300,1\n');
+    expectFailure(
+      cli('predict', '--model', model, '--data', data),
+      /far-new\.csv: line 3, column "a": 1e\+300 is too far outside the data the model was trained on/,
+    );
+    // Standardised it is finite (1e4 standard deviations out), but the network's output is not.
+    const farther = work.file('farther.csv', 'a,b\n1e-200,2\n1e-200,1e306\n');
+    expectFailure(
+      cli('predict', '--model', model, '--data', farther),
+      /farther\.csv: line 3 has a prediction that is not a finite number/,
+    );
+  });
+});
+
 describe('errors that name the real problem', () => {
   it('a model file whose input standard deviation is 0', () => {
     const model = out('std0.json');
