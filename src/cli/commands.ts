@@ -47,9 +47,9 @@ import {
 } from '../laplace/pipeline.js';
 import { predictiveEntropy } from '../metrics.js';
 import { ACTIVATION_NAMES, type ActivationName, type Sequential } from '../nn/index.js';
+import { checkDistinct, checkWritable, readTextFile, writeFilesAtomically } from '../node/files.js';
 import { formatTable, ProgressBar, type ProgressStream } from '../report/progress.js';
 import { tensor } from '../tensor.js';
-import { checkDistinct, checkWritable, readTextFile, writeFilesAtomically } from './files.js';
 import { checkTargetRange, posteriorSizeProblem } from './limits.js';
 import { loadModel, MODEL_FORMAT, type ModelFile } from './model-file.js';
 import { type FitReportInput, fitReport } from './report-fit.js';

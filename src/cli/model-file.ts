@@ -11,7 +11,7 @@ import type { BaseLaplace, HessianStructure, LaplaceJSON } from '../laplace/base
 import { Laplace } from '../laplace/laplace.js';
 import type { TargetScale, Task } from '../laplace/pipeline.js';
 import { ACTIVATION_NAMES, type ActivationName, Sequential, type SequentialJSON } from '../nn/index.js';
-import { FileError } from './files.js';
+import { FileError } from '../node/files.js';
 
 export const MODEL_FORMAT = 'laplace-ts/model@1';
 

@@ -20,16 +20,23 @@
  */
 import { syrkKernel } from '../kernels/blas.js';
 import { gemmKernel } from '../kernels/gemm.js';
+import type { Tensor } from '../tensor.js';
 import type { Network } from './network.js';
-import type { Selection } from './selection.js';
+import type { KroneckerSums, Slot } from './rules/index.js';
+import type { Block, Selection } from './selection.js';
 
 export interface JacobianFactors {
   readonly n: number;
   readonly m: number;
-  /** Input of each Linear layer, [n × inₗ]. */
-  readonly inputs: Float64Array[];
-  /** Pulled-back rows at each Linear layer's pre-activation, [n·m × outₗ]. */
-  readonly pulled: Float64Array[];
+  /** Slot `index`'s (a, g) (see rules/index.ts), formed by its layer's rule on first use. */
+  slot(index: number): Slot;
+  /**
+   * Each layer with parameters (by index among them): its input [n, ...] and
+   * the cotangents at its output [n·m, ...]; undefined below the lowest layer
+   * asked for.
+   */
+  readonly layerInputs: (Tensor | undefined)[];
+  readonly layerCotangents: (Tensor | undefined)[];
   /** Network outputs, [n × K]. */
   readonly output: Float64Array;
 }
@@ -37,6 +44,8 @@ export interface JacobianFactors {
 /**
  * Factors for n examples of x. `roots` [n, m, K] are the output-space rows to
  * pull back; without them, the K unit vectors (the plain Jacobian, m = K).
+ * `layers` are the parametric layers whose factors will be read (default
+ * all): the backward pass stops at the lowest of them.
  */
 export function jacobianFactors(
   network: Network,
@@ -44,6 +53,7 @@ export function jacobianFactors(
   x: Float64Array,
   n: number,
   roots?: { rows: Float64Array; m: number } | ((output: Float64Array) => { rows: Float64Array; m: number }),
+  layers?: readonly number[],
 ): JacobianFactors {
   const cache = network.forward(theta, x, n);
   const k = network.outputSize;
@@ -55,21 +65,53 @@ export function jacobianFactors(
   } else {
     seeds = typeof roots === 'function' ? roots(cache.output) : roots;
   }
-  const pulled = network.backward(theta, cache, seeds.rows, seeds.m);
-  return { n, m: seeds.m, inputs: cache.inputs, pulled, output: cache.output };
+  const lowest = layers === undefined || layers.length === 0 ? 0 : Math.min(...layers);
+  const m = seeds.m;
+  const cotangents = network.backward(theta, cache, seeds.rows, m, lowest);
+  const inputs = network.parametric.map((entry, i) => (i >= lowest ? cache.inputs[entry.index] : undefined));
+  const formed = new Map<number, Slot[]>();
+  return {
+    n,
+    m,
+    slot(index) {
+      const layer = network.layerOfSlot(index);
+      let slots = formed.get(layer);
+      if (slots === undefined) {
+        slots = network.slotsOf(layer, theta, inputs[layer]!, cotangents[layer]!, m);
+        formed.set(layer, slots);
+      }
+      return slots[index - network.parametric[layer]!.firstSlot]!;
+    },
+    layerInputs: inputs,
+    layerCotangents: cotangents,
+    output: cache.output,
+  };
 }
 
-/** The factors of examples [start, end) (views, no copies). */
+/** The factors of examples [start, end) (views, no copies; the per-layer tensors are dropped). */
 export function sliceFactors(factors: JacobianFactors, start: number, end: number): JacobianFactors {
   const count = end - start;
   const rows = (x: Float64Array, perExample: number) => x.subarray(start * perExample, end * perExample);
   return {
     n: count,
     m: factors.m,
-    inputs: factors.inputs.map((a) => rows(a, a.length / factors.n)),
-    pulled: factors.pulled.map((g) => rows(g, g.length / factors.n)),
+    slot(index) {
+      const slot = factors.slot(index);
+      return {
+        a: slot.a && rows(slot.a, slot.a.length / factors.n),
+        g: rows(slot.g, slot.width * factors.m),
+        width: slot.width,
+      };
+    },
+    layerInputs: [],
+    layerCotangents: [],
     output: rows(factors.output, factors.output.length / factors.n),
   };
+}
+
+/** Numbers in a block. */
+function sizeOfBlock(block: Block): number {
+  return block.rows * block.cols;
 }
 
 /**
@@ -93,13 +135,14 @@ export function assembleRows(
       const target = fullRow ?? out.subarray(row * width, (row + 1) * width);
       for (const block of selection.blocks) {
         const base = fullRow ? block.offset : block.selectedOffset;
-        const g = factors.pulled[block.linear]!;
-        const gOffset = (e * m + r) * block.rows;
-        if (block.part === 'bias') {
-          for (let i = 0; i < block.rows; i++) target[base + i] = g[gOffset + i]!;
+        const slot = factors.slot(block.slot);
+        const gOffset = (e * m + r) * slot.width;
+        if (block.structure === 'direct') {
+          target.set(slot.g.subarray(gOffset, gOffset + sizeOfBlock(block)), base);
           continue;
         }
-        const a = factors.inputs[block.linear]!;
+        const g = slot.g;
+        const a = slot.a!;
         const aOffset = e * block.cols;
         for (let i = 0; i < block.rows; i++) {
           const gi = g[gOffset + i]!;
@@ -182,11 +225,12 @@ export class GramAccumulator {
 }
 
 /**
- * One Linear layer's selected parameters seen as a single matrix [out × width]:
- * the weight columns, then the bias as one more column whose input is 1.
+ * One slot's selected parameters seen as a single matrix [out × width]: the
+ * outer block's columns, then the direct block as one more column whose input
+ * is 1 (a Linear layer's weight and bias; a direct slot is that column alone).
  */
 interface LayerSlice {
-  readonly linear: number;
+  readonly slot: number;
   readonly outFeatures: number;
   /** Input width of the weight, 0 when the weight is not selected. */
   readonly inFeatures: number;
@@ -198,10 +242,10 @@ interface LayerSlice {
 
 function layerSlices(selection: Selection): LayerSlice[] {
   const slices: LayerSlice[] = [];
-  for (const linear of new Set(selection.blocks.map((b) => b.linear))) {
-    const weight = selection.blocks.find((b) => b.linear === linear && b.part === 'weight');
-    const bias = selection.blocks.find((b) => b.linear === linear && b.part === 'bias');
-    const outFeatures = (weight ?? bias)!.rows;
+  for (const slot of new Set(selection.blocks.map((b) => b.slot))) {
+    const weight = selection.blocks.find((b) => b.slot === slot && b.structure === 'outer');
+    const bias = selection.blocks.find((b) => b.slot === slot && b.structure === 'direct');
+    const outFeatures = weight ? weight.rows : sizeOfBlock(bias!);
     const inFeatures = weight ? weight.cols : 0;
     const width = inFeatures + (bias ? 1 : 0);
     const index = new Int32Array(outFeatures * width);
@@ -209,7 +253,7 @@ function layerSlices(selection: Selection): LayerSlice[] {
       for (let j = 0; j < inFeatures; j++) index[i * width + j] = weight!.selectedOffset + i * inFeatures + j;
       if (bias) index[i * width + inFeatures] = bias.selectedOffset + i;
     }
-    slices.push({ linear, outFeatures, inFeatures, hasBias: bias !== undefined, width, index });
+    slices.push({ slot, outFeatures, inFeatures, hasBias: bias !== undefined, width, index });
   }
   return slices;
 }
@@ -243,8 +287,8 @@ function accumulatePair(factors: JacobianFactors, pair: LayerPair, u: Float64Arr
   const { n, m } = factors;
   const o = row.outFeatures;
   const o2 = column.outFeatures;
-  const g = factors.pulled[row.linear]!;
-  const g2 = factors.pulled[column.linear]!;
+  const g = factors.slot(row.slot).g;
+  const g2 = factors.slot(column.slot).g;
   const c = row.width;
   const c2 = column.width;
   const chunk = Math.min(n, chunkSize(1, outPairs + inPairs));
@@ -291,11 +335,11 @@ function accumulatePair(factors: JacobianFactors, pair: LayerPair, u: Float64Arr
 
 /** uₗ[e] = (aₗ[e], 1) for every example, [n × width]. */
 function augmentedInputs(factors: JacobianFactors, slice: LayerSlice): Float64Array {
-  const a = factors.inputs[slice.linear]!;
-  if (!slice.hasBias) return a;
+  const a = factors.slot(slice.slot).a;
+  if (!slice.hasBias) return a!;
   const u = new Float64Array(factors.n * slice.width);
   for (let e = 0; e < factors.n; e++) {
-    u.set(a.subarray(e * slice.inFeatures, (e + 1) * slice.inFeatures), e * slice.width);
+    if (a) u.set(a.subarray(e * slice.inFeatures, (e + 1) * slice.inFeatures), e * slice.width);
     u[e * slice.width + slice.inFeatures] = 1;
   }
   return u;
@@ -344,83 +388,67 @@ export function gramDiagonal(factors: JacobianFactors, network: Network, selecti
   const full = new Float64Array(network.nParams);
   const { n, m } = factors;
   for (const block of selection.blocks) {
-    const g = factors.pulled[block.linear]!;
-    // Σᵣ g[n, r, i]² for each example and output unit.
-    const gSquared = new Float64Array(n * block.rows);
+    const { g, a, width } = factors.slot(block.slot);
+    // Σᵣ g[n, r, i]² for each example and column of g.
+    const gSquared = new Float64Array(n * width);
     for (let e = 0; e < n; e++) {
       for (let r = 0; r < m; r++) {
-        const off = (e * m + r) * block.rows;
-        for (let i = 0; i < block.rows; i++) gSquared[e * block.rows + i]! += g[off + i]! ** 2;
+        const off = (e * m + r) * width;
+        for (let i = 0; i < width; i++) gSquared[e * width + i]! += g[off + i]! ** 2;
       }
     }
-    if (block.part === 'bias') {
+    if (block.structure === 'direct') {
       for (let e = 0; e < n; e++) {
-        for (let i = 0; i < block.rows; i++) full[block.offset + i]! += gSquared[e * block.rows + i]!;
+        for (let i = 0; i < width; i++) full[block.offset + i]! += gSquared[e * width + i]!;
       }
       continue;
     }
-    const a = factors.inputs[block.linear]!;
-    const aSquared = new Float64Array(a.length);
-    for (let i = 0; i < a.length; i++) aSquared[i] = a[i]! * a[i]!;
+    const aSquared = a!.map((v) => v * v);
     // diag of the weight block = (g²)ᵀ (a²): [out × n]·[n × in].
+    // biome-ignore format: BLAS argument groups
     gemmKernel(
-      block.rows,
-      block.cols,
-      n,
-      1,
-      gSquared,
-      0,
-      block.rows,
-      true,
-      aSquared,
-      0,
-      block.cols,
-      false,
-      1,
-      full,
-      block.offset,
-      block.cols,
+      block.rows, block.cols, n, 1,
+      gSquared, 0, block.rows, true,
+      aSquared, 0, block.cols, false,
+      1, full, block.offset, block.cols,
     );
   }
   return selection.gather(full);
 }
 
-/** Kronecker factors of one Linear layer: weight block Bₗ ⊗ Aₗ, bias block Bₗ. */
-export interface KronFactor {
-  readonly linear: number;
-  /** Σₙᵣ gₗ gₗᵀ, [out × out]. */
-  readonly b: Float64Array;
-  /** Σₙ aₗ aₗᵀ, [in × in] (the caller divides by N). */
-  readonly a: Float64Array;
-  readonly outFeatures: number;
-  readonly inFeatures: number;
+/** Kronecker factors of one layer: weight block B ⊗ A, bias block B. */
+export interface KronFactor extends KroneckerSums {
+  /** Index of the layer among those with parameters. */
+  readonly layer: number;
   readonly hasBias: boolean;
 }
 
-/** KFLR factors for every Linear layer the selection touches. */
-export function kroneckerFactors(factors: JacobianFactors, selection: Selection): KronFactor[] {
-  const result: KronFactor[] = [];
-  for (const block of selection.blocks) {
-    if (block.part !== 'weight') continue;
-    const g = factors.pulled[block.linear]!;
-    const a = factors.inputs[block.linear]!;
-    const out = block.rows;
-    const inn = block.cols;
-    const rows = factors.n * factors.m;
-    const b = new Float64Array(out * out);
-    gemmKernel(out, out, rows, 1, g, 0, out, true, g, 0, out, false, 0, b, 0, out);
-    const aa = new Float64Array(inn * inn);
-    gemmKernel(inn, inn, factors.n, 1, a, 0, inn, true, a, 0, inn, false, 0, aa, 0, inn);
-    const hasBias = selection.blocks.some((x) => x.linear === block.linear && x.part === 'bias');
-    result.push({ linear: block.linear, b, a: aa, outFeatures: out, inFeatures: inn, hasBias });
-  }
-  return result;
+/**
+ * KFLR factors for every layer the selection touches, from each layer's rule;
+ * a layer whose rule has none is refused by name.
+ */
+export function kroneckerFactors(
+  factors: JacobianFactors,
+  network: Network,
+  selection: Selection,
+): KronFactor[] {
+  return selection.layers.map((l) => {
+    const entry = network.parametric[l]!;
+    const sums = entry.rule.kronecker!(
+      entry.layer,
+      factors.layerInputs[l]!,
+      factors.layerCotangents[l]!,
+      factors.m,
+    );
+    const hasBias = entry.blocks.some((b) => b.part === 'bias');
+    return { ...sums, layer: l, hasBias };
+  });
 }
 
 /**
- * R M for a matrix M [P × k] over the selected parameters: [n·m × k]. Per weight
+ * R M for a matrix M [P × k] over the selected parameters: [n·m × k]. Per outer
  * block, Y[e, i, :] = Σⱼ aₑ[j] M[(i, j), :] (one gemm per output unit) and then
- * (R M)[e, r, :] += Σᵢ g[e, r, i] Y[e, i, :]; a bias block adds g M_bias.
+ * (R M)[e, r, :] += Σᵢ g[e, r, i] Y[e, i, :]; a direct block adds g M_block.
  */
 export function rowsTimesMatrix(
   factors: JacobianFactors,
@@ -441,51 +469,28 @@ export function rowsTimesMatrix(
   }
   for (const block of selection.blocks) {
     const base = selection.indices ? block.offset : block.selectedOffset;
-    const g = factors.pulled[block.linear]!;
-    if (block.part === 'bias') {
-      gemmKernel(n * m, k, block.rows, 1, g, 0, block.rows, false, source, base * k, k, false, 1, out, 0, k);
+    const { g, a, width } = factors.slot(block.slot);
+    if (block.structure === 'direct') {
+      gemmKernel(n * m, k, width, 1, g, 0, width, false, source, base * k, k, false, 1, out, 0, k);
       continue;
     }
-    const a = factors.inputs[block.linear]!;
     const y = new Float64Array(n * block.rows * k);
     for (let i = 0; i < block.rows; i++) {
+      // biome-ignore format: BLAS argument groups
       gemmKernel(
-        n,
-        k,
-        block.cols,
-        1,
-        a,
-        0,
-        block.cols,
-        false,
-        source,
-        (base + i * block.cols) * k,
-        k,
-        false,
-        0,
-        y,
-        i * k,
-        block.rows * k,
+        n, k, block.cols, 1,
+        a!, 0, block.cols, false,
+        source, (base + i * block.cols) * k, k, false,
+        0, y, i * k, block.rows * k,
       );
     }
     for (let e = 0; e < n; e++) {
+      // biome-ignore format: BLAS argument groups
       gemmKernel(
-        m,
-        k,
-        block.rows,
-        1,
-        g,
-        e * m * block.rows,
-        block.rows,
-        false,
-        y,
-        e * block.rows * k,
-        k,
-        false,
-        1,
-        out,
-        e * m * k,
-        k,
+        m, k, block.rows, 1,
+        g, e * m * block.rows, block.rows, false,
+        y, e * block.rows * k, k, false,
+        1, out, e * m * k, k,
       );
     }
   }
@@ -512,39 +517,28 @@ export function rowsTransposeTimes(
   const { n, m } = factors;
   const full = new Float64Array(network.nParams);
   for (const block of selection.blocks) {
-    const g = factors.pulled[block.linear]!;
+    const { g, a, width } = factors.slot(block.slot);
     // c[n, i] = Σᵣ w[n, r] g[n, r, i]
-    const c = new Float64Array(n * block.rows);
+    const c = new Float64Array(n * width);
     for (let e = 0; e < n; e++) {
       for (let r = 0; r < m; r++) {
         const wr = w[e * m + r]!;
         if (wr === 0) continue;
-        const off = (e * m + r) * block.rows;
-        for (let i = 0; i < block.rows; i++) c[e * block.rows + i]! += wr * g[off + i]!;
+        const off = (e * m + r) * width;
+        for (let i = 0; i < width; i++) c[e * width + i]! += wr * g[off + i]!;
       }
     }
-    if (block.part === 'bias') {
+    if (block.structure === 'direct') {
       for (let e = 0; e < n; e++)
-        for (let i = 0; i < block.rows; i++) full[block.offset + i]! += c[e * block.rows + i]!;
+        for (let i = 0; i < width; i++) full[block.offset + i]! += c[e * width + i]!;
     } else {
       // weight gradient = cᵀ a: [out × n]·[n × in]
+      // biome-ignore format: BLAS argument groups
       gemmKernel(
-        block.rows,
-        block.cols,
-        n,
-        1,
-        c,
-        0,
-        block.rows,
-        true,
-        factors.inputs[block.linear]!,
-        0,
-        block.cols,
-        false,
-        1,
-        full,
-        block.offset,
-        block.cols,
+        block.rows, block.cols, n, 1,
+        c, 0, block.rows, true,
+        a!, 0, block.cols, false,
+        1, full, block.offset, block.cols,
       );
     }
   }
@@ -606,33 +600,22 @@ export function diagonalQuadraticForm(
     return out;
   }
   for (const block of selection.blocks) {
-    const w = new Float64Array(n * block.rows);
-    if (block.part === 'bias') {
+    const { g, a, width } = factors.slot(block.slot);
+    const w = new Float64Array(n * width);
+    if (block.structure === 'direct') {
       for (let e = 0; e < n; e++)
-        w.set(d.subarray(block.selectedOffset, block.selectedOffset + block.rows), e * block.rows);
+        w.set(d.subarray(block.selectedOffset, block.selectedOffset + width), e * width);
     } else {
-      const a = factors.inputs[block.linear]!;
-      const aSquared = a.map((v) => v * v);
+      const aSquared = a!.map((v) => v * v);
+      // biome-ignore format: BLAS argument groups
       gemmKernel(
-        n,
-        block.rows,
-        block.cols,
-        1,
-        aSquared,
-        0,
-        block.cols,
-        false,
-        d,
-        block.selectedOffset,
-        block.cols,
-        true,
-        0,
-        w,
-        0,
-        block.rows,
+        n, block.rows, block.cols, 1,
+        aSquared, 0, block.cols, false,
+        d, block.selectedOffset, block.cols, true,
+        0, w, 0, block.rows,
       );
     }
-    accumulateWeightedGram(factors.pulled[block.linear]!, w, n, m, block.rows, out);
+    accumulateWeightedGram(g, w, n, m, width, out);
   }
   return out;
 }

@@ -18,9 +18,10 @@ import { ValueError } from '../errors.js';
 import { gemmKernel } from '../kernels/gemm.js';
 import { eigh } from '../linalg/index.js';
 import { Tensor } from '../tensor.js';
-import { BaseLaplace, type CurvatureSpectrum } from './base.js';
+import { BaseLaplace, type CurvatureSpectrum, type LaplaceOptions } from './base.js';
 import { accumulateWeightedGram, type JacobianFactors, kroneckerFactors } from './factors.js';
 import type { LikelihoodName } from './likelihood.js';
+import type { SequentialLike } from './network.js';
 import type { Prior } from './prior.js';
 import type { Block } from './selection.js';
 
@@ -31,7 +32,8 @@ interface Eigen {
 }
 
 interface LayerFactors {
-  linear: number;
+  /** Index of the layer among those with parameters. */
+  layer: number;
   outFeatures: number;
   inFeatures: number;
   b: Float64Array;
@@ -44,6 +46,18 @@ export class KronLaplace<L extends LikelihoodName = LikelihoodName> extends Base
   readonly hessianStructure = 'kron' as const;
   private layers: LayerFactors[] = [];
 
+  constructor(model: SequentialLike, options: LaplaceOptions<L>) {
+    super(model, options);
+    for (const l of this.selection.layers) {
+      const entry = this.network.parametric[l]!;
+      if (entry.rule.kronecker === undefined) {
+        throw new ValueError(
+          `KronLaplace: ${entry.path} (${entry.layer.type}) has no Kronecker factors; use hessianStructure 'full', 'diag' or 'lowrank', or a subset of weights without it`,
+        );
+      }
+    }
+  }
+
   protected override checkPrior(prior: Prior): void {
     if (prior.form === 'diag') {
       throw new ValueError('KronLaplace: priorPrecision must be a scalar or per layer, not per parameter');
@@ -55,7 +69,7 @@ export class KronLaplace<L extends LikelihoodName = LikelihoodName> extends Base
   }
 
   protected accumulateCurvature(factors: JacobianFactors): void {
-    const chunk = kroneckerFactors(factors, this.selection);
+    const chunk = kroneckerFactors(factors, this.network, this.selection);
     if (this.layers.length === 0) {
       this.layers = chunk.map((f) => ({ ...f }));
       return;
@@ -81,7 +95,7 @@ export class KronLaplace<L extends LikelihoodName = LikelihoodName> extends Base
     layer.eigenA = { values: a.values, vectors: a.vectors.data };
   }
 
-  /** The Kronecker factors {B, A} of each Linear layer covered, as Tensors. */
+  /** The Kronecker factors {B, A} of each layer covered, as Tensors. */
   get kroneckerFactors(): { b: Tensor; a: Tensor }[] {
     this.checkFitted('kroneckerFactors');
     return this.layers.map((l) => ({
@@ -91,7 +105,7 @@ export class KronLaplace<L extends LikelihoodName = LikelihoodName> extends Base
   }
 
   private layerOf(block: Block): LayerFactors {
-    return this.layers.find((l) => l.linear === block.linear)!;
+    return this.layers.find((l) => l.layer === block.layer)!;
   }
 
   /** The prior precision of each selection block. */
@@ -196,26 +210,43 @@ export class KronLaplace<L extends LikelihoodName = LikelihoodName> extends Base
       const outF = layer.outFeatures;
       const inn = layer.inFeatures;
       const qb = layer.eigenB!.vectors;
+      const slot = factors.slot(block.slot);
+      if (block.structure === 'direct' && block.part === 'weight') {
+        // Rows of the weight formed by the layer's rule: each row W rotated to Q_Bᵀ W Q_A,
+        // then weighted by 1/d in the eigenbasis.
+        const size = outF * inn;
+        const u = new Float64Array(n * k * size);
+        const temp = new Float64Array(size);
+        for (let row = 0; row < n * k; row++) {
+          gemmKernel(outF, inn, outF, 1, qb, 0, outF, true, slot.g, row * size, inn, false, 0, temp, 0, inn);
+          gemmKernel(
+            outF,
+            inn,
+            inn,
+            1,
+            temp,
+            0,
+            inn,
+            false,
+            layer.eigenA!.vectors,
+            0,
+            inn,
+            false,
+            0,
+            u,
+            row * size,
+            inn,
+          );
+        }
+        const inverse = precision[bi]!.map((v) => 1 / v);
+        const w = new Float64Array(n * size);
+        for (let e = 0; e < n; e++) w.set(inverse, e * size);
+        accumulateWeightedGram(u, w, n, k, size, out);
+        return;
+      }
       // U = G Q_B: every pulled-back row rotated into B's eigenbasis, [n·k × out].
       const u = new Float64Array(n * k * outF);
-      gemmKernel(
-        n * k,
-        outF,
-        outF,
-        1,
-        factors.pulled[block.linear]!,
-        0,
-        outF,
-        false,
-        qb,
-        0,
-        outF,
-        false,
-        0,
-        u,
-        0,
-        outF,
-      );
+      gemmKernel(n * k, outF, outF, 1, slot.g, 0, outF, false, qb, 0, outF, false, 0, u, 0, outF);
       // w[e, a] = weight of direction a for example e: Σ_b (Q_Aᵀ aₑ)_b² / d[a, b], or 1/d[a] for a bias.
       const w = new Float64Array(n * outF);
       const d = precision[bi]!;
@@ -228,7 +259,7 @@ export class KronLaplace<L extends LikelihoodName = LikelihoodName> extends Base
           inn,
           inn,
           1,
-          factors.inputs[block.linear]!,
+          slot.a!,
           0,
           inn,
           false,
@@ -372,13 +403,12 @@ export class KronLaplace<L extends LikelihoodName = LikelihoodName> extends Base
   }
 
   protected restoreCurvature(state: Record<string, number[] | number[][] | number>): void {
-    const linears = [...new Set(this.selection.blocks.map((b) => b.linear))];
-    this.layers = linears.map((linear, i) => {
-      const shape = this.network.linears[linear]!;
+    this.layers = this.selection.layers.map((l, i) => {
+      const weight = this.network.parametric[l]!.blocks.find((b) => b.part === 'weight')!;
       const layer: LayerFactors = {
-        linear,
-        outFeatures: shape.outFeatures,
-        inFeatures: shape.inFeatures,
+        layer: l,
+        outFeatures: weight.rows,
+        inFeatures: weight.cols,
         b: Float64Array.from(state[`b${i}`] as number[]),
         a: Float64Array.from(state[`a${i}`] as number[]),
       };

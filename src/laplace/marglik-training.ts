@@ -28,9 +28,10 @@ import type { Sequential } from '../nn/sequential.js';
 import { train } from '../nn/train.js';
 import { type RngLike, toRng } from '../random.js';
 import type { TensorLike } from '../tensor.js';
-import { type BaseLaplace, type HessianStructure, toMatrix } from './base.js';
+import type { BaseLaplace, HessianStructure } from './base.js';
+import { toMatrix } from './inputs.js';
 import { laplace } from './laplace.js';
-import type { LikelihoodName } from './likelihood.js';
+import { type LikelihoodName, likelihoodRule } from './likelihood.js';
 import type { PriorStructure } from './prior.js';
 
 export interface MarglikTrainingOptions {
@@ -87,6 +88,7 @@ export function marglikTraining(
       `marglikTraining: marglikFrequency must be a positive integer, got ${marglikFrequency}`,
     );
   }
+  const rule = likelihoodRule(likelihood, 'marglikTraining: likelihood');
   const rng = toRng(options.seed);
   const optimizer = options.optimizer ?? adam({ lr: 1e-3 });
   const makeLaplace = (priorPrecision: number | number[] | Float64Array, sigmaNoise: number) =>
@@ -112,8 +114,7 @@ export function marglikTraining(
     if (perTensor.length !== tensorCount) {
       throw new ValueError('marglikTraining: priorStructure must be scalar or layerwise');
     }
-    const scale =
-      likelihood === 'regression' ? (2 * la.sigmaNoise ** 2 * temperature) / (n * outputs) : temperature / n;
+    const scale = rule.weightDecayScale(la.sigmaNoise, temperature, n, outputs);
     return perTensor.map((d) => d * scale);
   };
 
@@ -130,7 +131,7 @@ export function marglikTraining(
   for (let epoch = 0; epoch < epochs; ) {
     const chunk = Math.min(marglikFrequency, epochs - epoch);
     const result = train(model, X, y, {
-      loss: likelihood === 'regression' ? 'mse' : 'crossEntropy',
+      loss: rule.trainingLoss,
       optimizer,
       epochs: chunk,
       seed: rng.split(),

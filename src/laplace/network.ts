@@ -1,129 +1,152 @@
 /**
  * The network as Laplace sees it.
  *
- * A Sequential MLP alternates affine maps zₗ = Wₗ aₗ + bₗ with elementwise
- * activations aₗ₊₁ = σ(zₗ). For curvature and for the GLM predictive we need,
- * for every example, the Jacobian of the K outputs with respect to the weights.
- * Its structure is what makes Laplace cheap: for a Linear layer,
+ * For curvature and for the GLM predictive we need, for every example, the
+ * Jacobian of the K outputs with respect to the weights, never formed whole.
+ * A network is a chain of layers h = hₗ ∘ … ∘ h₁. One forward pass keeps every
+ * layer's input xₗ; one backward pass of a few output-space vectors per
+ * example (m of them) gives their cotangents gₗ at every layer's output. What
+ * a layer's parameters contribute to row (n, r) of the Jacobian is then the
+ * layer's own affair:
  *
- *     ∂fₖ/∂Wₗ[i, j] = gₗ[k, i] · aₗ[j],      ∂fₖ/∂bₗ[i] = gₗ[k, i],
+ *     row(n, r) restricted to θₗ = gₗ[n, r]ᵀ ∂hₗ(θₗ, xₗ[n]) / ∂θₗ,
  *
- * where gₗ[k, ·] = ∂fₖ/∂zₗ is output direction k pulled back to the layer's
- * pre-activation. One forward pass that keeps every layer input aₗ, and one
- * backward pass of a few output-space vectors, give everything downstream: rows
- * of the Jacobian (g ⊗ a), diagonals of JᵀJ ((Σ g²) ⊗ a²) and Kronecker factors
- * (Σ g gᵀ and Σ a aᵀ). This is what BackPACK does for PyTorch; here it is a page.
+ * a vector-Jacobian product through one layer. Each layer type has a rule
+ * (src/laplace/rules) that knows how to pull cotangents through it and how its
+ * rows are structured: for a Linear layer ∂/∂W[i, j] = g[i]·a[j] (an outer
+ * product, so rows need never be formed), for anything else the rows
+ * themselves. This page only walks the chain; it never looks at a layer's type.
+ *
+ * A layer whose rule has `branches` (a residual block) is not a leaf: it is
+ * the sum of chains run on the same input, h(x) = Σᵦ chainᵦ(x). The walk goes
+ * into it, so its layers are leaves like any other (with their own rules,
+ * Kronecker factors and prior groups), and its cotangent pulled back is the
+ * sum over the branches. An empty branch is the identity.
  *
  * Backward passes start from arbitrary output-space vectors, not only from the
  * unit vectors eₖ: starting from the rows of a square root S of the output
  * Hessian Λ = SᵀS gives the rows of S·J, whose Gram matrix is the GGN JᵀΛJ.
  *
- * Parameters are one flat vector in PyTorch order: per Linear layer, the weight
- * [out][in] row-major, then the bias.
+ * Parameters are one flat vector in PyTorch order: layer by layer, each tensor
+ * row-major.
  */
 
-import { jvp } from '../autodiff/transforms.js';
 import { ShapeError, ValueError } from '../errors.js';
-import { gemmKernel } from '../kernels/gemm.js';
-import { ACTIVATION_NAMES, type Activation, type ActivationName, activation } from '../nn/layers.js';
-import { ones, Tensor } from '../tensor.js';
+import type { Layer } from '../nn/module.js';
+import { type Shape, shapeString, sizeOf, Tensor } from '../tensor.js';
+import { type BlockLayout, type LayerRule, ruleFor, type Slot } from './rules/index.js';
 
-/** What Laplace needs of a Linear layer (satisfied by `Linear` of src/nn). */
-export interface LinearLike {
-  readonly kind: 'linear';
-  readonly inFeatures: number;
-  readonly outFeatures: number;
-  readonly weight: Tensor;
-  readonly bias: Tensor | null;
-}
-
-/** What Laplace needs of an activation layer (satisfied by the activations of src/nn). */
-export interface ActivationLike {
-  readonly kind: 'activation';
-  readonly name: string;
-  readonly negativeSlope?: number;
-  readonly alpha?: number;
-}
-
-/** A feed-forward chain of Linear and activation layers, such as `Sequential`. */
+/** A feed-forward chain of layers with a known per-example input shape, such as `Sequential`. */
 export interface SequentialLike {
-  readonly layers: readonly (LinearLike | ActivationLike)[];
+  readonly layers: readonly Layer[];
+  readonly inputShape: Shape;
 }
 
-/**
- * The activation of the nn module by the layer's name: its `apply` (built from
- * the primitives) is the one definition of σ, and σ′ comes from it by forward
- * mode, so this page holds no formula of its own.
- */
-function elementwise(layer: ActivationLike): Activation {
-  if (!(ACTIVATION_NAMES as readonly string[]).includes(layer.name)) {
-    throw new ValueError(
-      `laplace: activation '${layer.name}' is not supported; expected one of ${ACTIVATION_NAMES.join(', ')}`,
-    );
-  }
-  return activation(layer.name as ActivationName, { negativeSlope: layer.negativeSlope, alpha: layer.alpha });
-}
-
-/** One step of the chain: an affine map (index into `linears`) or an activation. */
-type Step = { kind: 'linear'; index: number } | { kind: 'activation'; fn: Activation };
-
-export interface LinearShape {
-  readonly inFeatures: number;
-  readonly outFeatures: number;
-  /** Offset of the weight in the flat parameter vector. */
-  readonly weightOffset: number;
-  /** Offset of the bias, or −1 without one. */
-  readonly biasOffset: number;
-}
-
-/** A flat-parameter description of an MLP, independent of any particular parameter values. */
-export class Network {
-  readonly linears: LinearShape[] = [];
-  readonly steps: Step[] = [];
+/** One leaf layer of the network, with what Laplace knows of it. */
+export interface NetworkLayer {
+  readonly layer: Layer;
+  readonly rule: LayerRule;
+  /** Position among the leaves (the order of the forward pass). */
+  readonly index: number;
+  /** Where it sits in the model, e.g. "layers[3]" or "layers[2].branches[0][1]". */
+  readonly path: string;
+  readonly inputShape: Shape;
+  readonly outputShape: Shape;
+  /** Offset of the layer's first parameter in θ. */
+  readonly offset: number;
+  /** Shapes of its parameter tensors, in order. */
+  readonly tensorShapes: Shape[];
   readonly nParams: number;
+  /** How its tensors appear as blocks of Jacobian rows. */
+  readonly blocks: readonly BlockLayout[];
+  /** Index of its first slot among the network's slots. */
+  readonly firstSlot: number;
+}
+
+/** A step of the forward pass: a leaf layer, or a sum of chains on the same input. */
+type Step = { readonly leaf: NetworkLayer } | { readonly branches: Step[][] };
+
+/** A flat-parameter description of a network, independent of any particular parameter values. */
+export class Network {
+  /** Every leaf layer, in the order of the forward pass. */
+  readonly layers: NetworkLayer[] = [];
+  /** The leaves with parameters, in order (PyTorch's `parameters()` order). */
+  readonly parametric: NetworkLayer[] = [];
+  readonly nParams: number;
+  readonly nSlots: number;
+  /** Numbers per example in and out. */
   readonly inputSize: number;
   readonly outputSize: number;
+  readonly inputShape: Shape;
+  private readonly steps: Step[];
+  private offset = 0;
+  private slots = 0;
 
   constructor(model: SequentialLike) {
-    let offset = 0;
-    let width = -1;
-    for (const layer of model.layers) {
-      if (layer.kind === 'linear') {
-        if (width >= 0 && layer.inFeatures !== width) {
-          throw new ShapeError(
-            `laplace: Linear layer ${this.linears.length} expects ${layer.inFeatures} inputs but receives ${width}`,
-          );
-        }
-        const weightOffset = offset;
-        offset += layer.inFeatures * layer.outFeatures;
-        const biasOffset = layer.bias ? offset : -1;
-        if (layer.bias) offset += layer.outFeatures;
-        this.steps.push({ kind: 'linear', index: this.linears.length });
-        this.linears.push({
-          inFeatures: layer.inFeatures,
-          outFeatures: layer.outFeatures,
-          weightOffset,
-          biasOffset,
-        });
-        width = layer.outFeatures;
-      } else {
-        this.steps.push({ kind: 'activation', fn: elementwise(layer) });
-      }
+    if (!Array.isArray(model.layers) || model.layers.length === 0) {
+      throw new ValueError('laplace: the model has no layers');
     }
-    if (this.linears.length === 0) throw new ValueError('laplace: the model has no Linear layer');
-    this.nParams = offset;
-    this.inputSize = this.linears[0]!.inFeatures;
-    this.outputSize = width;
+    this.inputShape = model.inputShape;
+    const { steps, shape } = this.chain(model.layers, model.inputShape, 'layers');
+    this.steps = steps;
+    if (this.parametric.length === 0) throw new ValueError('laplace: the model has no parameters');
+    if (shape.length !== 1) {
+      throw new ShapeError(
+        `laplace: the network's output for one example must be a vector [K], got ${shapeString(shape)}; end it with flatten and a linear layer`,
+      );
+    }
+    this.nParams = this.offset;
+    this.nSlots = this.slots;
+    this.inputSize = sizeOf(model.inputShape);
+    this.outputSize = shape[0]!;
+  }
+
+  /** The steps of a chain of layers, registering its leaves in order. */
+  private chain(layers: readonly Layer[], input: Shape, path: string): { steps: Step[]; shape: Shape } {
+    let shape = input;
+    const steps = layers.map((layer, i): Step => {
+      const where = `${path}[${i}]`;
+      const rule = ruleFor(layer);
+      if ('branches' in rule) {
+        const branches = rule.branches(layer).map((branch, b) => {
+          const built = this.chain(branch, shape, `${where}.branches[${b}]`);
+          return built;
+        });
+        shape = layer.outputShape(shape);
+        return { branches: branches.map((b) => b.steps) };
+      }
+      const inputShape = shape;
+      shape = layer.outputShape(inputShape);
+      const tensorShapes: Shape[] = layer.parameters().map((t: Tensor) => t.shape);
+      const nParams = tensorShapes.reduce((sum: number, t: Shape) => sum + sizeOf(t), 0);
+      const blocks = nParams > 0 ? rule.blocks(layer, inputShape) : [];
+      const leaf: NetworkLayer = {
+        layer,
+        rule,
+        index: this.layers.length,
+        path: where,
+        inputShape,
+        outputShape: shape,
+        offset: this.offset,
+        tensorShapes,
+        nParams,
+        blocks,
+        firstSlot: this.slots,
+      };
+      this.layers.push(leaf);
+      if (nParams > 0) {
+        this.parametric.push(leaf);
+        this.slots += 1 + Math.max(...blocks.map((b) => b.slot));
+      }
+      this.offset += nParams;
+      return { leaf };
+    });
+    return { steps, shape };
   }
 
   /** The model's current parameters as one flat vector in PyTorch order. */
   static flatParameters(model: SequentialLike): Float64Array {
-    const parts: Float64Array[] = [];
-    for (const layer of model.layers) {
-      if (layer.kind !== 'linear') continue;
-      parts.push(layer.weight.data);
-      if (layer.bias) parts.push(layer.bias.data);
-    }
+    const parts = model.layers.flatMap((layer) => layer.parameters().map((t) => t.data));
     const out = new Float64Array(parts.reduce((s, p) => s + p.length, 0));
     let offset = 0;
     for (const p of parts) {
@@ -133,104 +156,95 @@ export class Network {
     return out;
   }
 
-  /**
-   * Forward pass on n rows of `x` ([n, inputSize], row-major) with parameters
-   * `theta`. Keeps each Linear layer's input and each activation's input, which
-   * the backward pass needs.
-   */
-  forward(theta: Float64Array, x: Float64Array, n: number): ForwardCache {
-    let current = x;
-    let width = this.inputSize;
-    const inputs: Float64Array[] = [];
-    const activations: Float64Array[] = [];
-    for (const step of this.steps) {
-      if (step.kind === 'linear') {
-        const shape = this.linears[step.index]!;
-        inputs.push(current);
-        const out = new Float64Array(n * shape.outFeatures);
-        if (shape.biasOffset >= 0) {
-          for (let r = 0; r < n; r++) {
-            out.set(
-              theta.subarray(shape.biasOffset, shape.biasOffset + shape.outFeatures),
-              r * shape.outFeatures,
-            );
-          }
-        }
-        // z = a Wᵀ + b for all rows at once: [n × in]·[in × out].
-        // biome-ignore format: BLAS argument groups
-        gemmKernel(
-          n, shape.outFeatures, shape.inFeatures, 1,
-          current, 0, shape.inFeatures, false,
-          theta, shape.weightOffset, shape.inFeatures, true,
-          shape.biasOffset >= 0 ? 1 : 0, out, 0, shape.outFeatures,
-        );
-        current = out;
-        width = shape.outFeatures;
-      } else {
-        activations.push(current);
-        current = step.fn.apply(new Tensor(current, [n, width])).data;
-      }
-    }
-    return { n, inputs, activations, output: current, outputWidth: width };
+  /** A leaf's parameter tensors, views into θ. */
+  parametersOf(entry: NetworkLayer, theta: Float64Array): Tensor[] {
+    let offset = entry.offset;
+    return entry.tensorShapes.map((shape) => {
+      const size = sizeOf(shape);
+      const t = new Tensor(theta.subarray(offset, offset + size), shape);
+      offset += size;
+      return t;
+    });
   }
 
   /**
-   * Pull m output-space vectors per example back to every Linear layer's
-   * pre-activation: given v [n, m, K], returns gₗ [n, m, outₗ] with
-   * gₗ[n, r, ·] = v[n, r, ·] · ∂f/∂zₗ for each Linear layer ℓ.
+   * Forward pass on n examples of `x` ([n, inputSize], row-major) with
+   * parameters `theta`, keeping every leaf's input for the backward pass.
    */
-  backward(theta: Float64Array, cache: ForwardCache, v: Float64Array, m: number): Float64Array[] {
-    const gs: Float64Array[] = new Array(this.linears.length);
-    const rows = cache.n * m;
-    let current = v;
-    let width = this.outputSize;
-    let activationIndex = cache.activations.length - 1;
-    for (let s = this.steps.length - 1; s >= 0; s--) {
-      const step = this.steps[s]!;
-      if (step.kind === 'activation') {
-        const z = new Tensor(cache.activations[activationIndex--]!, [cache.n, width]);
-        // σ′(z) = the tangent of σ at z along ones (σ acts elementwise).
-        const slope = jvp((t: Tensor) => step.fn.apply(t), [z], [ones(z.shape)])[1].data;
-        // Multiply each of the m vectors of example e by σ′(z) of that example.
-        const scaled = new Float64Array(current.length);
-        for (let e = 0; e < cache.n; e++) {
-          for (let j = 0; j < width; j++) {
-            const d = slope[e * width + j]!;
-            for (let r = 0; r < m; r++) {
-              const idx = (e * m + r) * width + j;
-              scaled[idx] = current[idx]! * d;
-            }
-          }
+  forward(theta: Float64Array, x: Float64Array, n: number): ForwardCache {
+    const inputs: Tensor[] = new Array(this.layers.length);
+    const run = (steps: Step[], input: Tensor): Tensor =>
+      steps.reduce((current, step) => {
+        if ('leaf' in step) {
+          inputs[step.leaf.index] = current;
+          return step.leaf.rule.forward(step.leaf.layer, this.parametersOf(step.leaf, theta), current);
         }
-        current = scaled;
-      } else {
-        const shape = this.linears[step.index]!;
-        gs[step.index] = current;
-        if (step.index === 0) break;
-        // Cotangent of the layer input: g · W, [rows × out]·[out × in].
-        const next = new Float64Array(rows * shape.inFeatures);
-        // biome-ignore format: BLAS argument groups
-        gemmKernel(
-          rows, shape.inFeatures, shape.outFeatures, 1,
-          current, 0, shape.outFeatures, false,
-          theta, shape.weightOffset, shape.inFeatures, false,
-          0, next, 0, shape.inFeatures,
-        );
-        current = next;
-        width = shape.inFeatures;
-      }
-    }
-    return gs;
+        return step.branches.map((branch) => run(branch, current)).reduce(sum);
+      }, input);
+    const output = run(this.steps, new Tensor(x, [n, ...this.inputShape]));
+    return { n, inputs, output: output.data };
   }
+
+  /**
+   * Pull m output-space vectors per example, v [n, m, K], back through the
+   * network, down to the parametric leaf `lowest` (an index into `parametric`;
+   * below it nothing is needed). Returns the cotangents at each parametric
+   * leaf's output, [n·m, ...outputShape], from `lowest` up.
+   */
+  backward(theta: Float64Array, cache: ForwardCache, v: Float64Array, m: number, lowest = 0): Tensor[] {
+    const pulled: Tensor[] = new Array(this.parametric.length);
+    const stop = this.parametric[lowest]!.index;
+    /** The cotangent at the chain's input, or null once every leaf from `stop` up has been reached. */
+    const back = (steps: Step[], cotangent: Tensor): Tensor | null => {
+      let current: Tensor | null = cotangent;
+      for (let s = steps.length - 1; s >= 0 && current !== null; s--) {
+        const step = steps[s]!;
+        if ('leaf' in step) {
+          const entry = step.leaf;
+          if (entry.nParams > 0) pulled[this.parametric.indexOf(entry)] = current;
+          if (entry.index <= stop) return null;
+          const params = this.parametersOf(entry, theta);
+          current = entry.rule.pullback(entry.layer, params, cache.inputs[entry.index]!, current, m);
+          continue;
+        }
+        const parts = step.branches.map((branch) =>
+          branch.length === 0 ? (current as Tensor) : back(branch, current as Tensor),
+        );
+        if (parts.some((p) => p === null)) return null;
+        current = (parts as Tensor[]).reduce(sum);
+      }
+      return current;
+    };
+    back(this.steps, new Tensor(v, [cache.n * m, this.outputSize]));
+    return pulled;
+  }
+
+  /** The slots of parametric leaf `index` from its input and the cotangents at its output. */
+  slotsOf(index: number, theta: Float64Array, input: Tensor, cotangent: Tensor, m: number): Slot[] {
+    const entry = this.parametric[index]!;
+    return entry.rule.slots(entry.layer, this.parametersOf(entry, theta), input, cotangent, m);
+  }
+
+  /** The parametric leaf that owns slot `slot`. */
+  layerOfSlot(slot: number): number {
+    let index = 0;
+    while (index + 1 < this.parametric.length && this.parametric[index + 1]!.firstSlot <= slot) index++;
+    return index;
+  }
+}
+
+/** a + b elementwise, for tensors of one shape. */
+function sum(a: Tensor, b: Tensor): Tensor {
+  const out = a.data.slice();
+  const bd = b.data;
+  for (let i = 0; i < out.length; i++) out[i]! += bd[i]!;
+  return new Tensor(out, a.shape);
 }
 
 export interface ForwardCache {
   readonly n: number;
-  /** Input aₗ of each Linear layer, [n × inₗ]. */
-  readonly inputs: Float64Array[];
-  /** Input z of each activation layer, in order. */
-  readonly activations: Float64Array[];
+  /** The input of every leaf, [n, ...inputShape of that leaf]. */
+  readonly inputs: Tensor[];
   /** Network output f, [n × K]. */
   readonly output: Float64Array;
-  readonly outputWidth: number;
 }

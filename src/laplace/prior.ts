@@ -3,9 +3,9 @@
  *
  * As in laplace-torch, p₀ is given as a scalar, per layer, or per parameter.
  * "Layer" follows laplace-torch: one value per parameter tensor (a Linear
- * layer's weight and bias are separate). We also accept one value per Linear
- * layer, which is unambiguous because the two counts differ whenever any layer
- * has a bias. Internally a prior is a set of groups, each parameter in exactly
+ * layer's weight and bias are separate). We also accept one value per layer
+ * with parameters, which is unambiguous because the two counts differ
+ * whenever any layer has more than one tensor. Internally a prior is a set of groups, each parameter in exactly
  * one group and each group with one precision; this is what the marginal-
  * likelihood optimiser works with.
  */
@@ -20,7 +20,7 @@ export class Prior {
   readonly groupOf: Int32Array;
   /** Precision of each group. */
   readonly values: Float64Array;
-  readonly form: 'scalar' | 'linear' | 'tensor' | 'diag';
+  readonly form: 'scalar' | 'layer' | 'tensor' | 'diag';
 
   private constructor(groupOf: Int32Array, values: Float64Array, form: Prior['form']) {
     this.groupOf = groupOf;
@@ -49,20 +49,20 @@ export class Prior {
     if (selection.indices === null) {
       const { count, groupOf } = selection.tensorGroups();
       if (arr.length === count) return new Prior(groupOf, Float64Array.from(arr), 'tensor');
-      const linears = [...new Set(selection.blocks.map((b) => b.linear))];
-      if (arr.length === linears.length) {
+      const layers = selection.layers;
+      if (arr.length === layers.length) {
         const byTensor = new Int32Array(selection.blocks.length);
         selection.blocks.forEach((b, i) => {
-          byTensor[i] = linears.indexOf(b.linear);
+          byTensor[i] = layers.indexOf(b.layer);
         });
         return new Prior(
           groupOf.map((g) => byTensor[g]!),
           Float64Array.from(arr),
-          'linear',
+          'layer',
         );
       }
       throw new ShapeError(
-        `${what}: ${arr.length} values fit neither a scalar, ${count} parameter tensors, ${linears.length} Linear layers, nor ${p} parameters`,
+        `${what}: ${arr.length} values fit neither a scalar, ${count} parameter tensors, ${layers.length} layers with parameters, nor ${p} parameters`,
       );
     }
     throw new ShapeError(
@@ -109,4 +109,16 @@ export class Prior {
     if (this.form === 'diag') return this.values.slice();
     return Array.from(this.values);
   }
+}
+
+/** The prior μ₀ per random weight from a scalar or per-parameter value. */
+export function priorMeanVector(value: number | Float64Array | readonly number[], p: number): Float64Array {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new ValueError(`laplace: priorMean must be finite, got ${value}`);
+    return new Float64Array(p).fill(value);
+  }
+  if (value.length === 1) return new Float64Array(p).fill(value[0]!);
+  if (value.length !== p)
+    throw new ShapeError(`laplace: priorMean has ${value.length} values, expected 1 or ${p}`);
+  return Float64Array.from(value);
 }

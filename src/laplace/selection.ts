@@ -1,8 +1,8 @@
 /**
  * Which weights are random.
  *
- * Laplace may treat all weights as random, only the last Linear layer's
- * ("last-layer Laplace"), or an arbitrary subnetwork given by flat indices
+ * Laplace may treat all weights as random, only the last layer's that has
+ * parameters ("last-layer Laplace"), or an arbitrary subnetwork given by flat indices
  * (Daxberger et al. 2021). The rest stay at their MAP values. A selection lists
  * the parameter tensors (blocks) involved and maps between the full flat vector
  * θ and the selected vector; the prior, the scatter and `nParams` cover only the
@@ -10,13 +10,14 @@
  */
 import { ValueError } from '../errors.js';
 import type { Network } from './network.js';
+import type { BlockLayout } from './rules/index.js';
 
-/** One parameter tensor: a Linear layer's weight [rows × cols] or bias [rows] (cols = 1). */
-export interface Block {
-  readonly linear: number;
-  readonly part: 'weight' | 'bias';
-  readonly rows: number;
-  readonly cols: number;
+/** One parameter tensor of a layer, as its rule lays it out (see rules/index.ts). */
+export interface Block extends BlockLayout {
+  /** Index of its layer among the network's layers with parameters. */
+  readonly layer: number;
+  /** Index of its slot among all the network's slots. */
+  readonly slot: number;
   /** Offset in the full parameter vector. */
   readonly offset: number;
   /** Offset in the selected parameter vector (meaningful for 'all' and 'lastLayer'). */
@@ -35,11 +36,11 @@ export class Selection {
   constructor(network: Network, subset: SubsetOfWeights) {
     const all = blocksOf(
       network,
-      network.linears.map((_, i) => i),
+      network.parametric.map((_, i) => i),
     );
     if (subset === 'all' || subset === 'lastLayer') {
       this.kind = subset;
-      this.blocks = subset === 'all' ? all : blocksOf(network, [network.linears.length - 1]);
+      this.blocks = subset === 'all' ? all : blocksOf(network, [network.parametric.length - 1]);
       this.indices = null;
       this.nParams = this.blocks.reduce((s, b) => s + b.rows * b.cols, 0);
       return;
@@ -107,36 +108,22 @@ export class Selection {
     return { count: this.blocks.length, groupOf };
   }
 
-  /** The number of Linear layers the selection touches (for a per-Linear prior). */
-  get linearCount(): number {
-    return new Set(this.blocks.map((b) => b.linear)).size;
+  /** The layers with parameters that the selection touches, by index among them. */
+  get layers(): number[] {
+    return [...new Set(this.blocks.map((b) => b.layer))];
   }
 }
 
-function blocksOf(network: Network, linears: number[]): Block[] {
+function blocksOf(network: Network, layers: number[]): Block[] {
   const blocks: Block[] = [];
   let selectedOffset = 0;
-  for (const l of linears) {
-    const shape = network.linears[l]!;
-    blocks.push({
-      linear: l,
-      part: 'weight',
-      rows: shape.outFeatures,
-      cols: shape.inFeatures,
-      offset: shape.weightOffset,
-      selectedOffset,
-    });
-    selectedOffset += shape.outFeatures * shape.inFeatures;
-    if (shape.biasOffset >= 0) {
-      blocks.push({
-        linear: l,
-        part: 'bias',
-        rows: shape.outFeatures,
-        cols: 1,
-        offset: shape.biasOffset,
-        selectedOffset,
-      });
-      selectedOffset += shape.outFeatures;
+  for (const l of layers) {
+    const entry = network.parametric[l]!;
+    let offset = entry.offset;
+    for (const layout of entry.blocks) {
+      blocks.push({ ...layout, layer: l, slot: entry.firstSlot + layout.slot, offset, selectedOffset });
+      offset += layout.rows * layout.cols;
+      selectedOffset += layout.rows * layout.cols;
     }
   }
   return blocks;

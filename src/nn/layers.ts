@@ -24,10 +24,11 @@
  */
 
 import { Tracer } from '../autodiff/core.js';
-import { expm1, gelu, greater, mul, relu, sigmoid, softplus, tanh, where } from '../autodiff/ops.js';
+import { expm1, gelu, greater, linear, mul, relu, sigmoid, softplus, tanh, where } from '../autodiff/ops.js';
 import { ShapeError, ValueError } from '../errors.js';
 import { type RngLike, toRng } from '../random.js';
-import { asTensor, rand, shapeString, type Tensor, type TensorLike } from '../tensor.js';
+import { asTensor, rand, type Shape, shapeString, shapesEqual, Tensor, type TensorLike } from '../tensor.js';
+import type { Layer, LayerJSON } from './module.js';
 
 /** The activations a `Sequential` may hold, by their JSON `type`. */
 export type ActivationName =
@@ -70,8 +71,8 @@ function assertPositiveInteger(value: number, what: string): void {
 }
 
 /** y = x Wᵀ + b, weight [out, in], bias [out] (or none). */
-export class Linear {
-  readonly kind = 'linear' as const;
+export class Linear implements Layer {
+  readonly type = 'linear' as const;
   readonly inFeatures: number;
   readonly outFeatures: number;
   weight: Tensor;
@@ -115,61 +116,111 @@ export class Linear {
     layer.bias = b;
     return layer;
   }
+
+  /** A Linear layer from its JSON form, every field checked (`what` prefixes errors). */
+  static fromJSON(spec: Record<string, unknown>, what: string): Linear {
+    return linearFromJSON(spec, what);
+  }
+
+  parameters(): Tensor[] {
+    return this.bias ? [this.weight, this.bias] : [this.weight];
+  }
+
+  setParameters(params: readonly Tensor[]): void {
+    this.weight = params[0]!;
+    if (this.bias) this.bias = params[1]!;
+  }
+
+  outputShape(inputShape: Shape): Shape {
+    if (!shapesEqual(inputShape, [this.inFeatures])) {
+      throw new ShapeError(
+        `Linear(${this.inFeatures} → ${this.outFeatures}): expects inputs of shape [${this.inFeatures}] but receives ${shapeString(inputShape)}`,
+      );
+    }
+    return [this.outFeatures];
+  }
+
+  apply(params: readonly Tensor[], x: Tensor): Tensor {
+    return linear(x, params[0]!, params[1] ?? null);
+  }
+
+  toJSON(): LayerJSON {
+    return {
+      type: 'linear',
+      inFeatures: this.inFeatures,
+      outFeatures: this.outFeatures,
+      weight: this.weight.toArray() as number[][],
+      bias: this.bias ? (this.bias.toArray() as number[]) : null,
+    };
+  }
 }
 
-/** An elementwise nonlinearity; `apply` is differentiable (built from ops). */
-export abstract class Activation {
-  readonly kind = 'activation' as const;
-  abstract readonly name: ActivationName;
-  abstract apply(x: Tensor): Tensor;
+/** An elementwise nonlinearity σ with no parameters; `forward` is differentiable (built from ops). */
+export abstract class Activation implements Layer {
+  abstract readonly type: ActivationName;
+  /** σ applied elementwise. */
+  abstract forward(x: Tensor): Tensor;
+  parameters(): Tensor[] {
+    return [];
+  }
+  setParameters(): void {}
+  outputShape(inputShape: Shape): Shape {
+    return inputShape;
+  }
+  apply(_params: readonly Tensor[], x: Tensor): Tensor {
+    return this.forward(x);
+  }
+  toJSON(): LayerJSON {
+    return { type: this.type };
+  }
 }
 
 export class Identity extends Activation {
-  readonly name = 'identity' as const;
-  apply(x: Tensor): Tensor {
+  readonly type = 'identity' as const;
+  forward(x: Tensor): Tensor {
     return x;
   }
 }
 
 export class Tanh extends Activation {
-  readonly name = 'tanh' as const;
-  apply(x: Tensor): Tensor {
+  readonly type = 'tanh' as const;
+  forward(x: Tensor): Tensor {
     return tanh(x);
   }
 }
 
 export class Sigmoid extends Activation {
-  readonly name = 'sigmoid' as const;
-  apply(x: Tensor): Tensor {
+  readonly type = 'sigmoid' as const;
+  forward(x: Tensor): Tensor {
     return sigmoid(x);
   }
 }
 
 export class ReLU extends Activation {
-  readonly name = 'relu' as const;
-  apply(x: Tensor): Tensor {
+  readonly type = 'relu' as const;
+  forward(x: Tensor): Tensor {
     return relu(x);
   }
 }
 
 /** Softplus with β = 1: log(1 + eᶻ) = max(z, 0) + log1p(e^−|z|), stable for any |z|. */
 export class Softplus extends Activation {
-  readonly name = 'softplus' as const;
-  apply(x: Tensor): Tensor {
+  readonly type = 'softplus' as const;
+  forward(x: Tensor): Tensor {
     return softplus(x);
   }
 }
 
 /** The exact GELU z·Φ(z) = ½ z erfc(−z/√2), PyTorch's default (not the tanh approximation). */
 export class GELU extends Activation {
-  readonly name = 'gelu' as const;
-  apply(x: Tensor): Tensor {
+  readonly type = 'gelu' as const;
+  forward(x: Tensor): Tensor {
     return gelu(x);
   }
 }
 
 export class LeakyReLU extends Activation {
-  readonly name = 'leakyrelu' as const;
+  readonly type = 'leakyrelu' as const;
   readonly negativeSlope: number;
   constructor(negativeSlope = 0.01) {
     super();
@@ -178,20 +229,26 @@ export class LeakyReLU extends Activation {
     }
     this.negativeSlope = negativeSlope;
   }
-  apply(x: Tensor): Tensor {
+  override toJSON(): LayerJSON {
+    return { type: this.type, negativeSlope: this.negativeSlope };
+  }
+  forward(x: Tensor): Tensor {
     return where(greater(x, 0), x, mul(x, this.negativeSlope));
   }
 }
 
 export class ELU extends Activation {
-  readonly name = 'elu' as const;
+  readonly type = 'elu' as const;
   readonly alpha: number;
   constructor(alpha = 1) {
     super();
     if (!Number.isFinite(alpha)) throw new ValueError(`ELU: alpha must be finite, got ${alpha}`);
     this.alpha = alpha;
   }
-  apply(x: Tensor): Tensor {
+  override toJSON(): LayerJSON {
+    return { type: this.type, alpha: this.alpha };
+  }
+  forward(x: Tensor): Tensor {
     // expm1 sees only the non-positive part: for large z > 0, expm1(z) would be
     // +∞ and its derivative ∞·0 = NaN even in the branch `where` discards.
     const positive = greater(x, 0);
@@ -199,8 +256,6 @@ export class ELU extends Activation {
     return where(positive, x, mul(expm1(negativePart), this.alpha));
   }
 }
-
-export type Layer = Linear | Activation;
 
 /** A fresh activation layer by name (default slope/alpha unless given). */
 export function activation(
@@ -229,4 +284,61 @@ export function activation(
         `activation: unknown activation '${String(name)}'; expected one of ${ACTIVATION_NAMES.join(', ')}`,
       );
   }
+}
+
+/** A Linear layer from its JSON form, every field checked (`what` prefixes errors). */
+function linearFromJSON(s: Record<string, unknown>, what: string): Linear {
+  const inFeatures = s['inFeatures'];
+  const outFeatures = s['outFeatures'];
+  for (const [key, v] of [
+    ['inFeatures', inFeatures],
+    ['outFeatures', outFeatures],
+  ] as const) {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+      throw new ValueError(`${what}.${key} must be a positive integer, got ${JSON.stringify(v)}`);
+    }
+  }
+  const n = inFeatures as number;
+  const m = outFeatures as number;
+  const weight = s['weight'];
+  if (!Array.isArray(weight) || weight.length !== m) {
+    throw new ShapeError(
+      `${what}.weight must be ${m} rows (outFeatures) of ${n} numbers, got ${describeArray(weight)}`,
+    );
+  }
+  const w = new Float64Array(m * n);
+  weight.forEach((row: unknown, r: number) => {
+    if (!Array.isArray(row) || row.length !== n) {
+      throw new ShapeError(
+        `${what}.weight[${r}] must have ${n} numbers (inFeatures; weight is [out][in]), got ${describeArray(row)}`,
+      );
+    }
+    row.forEach((v: unknown, c: number) => {
+      if (typeof v !== 'number' || !Number.isFinite(v)) {
+        throw new ValueError(`${what}.weight[${r}][${c}] must be a finite number, got ${JSON.stringify(v)}`);
+      }
+      w[r * n + c] = v;
+    });
+  });
+  const bias = s['bias'];
+  let b: Float64Array | null = null;
+  if (bias !== null && bias !== undefined) {
+    if (!Array.isArray(bias) || bias.length !== m) {
+      throw new ShapeError(
+        `${what}.bias must be null or ${m} numbers (outFeatures), got ${describeArray(bias)}`,
+      );
+    }
+    b = new Float64Array(m);
+    bias.forEach((v: unknown, j: number) => {
+      if (typeof v !== 'number' || !Number.isFinite(v)) {
+        throw new ValueError(`${what}.bias[${j}] must be a finite number, got ${JSON.stringify(v)}`);
+      }
+      b![j] = v;
+    });
+  }
+  return Linear.fromParameters(new Tensor(w, [m, n]), b === null ? null : new Tensor(b, [m]));
+}
+
+function describeArray(x: unknown): string {
+  return Array.isArray(x) ? `an array of length ${x.length}` : (JSON.stringify(x) ?? String(x));
 }

@@ -14,7 +14,7 @@ import { reshape } from '../autodiff/ops.js';
 import { valueAndGrad } from '../autodiff/transforms.js';
 import { ShapeError, ValueError } from '../errors.js';
 import { type RngLike, toRng } from '../random.js';
-import { asTensor, shapeString, Tensor, type TensorLike } from '../tensor.js';
+import { asTensor, shapeString, shapesEqual, Tensor, type TensorLike } from '../tensor.js';
 import { assertFinite } from './layers.js';
 import { checkLabels, crossEntropy, type Labels, mseLoss } from './losses.js';
 import { adam, type Optimizer } from './optim.js';
@@ -38,7 +38,7 @@ export interface TrainOptions {
   onProgress?: (info: { epoch: number; loss: number }) => void;
   /**
    * Adds λθ to every gradient (L2 penalty ½λ‖θ‖²); default 0. An array gives one λ
-   * per parameter tensor in PyTorch order (each Linear's weight, then its bias),
+   * per parameter tensor in PyTorch order (e.g. each Linear's weight, then its bias),
    * i.e. a per-layer Gaussian prior.
    */
   weightDecay?: number | readonly number[];
@@ -80,8 +80,12 @@ export function train(
 
   let x = asTensor(X);
   if (x.ndim === 1 && inFeatures === 1) x = reshape(x, [x.shape[0]!, 1]);
+  // Examples [n, ...inputShape] (images, say) are gathered as rows of inFeatures numbers.
+  if (x.ndim > 2 && shapesEqual(x.shape.slice(1), model.inputShape))
+    x = reshape(x, [x.shape[0]!, inFeatures]);
   if (x.ndim !== 2 || x.shape[1] !== inFeatures) {
-    throw new ShapeError(`${what}: X is ${shapeString(x.shape)}, expected [n, ${inFeatures}]`);
+    const shape = model.inputShape.length > 1 ? ` or [n, ${model.inputShape.join(', ')}]` : '';
+    throw new ShapeError(`${what}: X is ${shapeString(x.shape)}, expected [n, ${inFeatures}]${shape}`);
   }
   const n = x.shape[0]!;
   if (n === 0) throw new ValueError(`${what}: X has no rows`);
@@ -130,7 +134,7 @@ export function train(
     throw new ValueError(`${what}: batchSize must be a positive integer, got ${batchSize}`);
   }
   const decays = typeof weightDecay === 'number' ? null : Array.from(weightDecay);
-  const tensorCount = model.linearLayers.reduce((s, l) => s + (l.bias ? 2 : 1), 0);
+  const tensorCount = model.layers.reduce((s, l) => s + l.parameters().length, 0);
   if (decays && decays.length !== tensorCount) {
     throw new ShapeError(
       `${what}: weightDecay has ${decays.length} values but the model has ${tensorCount} parameter tensors`,
@@ -197,9 +201,5 @@ function addWeightDecay(grads: Params, params: Params, decayOf: (tensor: number)
     for (let i = 0; i < out.length; i++) out[i] = g.data[i]! + lambda * p.data[i]!;
     return new Tensor(out, g.shape);
   };
-  return grads.map((g, i) => {
-    const p = params[i]!;
-    const weight = plus(g.weight, p.weight);
-    return g.bias && p.bias ? { weight, bias: plus(g.bias, p.bias) } : { weight };
-  });
+  return grads.map((layer, i) => layer.map((g, j) => plus(g, params[i]![j]!)));
 }

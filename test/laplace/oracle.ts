@@ -5,30 +5,25 @@
  */
 import { CholeskyDecomposition, inverse, Matrix } from 'ml-matrix';
 import type { SequentialLike } from '../../src/laplace/network.js';
+import { type ActivationName, activation, Linear, Sequential, unravel } from '../../src/nn/index.js';
 import { seededRng } from '../../src/random.js';
 import { Tensor } from '../../src/tensor.js';
 
 type Act = 'tanh' | 'relu' | 'sigmoid' | 'gelu' | 'softplus' | 'identity' | 'leakyrelu' | 'elu';
 
-/** A Sequential-shaped plain object with seeded weights. */
-export function makeMlp(sizes: number[], activation: Act, seed: number, bias = true): SequentialLike {
+/** A Sequential MLP with seeded weights. */
+export function makeMlp(sizes: number[], act: Act, seed: number, bias = true): Sequential {
   const rng = seededRng(seed);
-  const layers: SequentialLike['layers'][number][] = [];
+  const layers: (Linear | ReturnType<typeof activation>)[] = [];
   for (let l = 0; l + 1 < sizes.length; l++) {
     const inF = sizes[l]!;
     const outF = sizes[l + 1]!;
     const w = new Float64Array(inF * outF).map(() => rng.normal() / Math.sqrt(inF));
     const b = bias ? new Float64Array(outF).map(() => 0.3 * rng.normal()) : null;
-    layers.push({
-      kind: 'linear',
-      inFeatures: inF,
-      outFeatures: outF,
-      weight: new Tensor(w, [outF, inF]),
-      bias: b ? new Tensor(b, [outF]) : null,
-    });
-    if (l + 2 < sizes.length) layers.push({ kind: 'activation', name: activation });
+    layers.push(Linear.fromParameters(new Tensor(w, [outF, inF]), b ? new Tensor(b, [outF]) : null));
+    if (l + 2 < sizes.length) layers.push(activation(act as ActivationName));
   }
-  return { layers };
+  return new Sequential(layers);
 }
 
 function erf(x: number): number {
@@ -65,7 +60,7 @@ function act(name: string, z: number): number {
 export function flatten(model: SequentialLike): Float64Array {
   const parts: number[] = [];
   for (const l of model.layers) {
-    if (l.kind !== 'linear') continue;
+    if (!(l instanceof Linear)) continue;
     parts.push(...l.weight.data);
     if (l.bias) parts.push(...l.bias.data);
   }
@@ -77,8 +72,8 @@ export function naiveForward(model: SequentialLike, theta: Float64Array, x: numb
   let a = x.slice();
   let offset = 0;
   for (const layer of model.layers) {
-    if (layer.kind === 'activation') {
-      a = a.map((z) => act(layer.name, z));
+    if (!(layer instanceof Linear)) {
+      a = a.map((z) => act(layer.type, z));
       continue;
     }
     const out: number[] = [];
@@ -173,4 +168,75 @@ export function denseFunctionalCovariance(jac: number[][], precision: Matrix): M
 export function randomInputs(n: number, d: number, seed: number): number[][] {
   const rng = seededRng(seed);
   return Array.from({ length: n }, () => Array.from({ length: d }, () => rng.normal()));
+}
+
+export const regressionData = (n: number, d: number, k: number, seed: number) => {
+  const X = randomInputs(n, d, seed);
+  const Y = randomInputs(n, k, seed + 1).map((row, i) =>
+    row.map((v, j) => Math.sin(X[i]![j % d]!) + 0.1 * v),
+  );
+  return { X, Y };
+};
+
+export const classificationData = (n: number, d: number, k: number, seed: number) => {
+  const X = randomInputs(n, d, seed);
+  const y = X.map((x) => Math.abs(Math.floor(x[0]! * 2)) % k);
+  return { X, y };
+};
+
+export function regressionLogLik(model: SequentialLike, X: number[][], Y: number[][], sigma: number): number {
+  const theta = flatten(model);
+  let sse = 0;
+  for (let i = 0; i < X.length; i++) {
+    const f = naiveForward(model, theta, X[i]!);
+    f.forEach((v, j) => {
+      sse += (Y[i]![j]! - v) ** 2;
+    });
+  }
+  const nk = X.length * Y[0]!.length;
+  return -sse / (2 * sigma * sigma) - nk * Math.log(sigma * Math.sqrt(2 * Math.PI));
+}
+
+/**
+ * ∂f/∂θ of any Sequential by central differences through its own `apply`
+ * (the nn module, not src/laplace): [K][P] for one example x (flattened).
+ */
+export function fdJacobianOf(model: Sequential, x: number[], h = 1e-6): number[][] {
+  const theta = model.flatParameters();
+  const input = new Tensor(Float64Array.from(x), [1, ...model.inputShape]);
+  const f = (t: Float64Array) => Array.from(model.apply(unravel(model, t), input).data);
+  const k = f(theta).length;
+  const jac = Array.from({ length: k }, () => new Array<number>(theta.length).fill(0));
+  for (let p = 0; p < theta.length; p++) {
+    const plus = theta.slice();
+    const minus = theta.slice();
+    plus[p]! += h;
+    minus[p]! -= h;
+    const fp = f(plus);
+    const fm = f(minus);
+    for (let c = 0; c < k; c++) jac[c]![p] = (fp[c]! - fm[c]!) / (2 * h);
+  }
+  return jac;
+}
+
+/** Dense GGN Σₙ Jₙᵀ Λₙ Jₙ of any Sequential from finite-difference Jacobians. */
+export function denseGgnOf(
+  model: Sequential,
+  X: number[][],
+  likelihood: 'regression' | 'classification',
+): Matrix {
+  const p = model.nParams;
+  const h = Matrix.zeros(p, p);
+  for (const x of X) {
+    const j = new Matrix(fdJacobianOf(model, x));
+    let lambda: Matrix;
+    if (likelihood === 'regression') lambda = Matrix.eye(j.rows);
+    else {
+      const input = new Tensor(Float64Array.from(x), [1, ...model.inputShape]);
+      const probs = softmax(Array.from(model.forward(input).data));
+      lambda = Matrix.diag(probs).sub(new Matrix([probs]).transpose().mmul(new Matrix([probs])));
+    }
+    h.add(j.transpose().mmul(lambda).mmul(j));
+  }
+  return h.add(h.transpose()).div(2);
 }

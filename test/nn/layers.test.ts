@@ -54,26 +54,26 @@ const activations: Activation[] = [
 describe('activations', () => {
   const z = [-3.7, -1.2, -0.3, 0.25, 0.9, 2.6];
   for (const layer of activations) {
-    it(`${layer.name} matches its textbook value and derivative`, () => {
-      const ref = reference[layer.name as Exclude<ActivationName, 'gelu'>];
-      expectClose(layer.apply(tensor(z)), z.map(ref.value), { rtol: 1e-12 });
-      const derivative = grad((x: Tensor) => sum(layer.apply(x)))(tensor(z));
+    it(`${layer.type} matches its textbook value and derivative`, () => {
+      const ref = reference[layer.type as Exclude<ActivationName, 'gelu'>];
+      expectClose(layer.forward(tensor(z)), z.map(ref.value), { rtol: 1e-12 });
+      const derivative = grad((x: Tensor) => sum(layer.forward(x)))(tensor(z));
       expectClose(derivative, z.map(ref.derivative), { rtol: 1e-10 });
     });
   }
 
   it('GELU is exact x·Φ(x), not the tanh approximation', () => {
     // Φ(1) = 0.8413447460685429, Φ(2) = 0.9772498680518208, Φ(−0.5) = 0.3085375387259869 (normal tables).
-    const y = new GELU().apply(tensor([1, 2, -0.5]));
+    const y = new GELU().forward(tensor([1, 2, -0.5]));
     expectClose(y, [0.8413447460685429, 2 * 0.9772498680518208, -0.5 * 0.3085375387259869], { rtol: 1e-14 });
     // gelu′(x) = Φ(x) + x·φ(x); φ(1) = e^(−1/2)/√(2π).
     const phi1 = Math.exp(-0.5) / Math.sqrt(2 * Math.PI);
-    const slope = grad((x: Tensor) => sum(new GELU().apply(x)))(tensor([1]));
+    const slope = grad((x: Tensor) => sum(new GELU().forward(x)))(tensor([1]));
     expectClose(slope, [0.8413447460685429 + phi1], { rtol: 1e-12 });
   });
 
   it('kinks take the documented one-sided derivative at 0', () => {
-    const at0 = (layer: Activation) => grad((x: Tensor) => sum(layer.apply(x)))(tensor([0])).data[0];
+    const at0 = (layer: Activation) => grad((x: Tensor) => sum(layer.forward(x)))(tensor([0])).data[0];
     expect(at0(new ReLU())).toBe(0);
     expect(at0(new LeakyReLU(0.2))).toBeCloseTo(0.2, 15);
     expect(at0(new ELU(1.5))).toBeCloseTo(1.5, 15);
@@ -82,17 +82,17 @@ describe('activations', () => {
   it('ELU, softplus and sigmoid stay finite, with finite gradients, for huge |x|', () => {
     const x = tensor([-1000, -50, 50, 1000]);
     for (const layer of [new ELU(), new Softplus(), new Sigmoid()]) {
-      const y = layer.apply(x);
-      const g = grad((v: Tensor) => sum(layer.apply(v)))(x);
+      const y = layer.forward(x);
+      const g = grad((v: Tensor) => sum(layer.forward(v)))(x);
       for (const v of [...y.data, ...g.data]) expect(Number.isFinite(v)).toBe(true);
     }
-    expectClose(new Softplus().apply(x), [
+    expectClose(new Softplus().forward(x), [
       0,
       Math.log1p(Math.exp(-50)),
       50 + Math.log1p(Math.exp(-50)),
       1000,
     ]);
-    expectClose(new ELU(2).apply(x), [-2, 2 * Math.expm1(-50), 50, 1000]);
+    expectClose(new ELU(2).forward(x), [-2, 2 * Math.expm1(-50), 50, 1000]);
   });
 
   it('rejects non-finite slopes', () => {
@@ -140,7 +140,7 @@ function denseForward(model: Sequential, x: number[][]): number[][] {
       const b = layer.bias ? (layer.bias.toArray() as number[]) : null;
       h = h.map((row) => W.map((wRow, i) => wRow.reduce((s, w, j) => s + w * row[j]!, b ? b[i]! : 0)));
     } else {
-      const f = reference[layer.name as Exclude<ActivationName, 'gelu'>].value;
+      const f = reference[layer.type as Exclude<ActivationName, 'gelu'>].value;
       h = h.map((row) => row.map(f));
     }
   }
@@ -183,7 +183,7 @@ describe('Sequential', () => {
   it('mlp puts activations between Linear layers only', () => {
     const model = Sequential.mlp([1, 50, 50, 1], { seed: 0 });
     expect(
-      model.layers.map((l) => (l instanceof Linear ? `${l.inFeatures}→${l.outFeatures}` : l.name)),
+      model.layers.map((l) => (l instanceof Linear ? `${l.inFeatures}→${l.outFeatures}` : l.type)),
     ).toEqual(['1→50', 'tanh', '50→50', 'tanh', '50→1']);
     expect(model.nParams).toBe(2 * 50 + 50 * 51 + 51);
     expect(model.linearLayers).toHaveLength(3);
@@ -205,14 +205,15 @@ describe('Sequential', () => {
       model,
       Float64Array.from({ length: 12 }, (_, i) => -i),
     );
-    expect(params[0]!.weight.toArray()).toEqual([
+    expect(params[0]![0]!.toArray()).toEqual([
       [-0, -1],
       [-2, -3],
       [-4, -5],
     ]);
-    expect(params[0]!.bias!.toArray()).toEqual([-6, -7, -8]);
-    expect(params[1]!.weight.toArray()).toEqual([[-9, -10, -11]]);
-    expect(params[1]!.bias).toBeUndefined();
+    expect(params[0]![1]!.toArray()).toEqual([-6, -7, -8]);
+    expect(params[1]).toEqual([]);
+    expect(params[2]![0]!.toArray()).toEqual([[-9, -10, -11]]);
+    expect(params[2]![1]).toBeUndefined();
   });
 
   test.prop([architecture])(
@@ -268,27 +269,26 @@ describe('Sequential', () => {
   it('rejects parameters that do not fit the architecture', () => {
     const model = Sequential.mlp([3, 4, 2], { seed: 0 });
     const p = model.parameters();
-    expect(() => model.setParameters(p.slice(0, 1))).toThrow(/2 \{ weight, bias \} entries/);
-    expect(() => model.setParameters([{ weight: randn([3, 4], 0), bias: p[0]!.bias! }, p[1]!])).toThrow(
-      /params\[0\]\.weight is \[3, 4\], expected \[4, 3\]/,
+    expect(() => model.setParameters(p.slice(0, 1))).toThrow(/3 arrays of tensors \(one per layer\)/);
+    expect(() => model.setParameters([[randn([3, 4], 0), p[0]![1]!], [], p[2]!])).toThrow(
+      /params\[0\]\[0\] is \[3, 4\], expected \[4, 3\] for layer 0 \(linear\)/,
     );
-    expect(() => model.setParameters([{ weight: p[0]!.weight }, p[1]!])).toThrow(
-      /params\[0\]\.bias is missing/,
+    expect(() => model.setParameters([[p[0]![0]!], [], p[2]!])).toThrow(
+      /params\[0\] must be 2 tensors for layer 0 \(linear\), got 1/,
     );
-    expect(() =>
-      model.setParameters([p[0]!, { weight: p[1]!.weight, bias: tensor([1, Number.NaN]) }]),
-    ).toThrow(ValueError);
+    expect(() => model.setParameters([p[0]!, [], [p[2]![0]!, tensor([1, Number.NaN])]])).toThrow(ValueError);
     expect(() => unravel(model, new Float64Array(5))).toThrow(
       /theta has 5 values, the model has 26 parameters/,
     );
-    expect(() => model.apply([p[0]!], [1, 2, 3])).toThrow(/Sequential.apply: params must be an array of 2/);
+    expect(() => model.apply([p[0]!], [1, 2, 3])).toThrow(/Sequential.apply: params must be an array of 3/);
   });
 
   it('rejects Linear layers that do not chain and empty networks', () => {
     expect(
       () => new Sequential([new Linear(2, 3, { seed: 0 }), new Tanh(), new Linear(4, 1, { seed: 0 })]),
-    ).toThrow(/layer 2 \(Linear 4 → 1\) expects 4 inputs but the previous Linear gives 3/);
-    expect(() => new Sequential([new Tanh()])).toThrow(/at least one Linear/);
+    ).toThrow(/layer 2 \(linear\): Linear\(4 → 1\): expects inputs of shape \[4\] but receives \[3\]/);
+    expect(() => new Sequential([new Tanh()])).toThrow(/give options.inputShape/);
+    expect(() => new Sequential([])).toThrow(/non-empty array/);
     expect(() => Sequential.mlp([3], { seed: 0 })).toThrow(ValueError);
     expect(() => Sequential.mlp([3, 2], { activation: 'swish' as ActivationName, seed: 0 })).toThrow(
       /unknown activation 'swish'/,

@@ -1,0 +1,35 @@
+/**
+ * Elementwise activations, y = σ(z).
+ *
+ * No parameters; the pullback multiplies each of an example's m cotangents by
+ * σ′(z), which is the tangent of σ at z along ones (σ acts elementwise), so
+ * the nn module's σ is the only definition.
+ */
+import { jvp } from '../../autodiff/transforms.js';
+import type { Activation } from '../../nn/layers.js';
+import { ones, Tensor } from '../../tensor.js';
+import type { LayerRule } from './index.js';
+
+export const activationRule: LayerRule<Activation> = {
+  name: 'activation',
+  blocks: () => [],
+  forward: (layer, _params, x) => layer.forward(x),
+  pullback(layer, _params, z, cotangent, m) {
+    const slope = jvp((t: Tensor) => layer.forward(t), [z], [ones(z.shape)])[1].data;
+    const n = z.shape[0]!;
+    const width = slope.length / n;
+    const current = cotangent.data;
+    const scaled = new Float64Array(current.length);
+    for (let e = 0; e < n; e++) {
+      for (let j = 0; j < width; j++) {
+        const d = slope[e * width + j]!;
+        for (let r = 0; r < m; r++) {
+          const idx = (e * m + r) * width + j;
+          scaled[idx] = current[idx]! * d;
+        }
+      }
+    }
+    return new Tensor(scaled, cotangent.shape);
+  },
+  slots: () => [],
+};
