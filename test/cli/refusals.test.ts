@@ -324,6 +324,29 @@ describe('errors that name the real problem', () => {
     expect(existsSync(out('big.json'))).toBe(false);
   });
 
+  it('evidence checks every architecture before training any', () => {
+    const start = performance.now();
+    const result = cli(
+      'evidence',
+      '--data',
+      join(DATA, 'toy-regression.csv'),
+      '--target',
+      'y',
+      '--task',
+      'regression',
+      '--structure',
+      'full',
+      '--epochs',
+      '2000',
+      '--hidden',
+      '5',
+      '--hidden',
+      '200,200',
+    );
+    expectFailure(result, /--structure full over the 40801 weights of 1→200→200→1/, /--subset lastLayer/);
+    expect(performance.now() - start).toBeLessThan(2000);
+  });
+
   it.each([
     [['--hidden', '-3'], /--hidden must be comma-separated positive integer widths .*got "-3"/],
     [['--seed', '-1'], /--seed must be an integer ≥ 0 .*got "-1"/],
