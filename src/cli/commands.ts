@@ -288,7 +288,8 @@ function argumentProblem(error: Error & { code?: string }): string {
 
 function required(values: Values, key: string): string {
   const value = values[key];
-  if (typeof value !== 'string' || value === '') throw new UsageError(`--${key} is required`);
+  if (value === '') throw new UsageError(`--${key} needs a value, got an empty one`);
+  if (typeof value !== 'string') throw new UsageError(`--${key} is required`);
   return value;
 }
 

@@ -369,6 +369,37 @@ describe('errors that name the real problem', () => {
     expect(result.stderr).not.toMatch(/ambiguous|--hidden=-XYZ/);
   });
 
+  it('an empty value names the option, not a missing one', () => {
+    expectFailure(
+      cli('fit', '--data', '', '--target', 'y', '--task', 'regression', '--out', out('e.json')),
+      /--data needs a value, got an empty one/,
+    );
+  });
+
+  it('a model file that lists a column twice, or its target as a feature', () => {
+    const model = out('cols.json');
+    expect(
+      regression(
+        work.file(
+          'cols.csv',
+          regressionCsv(12, (i) => [i, i % 3]),
+        ),
+        model,
+      ).code,
+    ).toBe(0);
+    const json = JSON.parse(readFileSync(model, 'utf8'));
+    const twice = work.file('cols-twice.json', JSON.stringify({ ...json, columns: ['a', 'a'] }));
+    expectFailure(
+      cli('predict', '--model', twice, '--data', join(work.dir, 'cols.csv')),
+      /cols-twice\.json: .*distinct/,
+    );
+    const target = work.file('cols-target.json', JSON.stringify({ ...json, columns: ['a', 'y'] }));
+    expectFailure(
+      cli('predict', '--model', target, '--data', join(work.dir, 'cols.csv')),
+      /cols-target\.json: .*target "y" is also listed as a feature/,
+    );
+  });
+
   it('an option given twice', () => {
     expectFailure(
       regression(join(DATA, 'toy-regression.csv'), out('twice.json'), '--out', out('twice2.json')),
