@@ -1,5 +1,5 @@
 /**
- * `npm start`: the demo. Runs four experiments on built-in data, prints
+ * `npm start`: the demo. Runs five experiments on built-in data, prints
  * compact tables (progress bars on stderr, drawn only on a terminal), and
  * writes a self-contained HTML report, by default to report/index.html.
  *

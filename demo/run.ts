@@ -1,5 +1,5 @@
 /**
- * The demo as a function: run the four parts, print each one's tables and
+ * The demo as a function: run the five parts, print each one's tables and
  * claims as it finishes, and assemble the HTML report. `demoMain` is the
  * command behind `npm start` (demo/main.ts only calls it); the tests call it
  * in process with `--quick`.
@@ -12,6 +12,8 @@ import { type Block, renderReport, type Section } from '../src/report/report.js'
 import type { Claim, DemoOptions, PartResult } from './common.js';
 import { depthPart } from './depth.js';
 import { gapPart } from './gap.js';
+import { imagesPart } from './images.js';
+import { cnnModels } from './images-cnn.js';
 import { moonsPart } from './moons.js';
 import { realDataPart } from './real-data.js';
 
@@ -22,7 +24,10 @@ export interface DemoResult {
   seconds: number;
 }
 
-const PARTS = [gapPart, moonsPart, depthPart, realDataPart];
+/** The image experiment on the shipped subset (or a same-sized sample of the full set), with the default small CNN. */
+const cnnImagesPart = (options: DemoOptions) => imagesPart(options, cnnModels);
+
+const PARTS = [gapPart, moonsPart, depthPart, realDataPart, cnnImagesPart];
 
 /** The text a part prints in the terminal: title, tables with captions, claims. */
 export function partText(part: PartResult, index: number): string {
@@ -36,6 +41,20 @@ export function partText(part: PartResult, index: number): string {
   return lines.join('\n');
 }
 
+/** A part as a section of the HTML report: intro, figures, tables, claims, notes. */
+export function partSection(part: PartResult): Section {
+  return {
+    title: part.title,
+    blocks: [
+      ...part.intro.map((paragraph): Block => ({ paragraph })),
+      ...part.figures.map((row): Block => (row.length === 1 ? { figure: row[0]! } : { figures: row })),
+      ...part.tables.map((table): Block => ({ table: { digits: 3, ...table } })),
+      { list: part.claims.map((c) => `${c.holds ? '✓' : '✗'} ${c.statement}: ${c.evidence}.`) },
+      ...part.notes.map((paragraph): Block => ({ paragraph })),
+    ],
+  };
+}
+
 export function runDemo(options: DemoOptions & { stdout?: ProgressStream; footer?: string }): DemoResult {
   const start = performance.now();
   const parts: PartResult[] = [];
@@ -46,19 +65,10 @@ export function runDemo(options: DemoOptions & { stdout?: ProgressStream; footer
   });
   const claims = parts.flatMap((p) => p.claims);
   const seconds = (performance.now() - start) / 1000;
-  const sections: Section[] = parts.map((part) => ({
-    title: part.title,
-    blocks: [
-      ...part.intro.map((paragraph): Block => ({ paragraph })),
-      ...part.figures.map((row): Block => (row.length === 1 ? { figure: row[0]! } : { figures: row })),
-      ...part.tables.map((table): Block => ({ table: { digits: 3, ...table } })),
-      { list: part.claims.map((c) => `${c.holds ? '✓' : '✗'} ${c.statement}: ${c.evidence}.`) },
-      ...part.notes.map((paragraph): Block => ({ paragraph })),
-    ],
-  }));
+  const sections: Section[] = parts.map(partSection);
   const html = renderReport({
     title: 'laplace-ts: what linearised Laplace does',
-    summary: `${options.quick ? 'Quick run (CI). ' : ''}Four experiments on built-in data: uncertainty in and beyond a gap, overconfidence far from the data, model selection by the evidence, and real data. ${claims.filter((c) => c.holds).length} of ${claims.length} claims hold in this run.`,
+    summary: `${options.quick ? 'Quick run (CI). ' : ''}Five experiments on built-in data: uncertainty in and beyond a gap, overconfidence far from the data, model selection by the evidence, real data, and images (Fashion-MNIST with a CNN). ${claims.filter((c) => c.holds).length} of ${claims.length} claims hold in this run.`,
     sections,
     footer:
       options.footer ??

@@ -81,6 +81,21 @@ describe('the image experiment without a network', () => {
       [accuracy(probs, labels), classificationNll(probs, labels), expectedCalibrationError(probs, labels)],
     );
     expectClose([at90.confidence], [confidence(probs).reduce((a, b) => a + b, 0) / 200]);
+    // AUROC against the upright images by entropy, as the direct count over all pairs (ties half).
+    const upright = data.rotated.find((s) => s.degrees === 0)!;
+    const entropies = (batch: typeof set) => {
+      const p = predictives[1]!.probabilities(batch.images, batch.shape);
+      return Array.from(
+        { length: 200 },
+        (_, n) => -p.subarray(n * 10, n * 10 + 10).reduce((h, q) => h + (q > 0 ? q * Math.log(q) : 0), 0),
+      );
+    };
+    const rotatedH = entropies(set);
+    const uprightH = entropies(upright);
+    let wins = 0;
+    for (const a of rotatedH) for (const b of uprightH) wins += a > b ? 1 : a === b ? 0.5 : 0;
+    expectClose([at90.aurocEntropy], [wins / (200 * 200)]);
+    expect(scores.find((s) => s.predictive === 'tempered' && s.degrees === 0)!.aurocEntropy).toBe(0.5);
     // The stand-in works on upright clothing and fails on clothing turned upside down.
     const map = (degrees: number) => scores.find((s) => s.predictive === 'MAP' && s.degrees === degrees)!;
     expect(map(0).accuracy).toBeGreaterThan(0.5);
@@ -99,6 +114,7 @@ describe('the image experiment without a network', () => {
       'Test NLL',
       'ECE',
       'Brier score',
+      'AUROC by entropy against the upright images',
     ]);
     for (const table of tables) {
       expect(table.columns).toEqual(['predictive', '0°', '30°', '60°', '90°', '180°']);
@@ -136,6 +152,7 @@ describe('shiftClaims', () => {
     ece,
     brier: 0.5,
     confidence: 0.5,
+    aurocEntropy: 0.5,
   });
 
   it('compares the mean over the rotations beyond 0° with the baseline, and the OOD AUROC', () => {
@@ -174,13 +191,23 @@ describe('imagesPart', () => {
       network: 'Nearest class means.',
       predictives: [nearestMean('MAP', train, 200), nearestMean('tempered', train, 20)],
     }));
-    expect(part.tables).toHaveLength(6);
-    expect(part.figures[0]).toHaveLength(3);
+    // The summary, six per-angle tables, the digits and the timings.
+    expect(part.tables).toHaveLength(9);
+    expect(part.tables[0]!.rows.map((r) => r['predictive'])).toEqual(['MAP', 'tempered']);
+    expect(part.figures.map((row) => row.map((f) => f.name))).toEqual([
+      ['images-rotation-accuracy', 'images-rotation-confidence', 'images-rotation-ece'],
+      ['images-reliability'],
+      ['images-confidence-grid'],
+    ]);
+    // Two rows (most, least confident) of six PNG pictures per predictive.
+    expect(part.figures[2]![0]!.svg.match(/href="data:image\/png;base64,/g)).toHaveLength(2 * 2 * 6);
     expect(part.claims.map((c) => c.id)).toEqual([
       'images-rotation-nll-tempered',
       'images-rotation-ece-tempered',
       'images-ood-tempered',
+      'images-rotated-auroc-tempered',
     ]);
+    expect(part.notes.some((n) => /In distribution, .* NLL/.test(n))).toBe(true);
     expect(part.intro[0]).toMatch(/Fashion-MNIST.*Nearest class means\./);
   });
 });

@@ -47,6 +47,16 @@ describe('npm start -- --quick', () => {
     expect(claim('ood-glm-beats-map').holds, claim('ood-glm-beats-map').evidence).toBe(true);
   });
 
+  it('on Fashion-MNIST, the CNN’s glm Laplace predictive tells digits and rotated images apart better than the MAP', () => {
+    for (const id of [
+      'images-ood-laplace-glm-kron',
+      'images-rotated-auroc-laplace-glm-kron',
+      'images-rotation-nll-laplace-glm-kron',
+      'images-glm-beats-nn',
+    ])
+      expect(claim(id).holds, claim(id).evidence).toBe(true);
+  });
+
   it('every other claim it prints holds too', () => {
     const failed = result.claims.filter((c) => !c.holds).map((c) => `${c.statement}: ${c.evidence}`);
     expect(failed).toEqual([]);
@@ -54,7 +64,13 @@ describe('npm start -- --quick', () => {
   });
 
   it('prints a table per experiment, the claims and the report path; progress goes to stderr', () => {
-    for (const heading of ['1. In-between', '2. Overconfidence', '3. Model selection', '4. Real data'])
+    for (const heading of [
+      '1. In-between',
+      '2. Overconfidence',
+      '3. Model selection',
+      '4. Real data',
+      '5. Images',
+    ])
       expect(stdout).toContain(heading);
     expect(stdout).toMatch(/predictive\s+test NLL/);
     expect(stdout).toMatch(/✓ on digits, the GLM predictive tells unseen digits/);
@@ -68,8 +84,11 @@ describe('npm start -- --quick', () => {
     expect(existsSync(path)).toBe(true);
     const html = readFileSync(path, 'utf8');
     expect(html).toBe(result.html);
-    expect(html.match(/<section /g)).toHaveLength(4);
+    expect(html.match(/<section /g)).toHaveLength(5);
     expect((html.match(/<svg xmlns/g) ?? []).length).toBeGreaterThanOrEqual(8);
     expect(html).not.toMatch(/<script|<link|src="http|href="http/);
+    // The image part: the reliability diagram, and the confident/unconfident grid's pictures inline as PNG.
+    expect(html).toContain('Reliability (test images)');
+    expect(html).toMatch(/href="data:image\/png;base64,/);
   });
 });

@@ -50,6 +50,7 @@ import { ACTIVATION_NAMES, type ActivationName, type Sequential } from '../nn/in
 import { checkDistinct, checkWritable, readTextFile, writeFilesAtomically } from '../node/files.js';
 import { formatTable, ProgressBar, type ProgressStream } from '../report/progress.js';
 import { tensor } from '../tensor.js';
+import { IMAGE_MODEL_FORMAT, ImageUsageError, imageFitCommand, imagePredictCommand } from './images.js';
 import { checkTargetRange, posteriorSizeProblem } from './limits.js';
 import { loadModel, MODEL_FORMAT, type ModelFile } from './model-file.js';
 import { type FitReportInput, fitReport } from './report-fit.js';
@@ -169,7 +170,15 @@ const TRAINING_OPTIONS = {
 const COMMANDS = {
   fit: {
     help: FIT_HELP,
-    options: { ...TRAINING_OPTIONS, out: { type: 'string' }, report: { type: 'string' } },
+    options: {
+      ...TRAINING_OPTIONS,
+      out: { type: 'string' },
+      report: { type: 'string' },
+      arch: { type: 'string' },
+      images: { type: 'string' },
+      labels: { type: 'string' },
+      'input-shape': { type: 'string' },
+    },
   },
   evidence: { help: EVIDENCE_HELP, options: TRAINING_OPTIONS },
   predict: {
@@ -179,6 +188,9 @@ const COMMANDS = {
       data: { type: 'string' },
       out: { type: 'string' },
       link: { type: 'string' },
+      images: { type: 'string' },
+      labels: { type: 'string' },
+      'input-shape': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   },
@@ -643,6 +655,12 @@ const SCORE_NAMES: Record<string, string> = {
 // ---------------------------------------------------------------- commands
 
 function fitCommand(values: Values, io: CliIo): void {
+  if (values['arch'] !== undefined) {
+    imageCommand(() => imageFitCommand(values, io));
+    return;
+  }
+  for (const key of ['images', 'labels', 'input-shape'])
+    if (values[key] !== undefined) throw new UsageError(`--${key} is for images and needs --arch`);
   const options = trainingOptions(values);
   const hiddenValues = (values['hidden'] as string[] | undefined) ?? ['50'];
   if (hiddenValues.length > 1)
@@ -787,8 +805,26 @@ function evidenceCommand(values: Values, io: CliIo): void {
   io.stdout.write(`\nthe evidence prefers ${ranked[0]!.architecture}\n`);
 }
 
+/** Run an image command, its usage mistakes reported as the other commands' are. */
+function imageCommand(f: () => void): void {
+  try {
+    f();
+  } catch (error) {
+    if (error instanceof ImageUsageError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
 function predictCommand(values: Values, io: CliIo): void {
   const modelPath = required(values, 'model');
+  const modelText = readTextFile(modelPath);
+  const json = parseJsonOrNull(modelText);
+  if ((json as { format?: unknown } | null)?.format === IMAGE_MODEL_FORMAT) {
+    imageCommand(() => imagePredictCommand(json, modelPath, values, io));
+    return;
+  }
+  for (const key of ['images', 'labels', 'input-shape'])
+    if (values[key] !== undefined) throw new UsageError(`--${key} is for image models (fit --arch)`);
   const dataPath = required(values, 'data');
   const outPath = values['out'] as string | undefined;
   if (outPath === '') throw new UsageError('--out needs a file name');
@@ -809,7 +845,7 @@ function predictCommand(values: Values, io: CliIo): void {
     );
   }
 
-  const { file, posterior } = loadModel(readTextFile(modelPath), modelPath);
+  const { file, posterior } = loadModel(modelText, modelPath);
   if (values['link'] !== undefined && file.task === 'regression')
     throw new UsageError('--link applies to classification models only');
   const parsed = parseCsv(readTextFile(dataPath), { fileName: dataPath });
@@ -871,6 +907,14 @@ function predictCommand(values: Values, io: CliIo): void {
     io.stderr.write(
       `column ${JSON.stringify(file.target)} of ${dataPath} has empty cells (line ${parsed.lines[unlabelled]}), so the predictions are not scored\n`,
     );
+  }
+}
+
+function parseJsonOrNull(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null; // loadModel reports it
   }
 }
 
