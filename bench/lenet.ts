@@ -8,14 +8,17 @@
  */
 import { parseArgs } from 'node:util';
 import { loadFashionMnist } from '../demo/images-data.js';
+import { valueAndGrad } from '../src/autodiff/index.js';
 import { laplace } from '../src/laplace/index.js';
 import {
   AvgPool2d,
   adam,
   Conv2d,
+  crossEntropy,
   Flatten,
   Linear,
   MaxPool2d,
+  type Params,
   ReLU,
   Sequential,
   train,
@@ -25,7 +28,7 @@ import { Tensor } from '../src/tensor.js';
 const { values } = parseArgs({ options: { images: { type: 'string' }, stages: { type: 'string' } } });
 const data = loadFashionMnist();
 const n = Math.min(data.train.shape[0], Number(values.images ?? data.train.shape[0]));
-const stages = new Set((values.stages ?? 'train,lastkron,kron,diag').split(','));
+const stages = new Set((values.stages ?? 'fwdbwd,train,lastkron,kron,diag').split(','));
 const pixels = 28 * 28;
 const X = new Tensor(data.train.images.subarray(0, n * pixels), [n, 1, 28, 28]);
 const y = data.train.labels.subarray(0, n);
@@ -56,6 +59,23 @@ function time(label: string, f: () => void): void {
   const start = performance.now();
   f();
   console.log(`${label}: ${((performance.now() - start) / 1000).toFixed(2)} s`);
+}
+
+if (stages.has('fwdbwd')) {
+  // Forward and backward of one batch of 128, the median of 5 runs after one warm-up.
+  const batch = new Tensor(X.data.subarray(0, 128 * pixels), [128, 1, 28, 28]);
+  const labels = new Tensor(Float64Array.from(y.subarray(0, 128)), [128]);
+  const lossAndGrad = valueAndGrad((params: Params, xb: Tensor) =>
+    crossEntropy(model.apply(params, xb), labels),
+  );
+  const times: number[] = [];
+  for (let r = 0; r < 6; r++) {
+    const start = performance.now();
+    lossAndGrad(model.parameters(), batch);
+    if (r > 0) times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  console.log(`forward+backward, batch 128: ${(times[2]! / 1000).toFixed(3)} s (median of 5)`);
 }
 
 if (stages.has('train')) {

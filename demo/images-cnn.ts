@@ -56,7 +56,7 @@ export function cnnSettings(quick: boolean, architecture = DEFAULT_CNN): CnnSett
     learningRate: 3e-3,
     priorPrecision: 1,
     seed: 0,
-    nnSamples: quick ? 10 : 30,
+    nnSamples: quick ? 10 : 20,
     // The full last-layer covariance costs P³ to factor and P²K per image to predict: left out of CI's run.
     lastLayerFull: !quick,
     marglikEpochs: quick ? 5 : 20,

@@ -8,6 +8,7 @@
  * digits. Prints the tables and claims and writes an HTML report.
  *
  *   npm run images                               1,000 + 200 images per class
+ *   npm run images -- --train 500 --test 50 --epochs 10 --marglik-epochs 10    a shorter run
  *   npm run images -- --train all --test all     the whole set
  *   npm run images -- --arch 'conv(16,3,pad=1),relu,maxpool(2),flatten,linear(10)'
  */
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     arch: { type: 'string', default: IMAGES_CNN },
     epochs: { type: 'string' },
     'marglik-epochs': { type: 'string' },
+    'nn-samples': { type: 'string', default: '10' },
     'no-full': { type: 'boolean', default: false },
     out: { type: 'string', default: 'report/images' },
   },
@@ -51,6 +53,7 @@ const perClass = {
 const settings = {
   ...cnnSettings(false, values.arch),
   lastLayerFull: !values['no-full'],
+  nnSamples: count(values['nn-samples'], 'nn-samples'),
   ...(values.epochs ? { epochs: count(values.epochs, 'epochs') } : {}),
   ...(values['marglik-epochs'] ? { marglikEpochs: count(values['marglik-epochs'], 'marglik-epochs') } : {}),
 };
