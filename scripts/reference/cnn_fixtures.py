@@ -8,6 +8,9 @@ v0.6.0, asdfghjkl v0.1a2 on PYTHONPATH). Run from the repository root:
 
     PYTHONPATH=... /usr/bin/python3 scripts/reference/cnn_fixtures.py
 
+(it then runs `npx biome format --write` on the fixture, so node_modules must
+be installed).
+
 Everything is float64 with fixed seeds. For each network the fixture holds the
 network in laplace-ts's Sequential JSON, its parameters in PyTorch
 parameters() order, the data, and for every (subset_of_weights, hessian_structure)
@@ -30,6 +33,7 @@ scalar prior precision:
 
 import json
 import os
+import subprocess
 import sys
 
 import torch
@@ -43,18 +47,23 @@ from laplace import Laplace
 torch.set_default_dtype(torch.float64)
 
 PRIOR_PRECISION = 0.7
-DIGITS = 15  # significant digits written; far below the tests' tolerances
+DIGITS = 15  # significant digits of the results; far below the tests' tolerances
 
 
 def num(x):
     return float(f'{float(x):.{DIGITS}g}')
 
 
-def nested(t):
+def exact(x):
+    return float(x)  # json writes the shortest repr that reads back to the same double
+
+
+def nested(t, write=num):
+    """A tensor as nested lists; inputs (weights, data) exactly, results to DIGITS."""
     t = t.detach()
     if t.ndim == 0:
-        return num(t)
-    return [nested(s) for s in t]
+        return write(t)
+    return [nested(s, write) for s in t]
 
 
 def pair(v):
@@ -68,12 +77,14 @@ def layer_json(m):
             'type': 'conv2d', 'inChannels': m.in_channels, 'outChannels': m.out_channels,
             'kernelSize': pair(m.kernel_size), 'stride': pair(m.stride),
             'padding': pair(m.padding), 'dilation': pair(m.dilation), 'groups': m.groups,
-            'weight': nested(m.weight), 'bias': None if m.bias is None else nested(m.bias),
+            'weight': nested(m.weight, exact),
+            'bias': None if m.bias is None else nested(m.bias, exact),
         }
     if isinstance(m, nn.Linear):
         return {
             'type': 'linear', 'inFeatures': m.in_features, 'outFeatures': m.out_features,
-            'weight': nested(m.weight), 'bias': None if m.bias is None else nested(m.bias),
+            'weight': nested(m.weight, exact),
+            'bias': None if m.bias is None else nested(m.bias, exact),
         }
     if isinstance(m, nn.MaxPool2d):
         return {'type': 'maxpool2d', 'kernelSize': pair(m.kernel_size), 'stride': pair(m.stride),
@@ -156,10 +167,10 @@ def main():
             'sigmaNoise': sigma_noise,
             'priorPrecision': PRIOR_PRECISION,
             'model': {'inputShape': list(shape), 'layers': [layer_json(m) for m in model]},
-            'parameters': nested(params),
-            'X': nested(X.flatten(start_dim=1)),
-            'y': [int(v) for v in y] if likelihood == 'classification' else nested(y),
-            'XTest': nested(X_test.flatten(start_dim=1)),
+            'parameters': nested(params, exact),
+            'X': nested(X.flatten(start_dim=1), exact),
+            'y': [int(v) for v in y] if likelihood == 'classification' else nested(y, exact),
+            'XTest': nested(X_test.flatten(start_dim=1), exact),
             'fMap': nested(model(X_test)),
             'cases': [],
         }
@@ -192,6 +203,8 @@ def main():
     with open(path, 'w') as f:
         json.dump(doc, f, separators=(',', ':'))
         f.write('\n')
+    # The repository's formatter owns the layout of every JSON file (npm run lint checks it).
+    subprocess.run(['npx', 'biome', 'format', '--write', path], check=True, stdout=subprocess.DEVNULL)
     print(f'wrote {path} ({os.path.getsize(path)} bytes)', file=sys.stderr)
 
 
