@@ -14,7 +14,7 @@
  * distribution, the UCI handwritten digits (data/digits.csv) placed in the
  * MNIST geometry by `digitsAsImages`.
  *
- * Files are read with `readIdxFile` (src/cli), which gunzips synchronously
+ * Files are read with `readIdxFile` (src/node), which gunzips synchronously
  * with node:zlib so that the demo's parts stay synchronous; `decodeIdx` in
  * src/data is the asynchronous, web-standard way for code that must also run
  * in a browser.
@@ -22,10 +22,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FileError } from '../src/cli/files.js';
-import { readIdxFile } from '../src/cli/idx-file.js';
 import { type ImageDataset, imageDataset, takeIdx } from '../src/data/idx.js';
 import { digitsAsImages, type ImageBatch, rotateImages, stratifiedIndices } from '../src/data/images.js';
+import { FileError } from '../src/node/files.js';
+import { readIdxFile } from '../src/node/idx-file.js';
 import { readDataset } from './common.js';
 
 /** Where Debian's dataset-fashion-mnist puts the four files. */

@@ -2,8 +2,9 @@
  * The top of the package layering, read from the import statements of the
  * sources: src/laplace (level 5) imports nothing from data, reports or the CLI;
  * src/data and src/report (level 6) import neither the CLI nor Node built-ins
- * (they run in browsers); demo/ and playground/ (level 7) never reach into
- * src/cli, which is only the command-line program.
+ * (they run in browsers); src/node holds the file system helpers that Node
+ * programs share; demo/ and playground/ (level 7) never reach into src/cli,
+ * which is only the command-line program.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';

@@ -38,14 +38,12 @@ describe('parseCsv', () => {
 
   const plainField = fc.stringMatching(/^[a-z0-9. ]{0,4}$/);
   test.prop([
-    fc
-      .integer({ min: 1, max: 4 })
-      .chain((width) =>
-        fc.array(fc.array(plainField, { minLength: width, maxLength: width }), {
-          minLength: 1,
-          maxLength: 6,
-        }),
-      ),
+    fc.integer({ min: 1, max: 4 }).chain((width) =>
+      fc.array(fc.array(plainField, { minLength: width, maxLength: width }), {
+        minLength: 1,
+        maxLength: 6,
+      }),
+    ),
     fc.boolean(),
   ])('LF, CRLF and a lone CR (old Mac files) are the same line break', (records, finalBreak) => {
     fc.pre(records.every((r) => !(r.length === 1 && r[0] === '')));
