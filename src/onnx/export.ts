@@ -9,14 +9,26 @@
  *   activations  Relu, Tanh, Sigmoid, Softplus, LeakyRelu(alpha), Elu(alpha),
  *                and GELU as x·(1 + erf(x/√2))·½ (opset 13 has no Gelu)
  *   Identity     Identity
+ *   Conv2d       Conv;  MaxPool2d, AvgPool2d  MaxPool, AveragePool (padding
+ *                counted); AdaptiveAvgPool2d(1)  GlobalAveragePool
+ *   Flatten      Flatten (axis 1);  Dropout  nothing (prediction)
+ *   BatchNorm    BatchNormalization with the running statistics
+ *   Residual     its inner and shortcut branches from the same value, then Add
  *
  * Weights are named like PyTorch's `nn.Sequential` state: "<layer>.weight",
- * "<layer>.bias". In float64 (the default) the initializers, the input and
- * the output are DOUBLE, so import(export(m)) holds the very same numbers and
- * computes bitwise the same outputs; `{ dtype: 'float32' }` rounds the
- * weights to FLOAT, the type most runtimes run everywhere.
+ * "<layer>.bias" (inside a residual block "<block>.inner.<j>.weight"). ONNX
+ * attributes are float32; where that would round a float64 value (a LeakyReLU
+ * slope of 0.01, a BatchNorm ε), the exact value also goes in the node's
+ * doc_string, which runtimes ignore and `importOnnx` reads.
+ *
+ * In float64 (the default) the initializers, the input and the output are
+ * DOUBLE, so import(export(m)) holds the very same numbers and computes
+ * bitwise the same outputs; `{ dtype: 'float32' }` rounds the weights to
+ * FLOAT, the type every runtime runs every operator in (onnxruntime's CPU
+ * kernels for Softplus, LeakyRelu, Elu and Erf, for one, are float32 only).
  */
 import { Activation, type ELU, type LeakyReLU, Linear } from '../nn/layers.js';
+import type { Layer } from '../nn/module.js';
 import type { Sequential } from '../nn/sequential.js';
 import type { Tensor } from '../tensor.js';
 import { OnnxError } from './errors.js';
@@ -93,7 +105,7 @@ class GraphBuilder {
   constructor(private readonly elemType: number) {}
 
   /** Add `layer` (named `prefix`) reading `x`; its output value. */
-  layer(layer: unknown, prefix: string, x: string): string {
+  layer(layer: Layer, prefix: string, x: string): string {
     if (layer instanceof Linear) {
       const inputs = [x, this.tensor(`${prefix}.weight`, layer.weight)];
       if (layer.bias !== null) inputs.push(this.tensor(`${prefix}.bias`, layer.bias));
@@ -104,8 +116,91 @@ class GraphBuilder {
       ]);
     }
     if (layer instanceof Activation) return this.activation(layer, prefix, x);
-    const type = (layer as { type?: unknown; name?: unknown }).type ?? (layer as { name?: unknown }).name;
-    throw new OnnxError(`exportOnnx: layer ${prefix} (${String(type)}) has no ONNX form here`);
+    const l = layer as unknown as Record<string, unknown>;
+    const pair = (key: string): [number, number] => {
+      const v = l[key] as readonly number[] | undefined;
+      return v === undefined ? [1, 1] : [v[0]!, v[1]!];
+    };
+    switch (layer.type) {
+      case 'conv2d': {
+        const [weight, bias] = layer.parameters() as [Tensor, Tensor | undefined];
+        const inputs = [x, this.tensor(`${prefix}.weight`, weight)];
+        if (bias !== undefined) inputs.push(this.tensor(`${prefix}.bias`, bias));
+        const [ph, pw] = pair('padding');
+        return this.node('Conv', `/${prefix}/Conv`, inputs, [
+          attrInts('dilations', pair('dilation')),
+          attrInt('group', (l['groups'] as number | undefined) ?? 1),
+          attrInts('kernel_shape', [weight.shape[2]!, weight.shape[3]!]),
+          attrInts('pads', [ph, pw, ph, pw]),
+          attrInts('strides', pair('stride')),
+        ]);
+      }
+      case 'maxpool2d': {
+        const [ph, pw] = pair('padding');
+        return this.node(
+          'MaxPool',
+          `/${prefix}/MaxPool`,
+          [x],
+          [
+            attrInts('kernel_shape', pair('kernelSize')),
+            attrInts('pads', [ph, pw, ph, pw]),
+            attrInts('strides', pair('stride')),
+            attrInts('dilations', pair('dilation')),
+          ],
+        );
+      }
+      case 'avgpool2d': {
+        const [ph, pw] = pair('padding');
+        return this.node(
+          'AveragePool',
+          `/${prefix}/AveragePool`,
+          [x],
+          [
+            attrInts('kernel_shape', pair('kernelSize')),
+            attrInts('pads', [ph, pw, ph, pw]),
+            attrInts('strides', pair('stride')),
+            attrInt('count_include_pad', 1),
+          ],
+        );
+      }
+      case 'adaptiveavgpool2d':
+        return this.node('GlobalAveragePool', `/${prefix}/GlobalAveragePool`, [x]);
+      case 'flatten':
+        return this.node('Flatten', `/${prefix}/Flatten`, [x], [attrInt('axis', 1)]);
+      case 'dropout':
+        return x; // the network at prediction
+      case 'batchnorm1d':
+      case 'batchnorm2d': {
+        const [weight, bias] = layer.parameters() as [Tensor, Tensor];
+        const eps = l['eps'] as number;
+        return this.node(
+          'BatchNormalization',
+          `/${prefix}/BatchNormalization`,
+          [
+            x,
+            this.tensor(`${prefix}.weight`, weight),
+            this.tensor(`${prefix}.bias`, bias),
+            this.tensor(`${prefix}.running_mean`, l['runningMean'] as Tensor),
+            this.tensor(`${prefix}.running_var`, l['runningVar'] as Tensor),
+          ],
+          [attrFloat('epsilon', eps)],
+          exactDoc('epsilon', eps),
+        );
+      }
+      case 'residual': {
+        let inner = x;
+        (l['inner'] as Layer[]).forEach((child, j) => {
+          inner = this.layer(child, `${prefix}.inner.${j}`, inner);
+        });
+        let shortcut = x;
+        (l['shortcut'] as Layer[]).forEach((child, j) => {
+          shortcut = this.layer(child, `${prefix}.shortcut.${j}`, shortcut);
+        });
+        return this.node('Add', `/${prefix}/Add`, [inner, shortcut]);
+      }
+      default:
+        throw new OnnxError(`exportOnnx: layer ${prefix} (${layer.type}) has no ONNX form here`);
+    }
   }
 
   private activation(layer: Activation, prefix: string, x: string): string {
@@ -239,6 +334,6 @@ function attrInt(name: string, v: number): ProtoWriter {
   return new ProtoWriter().string(1, name).int(3, v).int(20, 2);
 }
 
-export function attrInts(name: string, v: readonly number[]): ProtoWriter {
+function attrInts(name: string, v: readonly number[]): ProtoWriter {
   return new ProtoWriter().string(1, name).packedInt64(8, v).int(20, 7);
 }
