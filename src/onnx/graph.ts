@@ -840,6 +840,8 @@ class Walker {
     const rest = target.slice(1);
     const flat = rest.length === 1 && (rest[0] === -1 || rest[0] === size);
     if (target.length === 2 && batchFirst && flat) return this.flatten(shape, out);
+    // [-1, C·H·W], as tf2onnx writes a Keras Flatten: the batch is what is left
+    if (target.length === 2 && first === -1 && rest[0] === size) return this.flatten(shape, out);
     const same = target.length === shape.length + 1 && batchFirst && rest.every((d, i) => d === shape[i]);
     if (same) return { layer: null, value: out, shape };
     throw new OnnxError(
