@@ -51,9 +51,11 @@ import { Prior, type PriorPrecision, type PriorStructure, priorMeanVector } from
 import { Selection, type SubsetOfWeights } from './selection.js';
 import {
   type CurvatureState,
+  checkAgainstModel,
+  checkLaplaceJSON,
   type HessianStructure,
   type LaplaceJSON,
-  restoredMean,
+  networkHash,
   toLaplaceJSON,
 } from './serialisation.js';
 
@@ -127,6 +129,8 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
   /** Σ loss at the MAP in laplace-torch's convention (½ SSE or summed cross-entropy). */
   loss = 0;
   protected fitted = false;
+  /** The fingerprint of the whole network at the MAP (serialisation.ts). */
+  private fittedNetworkHash = '';
   /** Bumped whenever P changes, so that subclasses can cache factorisations. */
   protected version = 0;
 
@@ -218,24 +222,32 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
     }
     this.nData = n;
     this.finishCurvature();
+    this.fittedNetworkHash = networkHash(this.model);
     this.fitted = true;
     this.version++;
     return this;
   }
 
   private trainingFactors(x: Float64Array, targets: Targets, offset: number, n: number): JacobianFactors {
-    return jacobianFactors(this.network, this.theta, x, n, (output) => {
-      const oc = this.likelihoodRule.outputCurvature(
-        this.curvature,
-        output,
-        targets,
-        offset,
-        n,
-        this.nOutputs,
-      );
-      this.loss += oc.loss;
-      return { rows: oc.roots, m: oc.m };
-    });
+    return jacobianFactors(
+      this.network,
+      this.theta,
+      x,
+      n,
+      (output) => {
+        const oc = this.likelihoodRule.outputCurvature(
+          this.curvature,
+          output,
+          targets,
+          offset,
+          n,
+          this.nOutputs,
+        );
+        this.loss += oc.loss;
+        return { rows: oc.roots, m: oc.m };
+      },
+      this.selection.layers,
+    );
   }
 
   protected abstract beginCurvature(): void;
@@ -385,6 +397,7 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
       nOutputs: this.nOutputs,
       loss: this.loss,
       mean: this.mean,
+      networkHash: this.fittedNetworkHash,
       curvatureState: this.curvatureState(),
     });
   }
@@ -392,14 +405,32 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
   protected abstract curvatureState(): CurvatureState;
   protected abstract restoreCurvature(state: CurvatureState): void;
 
-  /** Restore a fitted state saved by `toJSON` (used by `Laplace.fromJSON`). */
+  /**
+   * Restore a fitted state saved by `toJSON` (used by `Laplace.fromJSON`):
+   * every field is checked, and the model must be the network it was fitted on.
+   */
   restore(json: LaplaceJSON): this {
+    const saved = checkLaplaceJSON(json);
     const theta = Network.flatParameters(this.model);
-    this.mean = restoredMean(json, this.selection.gather(theta));
+    this.mean = checkAgainstModel(
+      saved,
+      {
+        likelihood: this.likelihood,
+        hessianStructure: this.hessianStructure,
+        curvature: this.curvature,
+        subsetOfWeights: this.subsetOfWeights,
+        nOutputs: this.nOutputs,
+        network: this.network,
+        selection: this.selection,
+        model: this.model,
+      },
+      this.selection.gather(theta),
+    );
     this.theta = theta;
-    this.nData = json.nData;
-    this.loss = json.loss;
-    this.restoreCurvature(json.curvatureState);
+    this.nData = saved.nData;
+    this.loss = saved.loss;
+    this.fittedNetworkHash = saved.networkHash;
+    this.restoreCurvature(saved.curvatureState);
     this.fitted = true;
     this.version++;
     return this;

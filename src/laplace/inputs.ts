@@ -6,7 +6,7 @@
 import { ShapeError, ValueError } from '../errors.js';
 import { Tensor } from '../tensor.js';
 
-/** Validate a design matrix: number[][], Tensor [n, d], or a flat Float64Array with d columns. */
+/** Validate a design matrix: number[][] (rows may be Float64Arrays), Tensor [n, d], or a flat Float64Array with d columns. */
 export function toMatrix(X: unknown, d: number, what: string): { data: Float64Array; rows: number } {
   let data: Float64Array;
   let rows: number;
@@ -25,21 +25,9 @@ export function toMatrix(X: unknown, d: number, what: string): { data: Float64Ar
   } else if (Array.isArray(X)) {
     rows = X.length;
     data = new Float64Array(rows * d);
-    for (let i = 0; i < rows; i++) {
-      const row = X[i] as unknown;
-      if (typeof row === 'number' && d === 1) {
-        data[i] = row;
-        continue;
-      }
-      if (!Array.isArray(row) || row.length !== d) {
-        throw new ShapeError(
-          `${what}: row ${i} has ${Array.isArray(row) ? row.length : 'no'} features, expected ${d}`,
-        );
-      }
-      for (let j = 0; j < d; j++) data[i * d + j] = row[j] as number;
-    }
+    for (let i = 0; i < rows; i++) readRow(X[i], i, d, what, data);
   } else {
-    throw new ValueError(`${what} must be a number[][], a Tensor or a Float64Array`);
+    throw new ValueError(`${what} must be a number[][], a Tensor or a Float64Array, got ${describe(X)}`);
   }
   for (let i = 0; i < data.length; i++) {
     if (!Number.isFinite(data[i]!)) {
@@ -47,6 +35,93 @@ export function toMatrix(X: unknown, d: number, what: string): { data: Float64Ar
     }
   }
   return { data, rows };
+}
+
+/**
+ * Validate targets with `k` columns for `n` examples and flatten them row-major:
+ * a Tensor [n, k], number[][] of n rows of k (rows may be typed arrays), or a
+ * flat typed array of n·k values; with one column also [n]. Values must be
+ * numbers; finiteness and range are the likelihood's to check.
+ */
+export function toTargetRows(y: unknown, n: number, k: number, what: string): Float64Array {
+  const expected = k === 1 ? `[${n}] or [${n}, 1]` : `[${n}, ${k}]`;
+  if (isTensorLike(y)) {
+    const shape = Array.from(y.shape);
+    const fits =
+      (shape.length === 2 && shape[0] === n && shape[1] === k) ||
+      (k === 1 && shape.length === 1 && shape[0] === n);
+    if (!fits) throw new ShapeError(`${what} has shape [${shape.join(', ')}], expected ${expected}`);
+    return Float64Array.from(y.data);
+  }
+  if (isNumericArray(y)) {
+    if (y.length !== n * k) {
+      throw new ShapeError(
+        `${what} has ${y.length} values, expected ${n * k} (${expected}, X has ${n} rows)`,
+      );
+    }
+    return Float64Array.from(y as ArrayLike<number>);
+  }
+  if (!Array.isArray(y)) {
+    throw new ValueError(`${what} must be an array, a typed array or a Tensor, got ${describe(y)}`);
+  }
+  if (y.length !== n) {
+    throw new ShapeError(`${what} has ${y.length} rows but X has ${n} (expected ${expected})`);
+  }
+  const out = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) readRow(y[i], i, k, what, out);
+  return out;
+}
+
+/** Row i of a matrix with `width` columns into out[i·width…]: an array or typed array of numbers (a bare number when width = 1). */
+function readRow(row: unknown, i: number, width: number, what: string, out: Float64Array): void {
+  if (width === 1 && !Array.isArray(row) && !isNumericArray(row)) {
+    out[i] = number(row, `${what}[${i}]`);
+    return;
+  }
+  if (!Array.isArray(row) && !isNumericArray(row)) {
+    throw new ShapeError(`${what}: row ${i} is ${describe(row)}, expected ${width} numbers`);
+  }
+  if (row.length !== width) {
+    throw new ShapeError(`${what}: row ${i} has ${row.length} values, expected ${width}`);
+  }
+  for (let j = 0; j < width; j++) out[i * width + j] = number(row[j], `${what}[${i}][${j}]`);
+}
+
+function number(value: unknown, what: string): number {
+  if (typeof value !== 'number') throw new ValueError(`${what} is ${describe(value)}, not a number`);
+  return value;
+}
+
+/** A value as an error message shows it: its type and, when short, itself. */
+export function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'string')
+    return `the string '${value.length > 20 ? `${value.slice(0, 20)}…` : value}'`;
+  if (typeof value === 'boolean' || typeof value === 'bigint') return `the ${typeof value} ${value}`;
+  if (typeof value === 'number') return String(value);
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  return `a ${(value as object).constructor?.name ?? typeof value}`;
+}
+
+function isTensorLike(y: unknown): y is { shape: readonly number[]; data: Float64Array } {
+  if (y instanceof Tensor) return true;
+  return (
+    typeof y === 'object' &&
+    y !== null &&
+    'shape' in y &&
+    'data' in y &&
+    isNumericArray((y as { data: unknown }).data)
+  );
+}
+
+/** A typed array of numbers (not BigInt64Array, not a DataView). */
+function isNumericArray(y: unknown): y is ArrayLike<number> {
+  return (
+    ArrayBuffer.isView(y) &&
+    !(y instanceof DataView) &&
+    !(y instanceof BigInt64Array) &&
+    !(y instanceof BigUint64Array)
+  );
 }
 
 /** A positive finite number, or a ValueError naming `what`. */

@@ -11,6 +11,7 @@ import { KronLaplace } from './kron.js';
 import type { LikelihoodName } from './likelihood.js';
 import { LowRankLaplace } from './lowrank.js';
 import type { SequentialLike } from './network.js';
+import { checkLaplaceJSON } from './serialisation.js';
 
 const structures: Record<
   HessianStructure,
@@ -48,20 +49,19 @@ export function laplace<L extends LikelihoodName>(
 export const Laplace = {
   /** Restore a fitted approximation saved with `toJSON()`; `model` must hold the same MAP weights. */
   fromJSON(json: LaplaceJSON, model: SequentialLike): BaseLaplace {
-    if (json?.format !== 'laplace-ts/laplace@1') {
-      throw new ValueError(`Laplace.fromJSON: not a laplace-ts posterior (format '${String(json?.format)}')`);
-    }
+    // Every field is checked before it configures anything, so that errors name the field.
+    const saved = checkLaplaceJSON(json);
     const la = laplace(model, {
-      likelihood: json.likelihood,
-      hessianStructure: json.hessianStructure,
-      subsetOfWeights: json.subsetOfWeights,
-      curvature: json.curvature,
-      priorPrecision: json.priorPrecision,
-      priorMean: Float64Array.from(json.priorMean),
-      sigmaNoise: json.sigmaNoise,
-      temperature: json.temperature,
-      ...(json.rank === undefined ? {} : { rank: json.rank }),
+      likelihood: saved.likelihood,
+      hessianStructure: saved.hessianStructure,
+      subsetOfWeights: saved.subsetOfWeights,
+      curvature: saved.curvature,
+      priorPrecision: saved.priorPrecision,
+      priorMean: Float64Array.from(saved.priorMean),
+      sigmaNoise: saved.sigmaNoise,
+      temperature: saved.temperature,
+      ...(saved.rank === undefined ? {} : { rank: saved.rank }),
     });
-    return la.restore(json);
+    return la.restore(saved);
   },
 };

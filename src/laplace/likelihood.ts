@@ -22,9 +22,10 @@
  * (a `LikelihoodRule`), chosen once from its name; the rest of the library
  * never branches on the name.
  */
-import { ShapeError, ValueError } from '../errors.js';
+import { ValueError } from '../errors.js';
 import type { RngLike } from '../random.js';
 import { Tensor } from '../tensor.js';
+import { toTargetRows } from './inputs.js';
 import { bridgeProbabilities, monteCarloProbabilities, probitProbabilities } from './link.js';
 
 export type LikelihoodName = 'regression' | 'classification';
@@ -157,12 +158,7 @@ export const regressionRule: LikelihoodRule = {
   weightDecayScale: (sigma, temperature, nData, nOutputs) =>
     (2 * sigma ** 2 * temperature) / (nData * nOutputs),
   parseTargets(y, n, k, what) {
-    const values = flattenTargets(y, what);
-    if (values.length !== n * k) {
-      throw new ShapeError(
-        `${what} has ${values.length} values but X has ${n} rows and the model ${k} outputs (expected [${n}] or [${n}, ${k}])`,
-      );
-    }
+    const values = toTargetRows(y, n, k, what);
     for (let i = 0; i < values.length; i++) {
       if (!Number.isFinite(values[i]!))
         throw new ValueError(`${what} contains a non-finite value at flat index ${i}`);
@@ -242,10 +238,7 @@ export const classificationRule: LikelihoodRule = {
   },
   weightDecayScale: (_sigma, temperature, nData) => temperature / nData,
   parseTargets(y, n, k, what) {
-    const values = flattenTargets(y, what);
-    if (values.length !== n) {
-      throw new ShapeError(`${what} has ${values.length} labels but X has ${n} rows`);
-    }
+    const values = toTargetRows(y, n, 1, what);
     const labels = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const v = values[i]!;
@@ -334,15 +327,4 @@ function logSoftmaxAt(f: Float64Array, e: number, k: number, label: number): num
   let sum = 0;
   for (let j = 0; j < k; j++) sum += Math.exp(f[e * k + j]! - max);
   return f[e * k + label]! - max - Math.log(sum);
-}
-
-function flattenTargets(y: unknown, what: string): Float64Array {
-  if (y instanceof Float64Array) return y;
-  if (ArrayBuffer.isView(y) && !(y instanceof DataView))
-    return Float64Array.from(y as unknown as ArrayLike<number>);
-  if (typeof y === 'object' && y !== null && 'shape' in y && 'data' in y) {
-    return (y as { data: Float64Array }).data;
-  }
-  if (Array.isArray(y)) return Float64Array.from((y as unknown[]).flat(Number.POSITIVE_INFINITY) as number[]);
-  throw new ValueError(`${what} must be an array, a typed array or a Tensor`);
 }

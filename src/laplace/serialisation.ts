@@ -2,21 +2,28 @@
  * Saving and restoring a fitted posterior.
  *
  * A fitted approximation is its options, the hyperparameters, the statistics of
- * the fit (N, Σ loss at the MAP), the MAP of the random weights and the
+ * the fit (N, Σ loss at the MAP), the MAP of the random weights, the
  * structure's curvature state (H, its diagonal, Kronecker factors or
- * eigenpairs). The network itself is saved separately; restoring checks that
- * the network given holds the weights the posterior was fitted at.
+ * eigenpairs) and a fingerprint of the whole network it was fitted on. The
+ * network itself is saved separately; restoring checks every field, then that
+ * the network given is the same one: the posterior's weights must equal its MAP
+ * and the fingerprint, a 64-bit FNV-1a hash of the architecture (each layer's
+ * JSON) and of the bits of every weight, must match, so that a last-layer
+ * posterior is not silently reused on a network whose hidden layers changed.
  */
 import { ShapeError, ValueError } from '../errors.js';
 import type { CurvatureName, LikelihoodName } from './likelihood.js';
-import type { SubsetOfWeights } from './selection.js';
+import type { Network, SequentialLike } from './network.js';
+import type { Selection, SubsetOfWeights } from './selection.js';
 
 export type HessianStructure = 'full' | 'kron' | 'diag' | 'lowrank';
 export type CurvatureState = Record<string, number[] | number[][] | number>;
 
+export const FORMAT = 'laplace-ts/laplace@1';
+
 /** The serialised state of a fitted Laplace approximation. */
 export interface LaplaceJSON {
-  format: 'laplace-ts/laplace@1';
+  format: typeof FORMAT;
   likelihood: LikelihoodName;
   hessianStructure: HessianStructure;
   subsetOfWeights: 'all' | 'lastLayer' | { subnetwork: number[] };
@@ -30,6 +37,8 @@ export interface LaplaceJSON {
   nOutputs: number;
   loss: number;
   mean: number[];
+  /** FNV-1a 64 of the network's architecture and weights, 16 hex digits. */
+  networkHash: string;
   curvatureState: CurvatureState;
 }
 
@@ -47,6 +56,7 @@ export interface SavedPosterior {
   nOutputs: number;
   loss: number;
   mean: Float64Array;
+  networkHash: string;
   curvatureState: CurvatureState;
 }
 
@@ -54,7 +64,7 @@ export function toLaplaceJSON(saved: SavedPosterior): LaplaceJSON {
   const subset = saved.subsetOfWeights;
   const p = saved.priorPrecision;
   return {
-    format: 'laplace-ts/laplace@1',
+    format: FORMAT,
     likelihood: saved.likelihood,
     hessianStructure: saved.hessianStructure,
     subsetOfWeights: typeof subset === 'string' ? subset : { subnetwork: Array.from(subset.subnetwork) },
@@ -67,27 +77,283 @@ export function toLaplaceJSON(saved: SavedPosterior): LaplaceJSON {
     nOutputs: saved.nOutputs,
     loss: saved.loss,
     mean: Array.from(saved.mean),
+    networkHash: saved.networkHash,
     curvatureState: saved.curvatureState,
   };
 }
 
+// --------------------------------------------------------------------------
+// Fingerprint
+
 /**
- * The MAP of the random weights from `json`, checked against the weights the
- * model holds now (`current`, the same selection): the posterior is centred on
- * them, so they must be the ones it was fitted at.
+ * FNV-1a with 64-bit state: h ← (h ⊕ byte)·(2⁴⁰ + 435) mod 2⁶⁴ from
+ * 0xcbf29ce484222325, in four 16-bit limbs so that every product is exact in
+ * a double.
  */
-export function restoredMean(json: LaplaceJSON, current: Float64Array): Float64Array {
+export class Fnv1a64 {
+  private h0 = 0x2325;
+  private h1 = 0x8422;
+  private h2 = 0x9ce4;
+  private h3 = 0xcbf2;
+
+  update(bytes: Uint8Array): this {
+    let { h0, h1, h2, h3 } = this;
+    for (let i = 0; i < bytes.length; i++) {
+      h0 ^= bytes[i]!;
+      // ×435 on every limb, plus ×2⁴⁰: limbs 0 and 1 shifted up two limbs and 8 bits.
+      let t0 = h0 * 435;
+      let t1 = h1 * 435;
+      let t2 = h2 * 435 + (h0 << 8);
+      let t3 = h3 * 435 + (h1 << 8);
+      t1 += t0 >>> 16;
+      t2 += t1 >>> 16;
+      t3 += t2 >>> 16;
+      h0 = t0 & 0xffff;
+      h1 = t1 & 0xffff;
+      h2 = t2 & 0xffff;
+      h3 = t3 & 0xffff;
+      t0 = 0;
+    }
+    Object.assign(this, { h0, h1, h2, h3 });
+    return this;
+  }
+
+  /** The hash as 16 hex digits. */
+  digest(): string {
+    return [this.h3, this.h2, this.h1, this.h0].map((h) => h.toString(16).padStart(4, '0')).join('');
+  }
+}
+
+export function fnv1a64(bytes: Uint8Array): string {
+  return new Fnv1a64().update(bytes).digest();
+}
+
+/** The fingerprint of a network: its input shape and layers' JSON (architecture), then the bits of every weight. */
+export function networkHash(model: SequentialLike): string {
+  const hash = new Fnv1a64();
+  const architecture = JSON.stringify({
+    inputShape: Array.from(model.inputShape),
+    layers: model.layers.map((layer) => layer.toJSON()),
+  });
+  hash.update(new TextEncoder().encode(architecture));
+  const bits = new DataView(new ArrayBuffer(8));
+  const bytes = new Uint8Array(bits.buffer);
+  for (const layer of model.layers) {
+    for (const tensor of layer.parameters()) {
+      for (const w of tensor.data) {
+        bits.setFloat64(0, w, true);
+        hash.update(bytes);
+      }
+    }
+  }
+  return hash.digest();
+}
+
+// --------------------------------------------------------------------------
+// Validation
+
+const WHAT = 'Laplace.fromJSON';
+const STRUCTURES: readonly HessianStructure[] = ['full', 'kron', 'diag', 'lowrank'];
+
+/**
+ * Check every field of a saved posterior that can be checked without the
+ * model: presence, type, range, finiteness. A typed error names the field.
+ */
+export function checkLaplaceJSON(json: unknown): LaplaceJSON {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new ValueError(
+      `${WHAT}: expected a saved posterior object, got ${json === null ? 'null' : typeof json}`,
+    );
+  }
+  const j = json as Record<string, unknown>;
+  if (j['format'] !== FORMAT) {
+    throw new ValueError(
+      `${WHAT}: not a laplace-ts posterior (format '${String(j['format'])}', expected '${FORMAT}')`,
+    );
+  }
+  oneOf(j, 'likelihood', ['regression', 'classification']);
+  oneOf(j, 'hessianStructure', STRUCTURES);
+  oneOf(j, 'curvature', ['ggn', 'ef']);
+  const subset = j['subsetOfWeights'];
+  if (subset !== 'all' && subset !== 'lastLayer') {
+    const indices =
+      typeof subset === 'object' && subset !== null
+        ? (subset as { subnetwork?: unknown }).subnetwork
+        : undefined;
+    if (!Array.isArray(indices) || !indices.every((v) => Number.isInteger(v) && v >= 0)) {
+      throw new ValueError(
+        `${WHAT}: subsetOfWeights must be 'all', 'lastLayer' or { subnetwork: non-negative integers }, got ${JSON.stringify(subset)}`,
+      );
+    }
+  }
+  const precision = j['priorPrecision'];
+  if (Array.isArray(precision)) finiteArray(j, 'priorPrecision', (v) => v > 0);
+  else positiveNumber(j, 'priorPrecision');
+  finiteArray(j, 'priorMean');
+  positiveNumber(j, 'sigmaNoise');
+  positiveNumber(j, 'temperature');
+  if (j['rank'] !== undefined || j['hessianStructure'] === 'lowrank') integer(j, 'rank', 1);
+  integer(j, 'nData', 1);
+  integer(j, 'nOutputs', 1);
+  const loss = j['loss'];
+  if (typeof loss !== 'number' || !Number.isFinite(loss) || loss < 0) {
+    throw new ValueError(`${WHAT}: loss must be a non-negative finite number, got ${show(loss)}`);
+  }
+  finiteArray(j, 'mean');
+  if (typeof j['networkHash'] !== 'string' || !/^[0-9a-f]{16}$/.test(j['networkHash'])) {
+    throw new ValueError(`${WHAT}: networkHash must be 16 hex digits, got ${show(j['networkHash'])}`);
+  }
+  const state = j['curvatureState'];
+  if (typeof state !== 'object' || state === null || Array.isArray(state)) {
+    throw new ValueError(`${WHAT}: curvatureState must be an object, got ${show(state)}`);
+  }
+  for (const [key, value] of Object.entries(state)) {
+    const values = Array.isArray(value) ? (value as unknown[]).flat() : [value];
+    const bad = values.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v));
+    if (bad >= 0) {
+      throw new ValueError(
+        `${WHAT}: curvatureState.${key} holds ${show(values[bad])} at index ${bad}, not a finite number`,
+      );
+    }
+  }
+  return json as LaplaceJSON;
+}
+
+/**
+ * Check a saved posterior against the model and the posterior restoring it:
+ * its options, the sizes of the weights and of the curvature state, the
+ * network's fingerprint, and that the model holds the MAP (`current`: the
+ * model's random weights now). Returns the MAP.
+ */
+export function checkAgainstModel(
+  json: LaplaceJSON,
+  target: {
+    likelihood: LikelihoodName;
+    hessianStructure: HessianStructure;
+    curvature: CurvatureName;
+    subsetOfWeights: SubsetOfWeights;
+    nOutputs: number;
+    network: Network;
+    selection: Selection;
+    model: SequentialLike;
+  },
+  current: Float64Array,
+): Float64Array {
+  for (const key of ['likelihood', 'hessianStructure', 'curvature'] as const) {
+    if (json[key] !== target[key]) {
+      throw new ValueError(`${WHAT}: the saved ${key} is '${json[key]}', this posterior's '${target[key]}'`);
+    }
+  }
+  if (JSON.stringify(json.subsetOfWeights) !== JSON.stringify(subsetJSON(target.subsetOfWeights))) {
+    throw new ValueError(`${WHAT}: the saved subsetOfWeights differs from this posterior's`);
+  }
+  if (json.nOutputs !== target.nOutputs) {
+    throw new ShapeError(`${WHAT}: nOutputs is ${json.nOutputs}, the model has ${target.nOutputs} outputs`);
+  }
   if (json.mean.length !== current.length) {
     throw new ShapeError(
-      `Laplace.fromJSON: the saved posterior has ${json.mean.length} weights, the model ${current.length}`,
+      `${WHAT}: the saved posterior (mean) has ${json.mean.length} weights, the model ${current.length}`,
     );
+  }
+  const expected = expectedCurvatureState(json, target.network, target.selection, current.length);
+  const keys = Object.keys(json.curvatureState);
+  for (const key of Object.keys(expected)) {
+    if (!keys.includes(key))
+      throw new ValueError(`${WHAT}: curvatureState.${key} is missing for '${json.hessianStructure}'`);
+  }
+  for (const key of keys) {
+    if (!(key in expected)) {
+      throw new ValueError(
+        `${WHAT}: curvatureState.${key} is not part of a '${json.hessianStructure}' posterior`,
+      );
+    }
+    const value = json.curvatureState[key];
+    const length = Array.isArray(value) ? value.length : -1;
+    const want = expected[key]!;
+    if (length !== want) {
+      throw new ShapeError(
+        `${WHAT}: curvatureState.${key} has ${length < 0 ? 'no array' : `${length} values`}, expected ${want} for this model`,
+      );
+    }
   }
   const mean = Float64Array.from(json.mean);
   const index = current.findIndex((w, i) => Math.abs(w - mean[i]!) > 1e-12 * Math.max(1, Math.abs(w)));
   if (index >= 0) {
     throw new ValueError(
-      `Laplace.fromJSON: the model's weight ${index} of the posterior is ${current[index]}, but the posterior was fitted at ${mean[index]}; load the network saved with it`,
+      `${WHAT}: the model's weight ${index} of the posterior is ${current[index]}, but the posterior was fitted at ${mean[index]}; load the network saved with it`,
+    );
+  }
+  const hash = networkHash(target.model);
+  if (hash !== json.networkHash) {
+    throw new ValueError(
+      `${WHAT}: the network differs from the one the posterior was fitted on (fingerprint ${hash}, saved ${json.networkHash}): its architecture or weights outside the posterior changed; load the network saved with it`,
     );
   }
   return mean;
+}
+
+/** The array length of each field of a structure's curvature state, for this model. */
+function expectedCurvatureState(
+  json: LaplaceJSON,
+  network: Network,
+  selection: Selection,
+  p: number,
+): Record<string, number> {
+  switch (json.hessianStructure) {
+    case 'full':
+      return { hessian: p * p };
+    case 'diag':
+      return { hessian: p };
+    case 'lowrank':
+      return { eigenvalues: json.rank!, eigenvectors: json.rank! * p };
+    case 'kron': {
+      const out: Record<string, number> = {};
+      selection.layers.forEach((layer, i) => {
+        const weight = network.parametric[layer]!.blocks.find((b) => b.part === 'weight');
+        out[`b${i}`] = (weight?.rows ?? 0) ** 2;
+        out[`a${i}`] = (weight?.cols ?? 0) ** 2;
+      });
+      return out;
+    }
+  }
+}
+
+function subsetJSON(subset: SubsetOfWeights): LaplaceJSON['subsetOfWeights'] {
+  return typeof subset === 'string' ? subset : { subnetwork: Array.from(subset.subnetwork) };
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return 'nothing (missing)';
+  if (typeof value === 'string') return `'${value.length > 30 ? `${value.slice(0, 30)}…` : value}'`;
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  return String(value);
+}
+
+function oneOf(j: Record<string, unknown>, key: string, allowed: readonly string[]): void {
+  if (!allowed.includes(j[key] as string)) {
+    throw new ValueError(
+      `${WHAT}: ${key} must be ${allowed.map((a) => `'${a}'`).join(', ')}; got ${show(j[key])}`,
+    );
+  }
+}
+
+function positiveNumber(j: Record<string, unknown>, key: string): void {
+  const v = j[key];
+  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) {
+    throw new ValueError(`${WHAT}: ${key} must be a positive finite number, got ${show(v)}`);
+  }
+}
+
+function integer(j: Record<string, unknown>, key: string, min: number): void {
+  const v = j[key];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
+    throw new ValueError(`${WHAT}: ${key} must be an integer ≥ ${min}, got ${show(v)}`);
+  }
+}
+
+function finiteArray(j: Record<string, unknown>, key: string, ok: (v: number) => boolean = () => true): void {
+  const v = j[key];
+  if (!Array.isArray(v)) throw new ValueError(`${WHAT}: ${key} must be an array of numbers, got ${show(v)}`);
+  const bad = v.findIndex((x) => typeof x !== 'number' || !Number.isFinite(x) || !ok(x));
+  if (bad >= 0) throw new ValueError(`${WHAT}: ${key}[${bad}] is ${show(v[bad])}, not a valid finite number`);
 }

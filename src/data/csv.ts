@@ -1,11 +1,14 @@
 /**
  * CSV in and out, without the file system.
  *
- * The grammar is RFC 4180's: records separated by line breaks (LF or CRLF),
+ * The grammar is RFC 4180's: records separated by line breaks (LF, CRLF, or
+ * the CR alone of old Mac files),
  * fields separated by commas, a field that contains a comma, a quote or a line
  * break is wrapped in double quotes and its quotes are doubled. The first record
  * is the header. A byte-order mark and one final line break are ignored; blank
  * lines are skipped, since a spreadsheet's trailing empty rows are not data.
+ * Column names are compared without surrounding space, and a table whose
+ * columns are read by name must not have two of one name.
  *
  * Every error is a `CsvError` whose one-line message names the file, the line a
  * user sees in an editor (1-based, counting the header and the lines inside
@@ -95,13 +98,14 @@ export function parseCsv(text: string, { fileName = '<input>' }: CsvOptions = {}
           i++;
           break;
         }
-        if (q === '\n') line++;
+        // CRLF is one line break, and so are a lone CR and a lone LF.
+        if (q === '\n' || (q === '\r' && text[i + 1] !== '\n')) line++;
         field += q;
         i++;
       }
       lastFieldQuoted = true;
       const next = text[i];
-      if (next !== undefined && next !== ',' && next !== '\n' && !(next === '\r' && text[i + 1] === '\n')) {
+      if (next !== undefined && next !== ',' && next !== '\n' && next !== '\r') {
         throw new CsvError(
           `${fileName}: line ${line}: unexpected ${JSON.stringify(next)} after a closing quote (a quote inside a field must be doubled)`,
           { fileName, row: line },
@@ -114,9 +118,9 @@ export function parseCsv(text: string, { fileName = '<input>' }: CsvOptions = {}
       field = '';
       lastFieldQuoted = false;
       i++;
-    } else if (c === '\n' || (c === '\r' && text[i + 1] === '\n')) {
+    } else if (c === '\n' || c === '\r') {
       endRecord();
-      i += c === '\r' ? 2 : 1;
+      i += c === '\r' && text[i + 1] === '\n' ? 2 : 1;
       line++;
     } else {
       field += c;
@@ -190,16 +194,25 @@ export function numericTable(parsed: ParsedCsv, options: NumericTableOptions = {
       column: options.target,
     });
   }
-  if (targetIndex >= 0 && header.lastIndexOf(target!) !== targetIndex) {
-    throw new CsvError(
-      `${fileName}: the target column ${JSON.stringify(options.target)} appears more than once`,
-      {
-        fileName,
-        row: parsed.headerLine,
-        column: options.target,
-      },
-    );
-  }
+  // A column read is found by its name, so the name must be there and be unique: read twice,
+  // fitting would use both columns and predicting the first twice.
+  const unique = (name: string, c: number) => {
+    if (name === '') {
+      throw new CsvError(
+        `${fileName}: line ${parsed.headerLine}: column ${c + 1} has no name; every column read needs one`,
+        { fileName, row: parsed.headerLine },
+      );
+    }
+    const again = header.indexOf(name, c + 1);
+    const first = header.indexOf(name);
+    if (again >= 0 || first !== c) {
+      throw new CsvError(
+        `${fileName}: line ${parsed.headerLine}: the ${c === targetIndex ? 'target ' : ''}column ${JSON.stringify(name)} appears more than once (columns ${first + 1} and ${again >= 0 ? again + 1 : c + 1}); column names must be unique`,
+        { fileName, row: parsed.headerLine, column: name },
+      );
+    }
+  };
+  if (targetIndex >= 0) unique(target!, targetIndex);
   const featureIndices =
     options.columns === undefined
       ? header.flatMap((_, c) => (c === targetIndex ? [] : [c]))
@@ -214,6 +227,7 @@ export function numericTable(parsed: ParsedCsv, options: NumericTableOptions = {
           }
           return c;
         });
+  for (const c of featureIndices) unique(header[c]!, c);
   if (featureIndices.length === 0) {
     throw new CsvError(
       `${fileName}: no feature columns besides the target ${JSON.stringify(options.target)}`,

@@ -9,7 +9,7 @@
  * file) behind. Several outputs are all written before any is renamed.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { LaplaceTsError } from '../errors.js';
 
@@ -42,6 +42,72 @@ export function checkWritable(path: string): void {
     if (statSync(path).isDirectory()) throw new FileError(`${path}: cannot be written, it is a directory`);
   } catch (error) {
     if (error instanceof FileError) throw error;
+  }
+}
+
+/**
+ * Whether two paths name one file, however spelt: `./a` and `a`, through
+ * symbolic links, or differing in case on a file system that ignores case. An
+ * existing file is known by its device and inode; one yet to be written by its
+ * directory's real path and its name (compared without case where the
+ * directory's file system ignores case).
+ */
+export function sameFile(a: string, b: string): boolean {
+  const first = identity(a);
+  const second = identity(b);
+  if (first.inode !== undefined && second.inode !== undefined) return first.inode === second.inode;
+  if (first.directory !== second.directory) return false;
+  if (first.name === second.name) return true;
+  return first.name.toLowerCase() === second.name.toLowerCase() && ignoresCase(first.directory);
+}
+
+function identity(path: string): { inode?: string; directory: string; name: string } {
+  let directory = dirname(path);
+  try {
+    directory = realpathSync(directory);
+  } catch {
+    // A missing directory is reported by checkWritable or readTextFile.
+  }
+  try {
+    const stats = statSync(path);
+    return { inode: `${stats.dev}:${stats.ino}`, directory, name: basename(path) };
+  } catch {
+    return { directory, name: basename(path) };
+  }
+}
+
+/** Whether `directory` is the same directory when the case of its name (or its nearest ancestor's with letters) is flipped. */
+function ignoresCase(directory: string): boolean {
+  const parent = dirname(directory);
+  if (parent === directory) return false;
+  const name = basename(directory);
+  const flipped = [...name].map((c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase())).join('');
+  if (flipped === name) return ignoresCase(parent);
+  try {
+    const here = statSync(directory);
+    const there = statSync(join(parent, flipped));
+    return here.dev === there.dev && here.ino === there.ino;
+  } catch {
+    return false;
+  }
+}
+
+/** A path the user gave and the option that gave it. */
+export interface NamedPath {
+  option: string;
+  path: string;
+}
+
+/**
+ * Refuse, before any work, a command whose outputs would overwrite one of its
+ * inputs or each other.
+ */
+export function checkDistinct(outputs: readonly NamedPath[], inputs: readonly NamedPath[]): void {
+  for (const [i, output] of outputs.entries()) {
+    for (const other of [...outputs.slice(i + 1), ...inputs]) {
+      if (sameFile(output.path, other.path))
+        throw new FileError(`${output.option} and ${other.option} are the same file (${output.path})`);
+    }
   }
 }
 

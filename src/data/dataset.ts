@@ -9,6 +9,7 @@
  * Fisher–Yates permutation and holds out the first fraction.
  */
 import { ShapeError, ValueError } from '../errors.js';
+import type { TargetScale } from '../laplace/pipeline.js';
 import { type RngLike, toRng } from '../random.js';
 
 /** Inputs (n rows of d features) and targets. */
@@ -68,30 +69,54 @@ export interface Standardizer {
 }
 
 /**
- * Fit z = (x − mean)/std per column. A constant column gets std 1, so it maps
- * to zeros rather than to NaN.
+ * Fit z = (x − mean)/std per column, by two passes over the column divided by
+ * c, a power of two near its largest magnitude: |x/c| < 2, so neither the sum
+ * nor the squares can overflow (values near 1e200) or underflow (near 1e-200),
+ * and since dividing by a power of two is exact, every rounding is the one the
+ * unscaled sums would make where those do not overflow: mean = c·Σ(x/c)/n and
+ * std = c·√(Σ(x/c − mean/c)²/n) are the textbook numbers, bit for bit.
+ *
+ * A column whose spread is within rounding of its magnitude (std ≤ 1e-12·max|x|),
+ * or so small that 1/std would overflow, is constant to the network: it gets
+ * std 1, so it maps to (near) zeros rather than to NaN or noise.
  */
 export function fitStandardizer(X: readonly (readonly number[])[]): Standardizer {
   const n = X.length;
   const d = X[0]?.length ?? 0;
   if (n === 0 || d === 0) throw new ShapeError(`fitStandardizer: X is empty, shape [${n}, ${d}]`);
-  const mean = new Array<number>(d).fill(0);
-  const std = new Array<number>(d).fill(0);
+  const largest = new Array<number>(d).fill(0);
   for (const [i, row] of X.entries()) {
     if (row.length !== d)
       throw new ShapeError(`fitStandardizer: row 0 has ${d} entries and row ${i} has ${row.length}`);
-    for (let j = 0; j < d; j++) mean[j]! += row[j]! / n;
+    for (let j = 0; j < d; j++) largest[j] = Math.max(largest[j]!, Math.abs(row[j]!));
   }
-  for (const row of X) for (let j = 0; j < d; j++) std[j]! += (row[j]! - mean[j]!) ** 2 / n;
+  const mean = new Array<number>(d).fill(0);
+  const std = new Array<number>(d).fill(1);
   for (let j = 0; j < d; j++) {
-    const s = Math.sqrt(std[j]!);
-    // Relative to the column's magnitude: a constant column's computed spread is rounding noise.
-    std[j] = s > 1e-12 * Math.max(1, Math.abs(mean[j]!)) ? s : 1;
+    const biggest = largest[j]!;
+    if (!Number.isFinite(biggest)) {
+      throw new ValueError(`fitStandardizer: column ${j} holds a non-finite value`);
+    }
+    if (biggest === 0) continue;
+    const c = 2 ** Math.floor(Math.log2(biggest));
+    let scaledMean = 0;
+    for (const row of X) scaledMean += row[j]! / c / n;
+    let scaledVariance = 0;
+    for (const row of X) scaledVariance += (row[j]! / c - scaledMean) ** 2 / n;
+    mean[j] = scaledMean * c;
+    const s = Math.sqrt(scaledVariance) * c;
+    if (s > 1e-12 * biggest && s > MIN_SPREAD) std[j] = s;
   }
   return { mean, std };
 }
 
-/** Apply a fitted standardiser to rows with the same columns. */
+/** Below this a spread is not resolved in double precision (1/std would overflow near 1e-308). */
+const MIN_SPREAD = 1e-290;
+
+/**
+ * Apply a fitted standardiser to rows with the same columns. Where x − mean
+ * overflows (|x| and |mean| near the largest double), z is x/std − mean/std.
+ */
 export function standardize(X: readonly (readonly number[])[], { mean, std }: Standardizer): number[][] {
   return X.map((row, i) => {
     if (row.length !== mean.length) {
@@ -99,11 +124,24 @@ export function standardize(X: readonly (readonly number[])[], { mean, std }: St
         `standardize: row ${i} has ${row.length} entries but the standardiser has ${mean.length}`,
       );
     }
-    return row.map((x, j) => (x - mean[j]!) / std[j]!);
+    return row.map((x, j) => {
+      const z = (x - mean[j]!) / std[j]!;
+      return Number.isFinite(z) ? z : x / std[j]! - mean[j]! / std[j]!;
+    });
   });
 }
 
 /** Undo `standardize`: x = z·std + mean. */
 export function unstandardize(Z: readonly (readonly number[])[], { mean, std }: Standardizer): number[][] {
   return Z.map((row) => row.map((z, j) => z * std[j]! + mean[j]!));
+}
+
+/**
+ * Standardise targets: z = (y − m)/s with the training targets' mean and
+ * (population) standard deviation; the target is one more column to `fitStandardizer`.
+ */
+export function fitTargetScale(y: readonly number[]): TargetScale {
+  if (y.length === 0) throw new ValueError('fitTargetScale: no targets');
+  const { mean, std } = fitStandardizer(y.map((v) => [v]));
+  return { mean: mean[0]!, std: std[0]! };
 }

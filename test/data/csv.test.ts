@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { CsvError, classCount, formatCsv, numericTable, parseCsv } from '../src/cli/csv.js';
-import { LaplaceTsError } from '../src/errors.js';
+import { CsvError, classCount, formatCsv, numericTable, parseCsv } from '../../src/data/csv.js';
+import { LaplaceTsError } from '../../src/errors.js';
 
 /** Run `f`, expect a CsvError, and return it for inspection. */
 function csvError(f: () => unknown): CsvError {
@@ -34,6 +34,34 @@ describe('parseCsv', () => {
     expect(parseCsv('\uFEFFa,b\r\n1,2\r\n3,4\r\n').rows).toEqual(expected.rows);
     expect(parseCsv('\uFEFFa,b\r\n1,2\r\n3,4').header).toEqual(['a', 'b']);
     expect(parseCsv('a,b\n1,2\n3,4').rows).toEqual(expected.rows);
+  });
+
+  const plainField = fc.stringMatching(/^[a-z0-9. ]{0,4}$/);
+  test.prop([
+    fc.integer({ min: 1, max: 4 }).chain((width) =>
+      fc.array(fc.array(plainField, { minLength: width, maxLength: width }), {
+        minLength: 1,
+        maxLength: 6,
+      }),
+    ),
+    fc.boolean(),
+  ])('LF, CRLF and a lone CR (old Mac files) are the same line break', (records, finalBreak) => {
+    fc.pre(records.every((r) => !(r.length === 1 && r[0] === '')));
+    const text = (eol: string) => records.map((r) => r.join(',')).join(eol) + (finalBreak ? eol : '');
+    const lf = parseCsv(text('\n'));
+    for (const eol of ['\r\n', '\r']) {
+      const other = parseCsv(text(eol));
+      expect(other.header).toEqual(lf.header);
+      expect(other.rows).toEqual(lf.rows);
+      expect(other.lines).toEqual(lf.lines);
+    }
+  });
+
+  it('counts a CR inside a quoted field as a line break for error positions', () => {
+    expect(parseCsv('a,b\r1,"p\rq"\r2,z\r').lines).toEqual([2, 4]);
+    const e = csvError(() => numericTable(parseCsv('a,b\r1,"2\r"\r3,z\r', { fileName: 'cr.csv' })));
+    expect(e.message).toBe('cr.csv: line 4, column "b": "z" is not a number');
+    expect(csvError(() => numericTable(parseCsv('a,b\r1,"2"\r\r3,z\r'))).row).toBe(4);
   });
 
   it('reads quoted fields with commas, doubled quotes and line breaks', () => {
@@ -135,6 +163,15 @@ describe('numericTable', () => {
     expect(csvError(() => numericTable(parseCsv('y,y\n1,2\n'), { target: 'y' })).message).toContain(
       'more than once',
     );
+    const twice = csvError(() => numericTable(parseCsv('a,b,a,y\n1,2,3,4\n', { fileName: 'd.csv' })));
+    expect(twice.message).toBe(
+      'd.csv: line 1: the column "a" appears more than once (columns 1 and 3); column names must be unique',
+    );
+    // Names are compared without surrounding space, as the columns are looked up.
+    expect(csvError(() => numericTable(parseCsv('a, a,y\n1,2,3\n'), { target: 'y' })).column).toBe('a');
+    expect(csvError(() => numericTable(parseCsv(',a,y\n0,2,3\n'), { target: 'y' })).message).toContain(
+      'column 1 has no name',
+    );
     expect(csvError(() => numericTable(parseCsv('y\n1\n'), { target: 'y' })).message).toContain(
       'no feature columns besides the target "y"',
     );
@@ -152,6 +189,13 @@ describe('numericTable with chosen columns, and classCount', () => {
       [4, 3],
     ]);
     expect(table.lines).toEqual([2, 3]);
+  });
+
+  it('refuses a chosen column that appears twice, and ignores duplicates among the other columns', () => {
+    const e = csvError(() => numericTable(parseCsv('a,b,a\n1,2,3\n'), { columns: ['b', 'a'] }));
+    expect(e.message).toContain('the column "a" appears more than once (columns 1 and 3)');
+    const ignored = numericTable(parseCsv('note,note,a,\nx,y,1,\n'), { columns: ['a'] });
+    expect(ignored.X).toEqual([[1]]);
   });
 
   it('names a missing feature column', () => {
@@ -239,7 +283,7 @@ describe('the shipped datasets', () => {
     ['toy-regression-test.csv', 'y', 200, 1, undefined],
     ['moons.csv', 'label', 300, 2, 2],
   ] as const)('%s parses to the size data/README.md states', (file, target, rows, features, classes) => {
-    const text = readFileSync(new URL(`../data/${file}`, import.meta.url), 'utf8');
+    const text = readFileSync(new URL(`../../data/${file}`, import.meta.url), 'utf8');
     const table = numericTable(parseCsv(text, { fileName: file }), { target });
     expect(table.X).toHaveLength(rows);
     expect(table.columns).toHaveLength(features);

@@ -1,4 +1,3 @@
-/// <reference types="node" />
 /**
  * Terminal output for the demo and the CLI: a progress bar and compact tables.
  *
@@ -18,8 +17,8 @@ export interface ProgressStream {
 }
 
 export interface ProgressOptions {
-  /** Where to draw; `process.stderr` by default, so that stdout stays clean for results. */
-  stream?: ProgressStream;
+  /** Where to draw, e.g. `process.stderr`, so that stdout stays clean for results. */
+  stream: ProgressStream;
   /** Print nothing at all, not even the summary line. */
   quiet?: boolean;
   /** Minimum time between redraws on a TTY. */
@@ -54,9 +53,9 @@ export class ProgressBar {
   constructor(
     readonly label: string,
     readonly total: number,
-    options: ProgressOptions = {},
+    options: ProgressOptions,
   ) {
-    this.stream = options.stream ?? process.stderr;
+    this.stream = options.stream;
     this.quiet = options.quiet ?? false;
     this.interactive = !this.quiet && this.stream.isTTY === true;
     this.intervalMs = options.intervalMs ?? 80;
@@ -115,8 +114,8 @@ export class ProgressBar {
   }
 }
 
-/** Shorthand: `const bar = progress('training', epochs); … bar.tick(); … bar.finish();` */
-export function progress(label: string, total: number, options?: ProgressOptions): ProgressBar {
+/** Shorthand: `const bar = progress('training', epochs, { stream }); … bar.tick(); … bar.finish();` */
+export function progress(label: string, total: number, options: ProgressOptions): ProgressBar {
   return new ProgressBar(label, total, options);
 }
 

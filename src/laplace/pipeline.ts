@@ -1,6 +1,7 @@
 /**
- * From a table of numbers to a fitted Laplace approximation, the way the CLI
- * and the demo do it.
+ * From a table of numbers to a fitted Laplace approximation, the way the CLI,
+ * the demo and the playground do it (reading and standardising the table is
+ * src/data's part).
  *
  * 1. Train the MAP. Minimising the mean training loss plus ½λ‖θ‖² is the same
  *    as maximising the log joint log p(y | θ) + log N(θ; 0, δ⁻¹I) when the
@@ -24,10 +25,6 @@
  */
 
 import { softmax } from '../autodiff/ops.js';
-import { ValueError } from '../errors.js';
-import type { BaseLaplace, HessianStructure, LinkApprox, RegressionPrediction } from '../laplace/base.js';
-import { laplace } from '../laplace/laplace.js';
-import { marglikTraining } from '../laplace/marglik-training.js';
 import {
   accuracy,
   brierScore,
@@ -38,7 +35,9 @@ import {
 } from '../metrics.js';
 import { type ActivationName, adam, Sequential, train } from '../nn/index.js';
 import { tensor } from '../tensor.js';
-import { fitStandardizer } from './dataset.js';
+import type { BaseLaplace, HessianStructure, LinkApprox, RegressionPrediction } from './base.js';
+import { laplace } from './laplace.js';
+import { marglikTraining } from './marglik-training.js';
 
 export type Task = 'regression' | 'classification';
 
@@ -258,14 +257,4 @@ export function regressionScores(
     nll: gaussianNll(prediction.mean, prediction.variance, targets),
     rmse: rmse(prediction.mean, targets),
   };
-}
-
-/**
- * Standardise targets: z = (y − m)/s with the training targets' mean and
- * (population) standard deviation; the target is one more column to `fitStandardizer`.
- */
-export function fitTargetScale(y: readonly number[]): TargetScale {
-  if (y.length === 0) throw new ValueError('fitTargetScale: no targets');
-  const { mean, std } = fitStandardizer(y.map((v) => [v]));
-  return { mean: mean[0]!, std: std[0]! };
 }

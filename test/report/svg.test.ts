@@ -1,5 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
+import { ShapeError } from '../../src/errors.js';
 import {
   barChart,
   escapeXml,
@@ -10,8 +11,7 @@ import {
   reliabilityPlot,
   seriesPlot,
   viridis,
-} from '../src/cli/svg.js';
-import { ShapeError } from '../src/errors.js';
+} from '../../src/report/svg.js';
 
 /**
  * A small XML well-formedness check: tags nest and close in order, attributes

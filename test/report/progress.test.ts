@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, formatTable, ProgressBar } from '../src/cli/progress.js';
+import { formatDuration, formatTable, ProgressBar } from '../../src/report/progress.js';
 
 function fakeStream(isTTY: boolean) {
   const writes: string[] = [];

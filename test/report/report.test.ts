@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bestRows, formatNumber, htmlTable, renderReport, slug } from '../src/cli/report.js';
-import { linePlot } from '../src/cli/svg.js';
+import { bestRows, formatNumber, htmlTable, renderReport, slug } from '../../src/report/report.js';
+import { linePlot } from '../../src/report/svg.js';
 
 /** Tags nest and close in order; void elements (meta) need no closing tag. */
 function expectBalanced(html: string): void {
