@@ -27,10 +27,18 @@
  * FLOAT, the type every runtime runs every operator in (onnxruntime's CPU
  * kernels for Softplus, LeakyRelu, Elu and Erf, for one, are float32 only).
  */
+import { AdaptiveAvgPool2d } from '../nn/adaptive-avgpool2d.js';
+import { AvgPool2d } from '../nn/avgpool2d.js';
+import { BatchNorm1d, BatchNorm2d } from '../nn/batchnorm.js';
+import { Conv2d } from '../nn/conv2d.js';
+import { Dropout } from '../nn/dropout.js';
+import { Flatten } from '../nn/flatten.js';
 import { Activation, type ELU, type LeakyReLU, Linear } from '../nn/layers.js';
+import { MaxPool2d } from '../nn/maxpool2d.js';
 import type { Layer } from '../nn/module.js';
+import { Residual } from '../nn/residual.js';
 import type { Sequential } from '../nn/sequential.js';
-import type { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor.js';
 import { OnnxError } from './errors.js';
 import { DataType } from './model.js';
 import { ProtoWriter } from './protobuf.js';
@@ -116,91 +124,84 @@ class GraphBuilder {
       ]);
     }
     if (layer instanceof Activation) return this.activation(layer, prefix, x);
-    const l = layer as unknown as Record<string, unknown>;
-    const pair = (key: string): [number, number] => {
-      const v = l[key] as readonly number[] | undefined;
-      return v === undefined ? [1, 1] : [v[0]!, v[1]!];
-    };
-    switch (layer.type) {
-      case 'conv2d': {
-        const [weight, bias] = layer.parameters() as [Tensor, Tensor | undefined];
-        const inputs = [x, this.tensor(`${prefix}.weight`, weight)];
-        if (bias !== undefined) inputs.push(this.tensor(`${prefix}.bias`, bias));
-        const [ph, pw] = pair('padding');
-        return this.node('Conv', `/${prefix}/Conv`, inputs, [
-          attrInts('dilations', pair('dilation')),
-          attrInt('group', (l['groups'] as number | undefined) ?? 1),
-          attrInts('kernel_shape', [weight.shape[2]!, weight.shape[3]!]),
-          attrInts('pads', [ph, pw, ph, pw]),
-          attrInts('strides', pair('stride')),
-        ]);
-      }
-      case 'maxpool2d': {
-        const [ph, pw] = pair('padding');
-        return this.node(
-          'MaxPool',
-          `/${prefix}/MaxPool`,
-          [x],
-          [
-            attrInts('kernel_shape', pair('kernelSize')),
-            attrInts('pads', [ph, pw, ph, pw]),
-            attrInts('strides', pair('stride')),
-            attrInts('dilations', pair('dilation')),
-          ],
-        );
-      }
-      case 'avgpool2d': {
-        const [ph, pw] = pair('padding');
-        return this.node(
-          'AveragePool',
-          `/${prefix}/AveragePool`,
-          [x],
-          [
-            attrInts('kernel_shape', pair('kernelSize')),
-            attrInts('pads', [ph, pw, ph, pw]),
-            attrInts('strides', pair('stride')),
-            attrInt('count_include_pad', 1),
-          ],
-        );
-      }
-      case 'adaptiveavgpool2d':
-        return this.node('GlobalAveragePool', `/${prefix}/GlobalAveragePool`, [x]);
-      case 'flatten':
-        return this.node('Flatten', `/${prefix}/Flatten`, [x], [attrInt('axis', 1)]);
-      case 'dropout':
-        return x; // the network at prediction
-      case 'batchnorm1d':
-      case 'batchnorm2d': {
-        const [weight, bias] = layer.parameters() as [Tensor, Tensor];
-        const eps = l['eps'] as number;
-        return this.node(
-          'BatchNormalization',
-          `/${prefix}/BatchNormalization`,
-          [
-            x,
-            this.tensor(`${prefix}.weight`, weight),
-            this.tensor(`${prefix}.bias`, bias),
-            this.tensor(`${prefix}.running_mean`, l['runningMean'] as Tensor),
-            this.tensor(`${prefix}.running_var`, l['runningVar'] as Tensor),
-          ],
-          [attrFloat('epsilon', eps)],
-          exactDoc('epsilon', eps),
-        );
-      }
-      case 'residual': {
-        let inner = x;
-        (l['inner'] as Layer[]).forEach((child, j) => {
-          inner = this.layer(child, `${prefix}.inner.${j}`, inner);
-        });
-        let shortcut = x;
-        (l['shortcut'] as Layer[]).forEach((child, j) => {
-          shortcut = this.layer(child, `${prefix}.shortcut.${j}`, shortcut);
-        });
-        return this.node('Add', `/${prefix}/Add`, [inner, shortcut]);
-      }
-      default:
-        throw new OnnxError(`exportOnnx: layer ${prefix} (${layer.type}) has no ONNX form here`);
+    if (layer instanceof Conv2d) {
+      const inputs = [x, this.tensor(`${prefix}.weight`, layer.weight)];
+      if (layer.bias !== null) inputs.push(this.tensor(`${prefix}.bias`, layer.bias));
+      const [ph, pw] = layer.padding;
+      return this.node('Conv', `/${prefix}/Conv`, inputs, [
+        attrInts('dilations', layer.dilation),
+        attrInt('group', layer.groups),
+        attrInts('kernel_shape', layer.kernelSize),
+        attrInts('pads', [ph, pw, ph, pw]),
+        attrInts('strides', layer.stride),
+      ]);
     }
+    if (layer instanceof MaxPool2d) {
+      const [ph, pw] = layer.padding;
+      return this.node(
+        'MaxPool',
+        `/${prefix}/MaxPool`,
+        [x],
+        [
+          attrInts('kernel_shape', layer.kernelSize),
+          attrInts('pads', [ph, pw, ph, pw]),
+          attrInts('strides', layer.stride),
+          attrInts('dilations', layer.dilation),
+        ],
+      );
+    }
+    if (layer instanceof AvgPool2d) {
+      const [ph, pw] = layer.padding;
+      return this.node(
+        'AveragePool',
+        `/${prefix}/AveragePool`,
+        [x],
+        [
+          attrInts('kernel_shape', layer.kernelSize),
+          attrInts('pads', [ph, pw, ph, pw]),
+          attrInts('strides', layer.stride),
+          attrInt('count_include_pad', 1),
+        ],
+      );
+    }
+    if (layer instanceof AdaptiveAvgPool2d)
+      return this.node('GlobalAveragePool', `/${prefix}/GlobalAveragePool`, [x]);
+    if (layer instanceof Flatten)
+      return this.node('Flatten', `/${prefix}/Flatten`, [x], [attrInt('axis', 1)]);
+    if (layer instanceof Dropout) return x; // the network at prediction
+    if (layer instanceof BatchNorm1d || layer instanceof BatchNorm2d) {
+      const c = layer.numFeatures;
+      // without affine parameters γ = 1, β = 0
+      const gamma = layer.weight ?? new Tensor(new Float64Array(c).fill(1), [c]);
+      const beta = layer.bias ?? new Tensor(new Float64Array(c), [c]);
+      return this.node(
+        'BatchNormalization',
+        `/${prefix}/BatchNormalization`,
+        [
+          x,
+          this.tensor(`${prefix}.weight`, gamma),
+          this.tensor(`${prefix}.bias`, beta),
+          this.tensor(`${prefix}.running_mean`, layer.runningMean),
+          this.tensor(`${prefix}.running_var`, layer.runningVar),
+        ],
+        [attrFloat('epsilon', layer.eps)],
+        exactDoc('epsilon', layer.eps),
+      );
+    }
+    if (layer instanceof Residual) {
+      let inner = x;
+      layer.inner.forEach((child, j) => {
+        inner = this.layer(child, `${prefix}.inner.${j}`, inner);
+      });
+      let shortcut = x;
+      (layer.shortcut ?? []).forEach((child, j) => {
+        shortcut = this.layer(child, `${prefix}.shortcut.${j}`, shortcut);
+      });
+      return this.node('Add', `/${prefix}/Add`, [inner, shortcut]);
+    }
+    throw new OnnxError(
+      `exportOnnx: layer ${prefix} (${layer.type}) has no ONNX form; exportable: linear, conv2d, maxpool2d, avgpool2d, adaptiveavgpool2d, flatten, dropout, batchnorm1d, batchnorm2d, residual and the activations`,
+    );
   }
 
   private activation(layer: Activation, prefix: string, x: string): string {
