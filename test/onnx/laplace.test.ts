@@ -4,9 +4,10 @@
  * every parameter the file holds, in the order the file names them.
  */
 import { describe, expect, it } from 'vitest';
-import { laplace } from '../../src/laplace/index.js';
+import { DiagLaplace, laplace } from '../../src/laplace/index.js';
 import { importOnnxWithNotes } from '../../src/onnx/index.js';
 import { Tensor } from '../../src/tensor.js';
+import { expectClose } from '../helpers.js';
 import { loadFixtures } from './fixtures.js';
 
 describe('laplace on imported networks', () => {
@@ -33,6 +34,18 @@ describe('laplace on imported networks', () => {
         const row = p.data.slice(i * classes, (i + 1) * classes);
         expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
       }
+    });
+  }
+
+  for (const fx of loadFixtures().filter((f) => f.ggnDiagonal !== undefined)) {
+    it(`${fx.name}: the diagonal GGN is PyTorch's, entry by entry in parameters() order`, () => {
+      const { model } = importOnnxWithNotes(fx.bytes);
+      const X = new Tensor(Float64Array.from(fx.input.data), [fx.input.shape[0]!, model.inFeatures]);
+      const y = Array.from({ length: fx.input.shape[0]! }, () => 0); // the GGN does not depend on y
+      const la = new DiagLaplace(model, { likelihood: 'classification', subsetOfWeights: 'all' });
+      la.fit(X, y);
+      const tol = fx.exportedWithDefaults ? 1e-6 : 1e-10;
+      expectClose(la.hessian.data, fx.ggnDiagonal!, { rtol: tol, atol: tol });
     });
   }
 });
