@@ -10,8 +10,9 @@
  *                          b = β·C broadcast to [out]
  *   MatMul(x, B) [→ Add]   Linear, W = Bᵀ, b the added constant (if any)
  *   Conv                   Conv2d (symmetric pads, NOTSET or VALID auto_pad)
- *   [Pad →] AveragePool    AvgPool2d (a zero Pad in front, as PyTorch writes
- *                          padding with count_include_pad, becomes padding)
+ *   [Pad →] AveragePool    AvgPool2d, padding counted in the mean (PyTorch
+ *                          writes such padding as a zero Pad in front)
+ *   Pad → Conv             Conv2d with the Pad's zeros as its padding
  *   MaxPool, GlobalAveragePool, Flatten (axis 1), Reshape to [N, −1]
  *   BatchNormalization     BatchNorm1d on [C] or [C, L], BatchNorm2d on [C, H, W]
  *   Relu Tanh Sigmoid LeakyRelu Elu Softplus Gelu   activations

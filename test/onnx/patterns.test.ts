@@ -97,4 +97,31 @@ describe('patterns', () => {
       { rtol: 1e-15, atol: 1e-15 },
     );
   });
+
+  const padThen = (op: 'Conv' | 'MaxPool') =>
+    modelBytes({
+      inputs: [{ name: 'x', dims: ['batch', 1, 3, 3] }],
+      outputs: [{ name: 'y', dims: ['batch', 9] }],
+      nodes: [
+        { op: 'Pad', inputs: ['x', 'pads'], outputs: ['p'] },
+        op === 'Conv'
+          ? { op: 'Conv', inputs: ['p', 'W'], outputs: ['c'], attrs: { kernel_shape: [3, 3] } }
+          : { op: 'MaxPool', inputs: ['p'], outputs: ['c'], attrs: { kernel_shape: [3, 3] } },
+        { op: 'Flatten', inputs: ['c'], outputs: ['y'] },
+      ],
+      initializers: [
+        { name: 'pads', dims: [8], values: [0, 0, 1, 1, 0, 0, 1, 1], as: 'int64_data' },
+        { name: 'W', dims: [1, 1, 3, 3], values: Array(9).fill(1) },
+      ],
+    });
+
+  it('a zero Pad before a Conv is its padding: a 3×3 box of ones counts the pixels inside', () => {
+    const { model } = importOnnxWithNotes(padThen('Conv'));
+    const ones = new Tensor(new Float64Array(9).fill(1), [1, 1, 3, 3]);
+    expect(Array.from(model.forward(ones).data)).toEqual([4, 6, 4, 6, 9, 6, 4, 6, 4]);
+  });
+
+  it('a zero Pad before a MaxPool is refused (its padding is −∞, not zeros)', () => {
+    expect(() => importOnnxWithNotes(padThen('MaxPool'))).toThrow(/right before a Conv or AveragePool/);
+  });
 });
