@@ -323,7 +323,7 @@ function gridSearchPrior(source: TuningSource, options: OptimizePriorOptions): H
   }
   const { data: x, rows: n } = toMatrix(
     options.valX,
-    source.network.inputSize,
+    source.network.inputShape,
     'optimizePriorPrecision: valX',
   );
   const targets = source.likelihoodRule.parseTargets(

@@ -49,9 +49,6 @@ export interface PredictiveSource {
   sampleWeights(n: number, seed: RngLike): Float64Array;
 }
 
-/** Examples per chunk when streaming data through the network. */
-export const CHUNK = 512;
-
 const LINKS: readonly LinkApprox[] = ['probit', 'bridge', 'bridgeNorm', 'mc'];
 
 /** The validated predictive options, with laplace-torch's defaults. */
@@ -89,8 +86,9 @@ export function predictFlat(
   const mean = new Float64Array(n * k);
   const covariance = new Float64Array(n * k * k);
   const d = source.network.inputSize;
-  for (let start = 0; start < n; start += CHUNK) {
-    const end = Math.min(n, start + CHUNK);
+  const batch = source.network.examplesPerBatch(k);
+  for (let start = 0; start < n; start += batch) {
+    const end = Math.min(n, start + batch);
     const factors = jacobianFactors(
       source.network,
       source.theta,
