@@ -34,7 +34,7 @@ import {
   priorStructureOf,
   type TuningSource,
 } from './hyperparameters.js';
-import { positive, toMatrix } from './inputs.js';
+import { checkOptionNames, describe, firstNonFinite, positive, toMatrix } from './inputs.js';
 import {
   type ClassificationPrediction,
   type CurvatureName,
@@ -104,6 +104,26 @@ export type PredictionFor<L extends LikelihoodName> = L extends 'regression'
     ? ClassificationPrediction
     : Prediction;
 
+const LAPLACE_OPTIONS = [
+  'likelihood',
+  'subsetOfWeights',
+  'hessianStructure',
+  'priorPrecision',
+  'sigmaNoise',
+  'priorMean',
+  'temperature',
+  'curvature',
+  'rank',
+  'seed',
+] as const satisfies readonly (keyof LaplaceOptions)[];
+
+const PREDICT_OPTIONS = [
+  'predType',
+  'linkApprox',
+  'nSamples',
+  'seed',
+] as const satisfies readonly (keyof PredictOptions)[];
+
 export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
   readonly likelihood: L;
   abstract readonly hessianStructure: HessianStructure;
@@ -135,6 +155,7 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
   protected version = 0;
 
   constructor(model: SequentialLike, options: LaplaceOptions<L>) {
+    checkOptionNames(options, LAPLACE_OPTIONS, 'laplace');
     this.likelihoodRule = likelihoodRule(options.likelihood);
     this.likelihood = options.likelihood;
     this.model = model;
@@ -149,6 +170,14 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
     }
     this.network = new Network(model);
     this.nOutputs = this.network.outputSize;
+    if (this.nOutputs < this.likelihoodRule.minOutputs) {
+      throw new ValueError(
+        `laplace: ${this.likelihood} needs at least ${this.likelihoodRule.minOutputs} outputs, the model has ${this.nOutputs}`,
+      );
+    }
+    if (options.seed !== undefined && !Number.isInteger(options.seed)) {
+      throw new ValueError(`laplace: seed must be an integer, got ${describe(options.seed)}`);
+    }
     this.subsetOfWeights = options.subsetOfWeights ?? 'lastLayer';
     this.selection = new Selection(this.network, this.subsetOfWeights);
     this.theta = Network.flatParameters(model);
@@ -211,6 +240,12 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
     if (n === 0) throw new ValueError('fit: X has no rows');
     const targets = this.likelihoodRule.parseTargets(y, n, this.nOutputs, 'fit: y');
     this.theta = Network.flatParameters(this.model);
+    const weight = firstNonFinite(this.theta);
+    if (weight) {
+      throw new ValueError(
+        `fit: the model's weight ${weight.index} is ${weight.value}; did training diverge?`,
+      );
+    }
     this.mean = this.selection.gather(this.theta);
     this.beginCurvature();
     this.loss = 0;
@@ -218,8 +253,11 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
     for (let start = 0; start < n; start += CHUNK) {
       const end = Math.min(n, start + CHUNK);
       const factors = this.trainingFactors(x.subarray(start * d, end * d), targets, start, end - start);
+      checkCurvatureFinite(factors, start);
       this.accumulateCurvature(factors);
     }
+    if (!Number.isFinite(this.loss))
+      throw new ValueError(`fit: the training loss is not finite (${this.loss})`);
     this.nData = n;
     this.finishCurvature();
     this.fittedNetworkHash = networkHash(this.model);
@@ -230,6 +268,13 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
 
   private trainingFactors(x: Float64Array, targets: Targets, offset: number, n: number): JacobianFactors {
     return jacobianFactors(this.network, this.theta, x, n, (output) => {
+      const bad = firstNonFinite(output);
+      if (bad) {
+        const k = this.nOutputs;
+        throw new ValueError(
+          `fit: the network's output is not finite for example ${offset + Math.floor(bad.index / k)} (output ${bad.index % k} is ${bad.value}); the inputs or weights overflow`,
+        );
+      }
       const oc = this.likelihoodRule.outputCurvature(
         this.curvature,
         output,
@@ -335,6 +380,7 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
    */
   predict(X: unknown, options: PredictOptions = {}): PredictionFor<L> {
     this.checkFitted('predict');
+    checkOptionNames(options, PREDICT_OPTIONS, 'predict');
     const { data: x, rows: n } = toMatrix(X, this.network.inputSize, 'predict: X');
     return predict(this.internals, x, n, options) as PredictionFor<L>;
   }
@@ -488,4 +534,35 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
     posteriorVariance: () => self.posteriorVariance(),
     logMarginalLikelihood: () => self.logMarginalLikelihood(),
   }))(this);
+}
+
+/**
+ * The curvature sums products of Jacobian factors: a Linear weight's diagonal
+ * entry gets Σₑ aⱼ²gᵢ² (a the layer's input, g the pulled-back rows), another
+ * tensor's Σₑ gᵢ², and Kronecker factors square a and g on their own. If an
+ * example's largest such square is not finite, H is not either; say so here,
+ * where the example is known, instead of leaving a factorisation to fail later.
+ */
+function checkCurvatureFinite(factors: JacobianFactors, offset: number): void {
+  const { n, m } = factors;
+  factors.slots.forEach((slot, s) => {
+    const perExample = slot.width * m;
+    const cols = slot.a ? slot.a.length / n : 0;
+    for (let e = 0; e < n; e++) {
+      let g = 0;
+      for (let i = e * perExample; i < (e + 1) * perExample; i++) g = Math.max(g, Math.abs(slot.g[i]!));
+      let a = 1;
+      if (slot.a) {
+        a = 0;
+        for (let j = e * cols; j < (e + 1) * cols; j++) a = Math.max(a, Math.abs(slot.a[j]!));
+      }
+      // The structures square a and g separately (A = Σ aaᵀ, B = Σ ggᵀ) as well as together.
+      if (!Number.isFinite(a * a) || !Number.isFinite(g * g) || !Number.isFinite((a * g) ** 2)) {
+        const size = Math.max(a, g, a * g);
+        throw new ValueError(
+          `fit: the curvature is not finite: the Jacobian factors of example ${offset + e} reach ${size.toExponential(3)} (slot ${s}), whose square overflows; the inputs or weights are too large (scale the inputs)`,
+        );
+      }
+    }
+  });
 }
