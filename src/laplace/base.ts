@@ -34,7 +34,7 @@ import {
   priorStructureOf,
   type TuningSource,
 } from './hyperparameters.js';
-import { checkOptionNames, describe, firstNonFinite, positive, toMatrix } from './inputs.js';
+import { checkAllocation, checkOptionNames, describe, firstNonFinite, positive, toMatrix } from './inputs.js';
 import {
   type ClassificationPrediction,
   type CurvatureName,
@@ -334,12 +334,31 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
    */
   logMarginalLikelihood(hyper: { priorPrecision?: PriorPrecision; sigmaNoise?: number } = {}): number {
     this.checkFitted('logMarginalLikelihood');
+    checkOptionNames(hyper, ['priorPrecision', 'sigmaNoise'], 'logMarginalLikelihood');
     if (hyper.priorPrecision !== undefined) this.priorPrecision = hyper.priorPrecision;
     if (hyper.sigmaNoise !== undefined) this.sigmaNoise = hyper.sigmaNoise;
-    return (
-      this.logLikelihood -
-      0.5 * (this.computeLogDetPosteriorPrecision() - this.logDetPriorPrecision + this.scatter)
-    );
+    const logLikelihood = this.logLikelihood;
+    const logDetPosterior = this.computeLogDetPosteriorPrecision();
+    const logDetPrior = this.logDetPriorPrecision;
+    const scatter = this.scatter;
+    const evidence = logLikelihood - 0.5 * (logDetPosterior - logDetPrior + scatter);
+    if (!Number.isFinite(evidence)) {
+      const terms = {
+        logLikelihood,
+        logDetPosteriorPrecision: logDetPosterior,
+        logDetPriorPrecision: logDetPrior,
+        scatter,
+      };
+      const culprits = Object.entries(terms).filter(([, v]) => !Number.isFinite(v));
+      throw new ValueError(
+        `logMarginalLikelihood: the evidence is not finite (${evidence}): ${
+          culprits.length > 0
+            ? culprits.map(([name, v]) => `${name} is ${v}`).join(', ')
+            : 'its finite terms cancel as ∞ − ∞'
+        }; the hyperparameters (priorPrecision ${JSON.stringify(this.prior.toPublic())}, sigmaNoise ${this.sigma}) are out of range for this data`,
+      );
+    }
+    return evidence;
   }
 
   /**
@@ -396,6 +415,7 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
     this.checkFitted('sample');
     if (!Number.isInteger(n) || n < 0)
       throw new ValueError(`sample: n must be a non-negative integer, got ${n}`);
+    checkAllocation(n * this.nParams, `sample: ${n} samples of ${this.nParams} weights`);
     return new Tensor(this.sampleFlat(n, seed), [n, this.nParams]);
   }
 

@@ -352,7 +352,9 @@ function evidenceOrMinusInfinity(source: TuningSource): number {
     const evidence = source.logMarginalLikelihood();
     return Number.isNaN(evidence) ? Number.NEGATIVE_INFINITY : evidence;
   } catch (error) {
-    if (error instanceof NotPositiveDefiniteError) return Number.NEGATIVE_INFINITY;
+    // A start where P cannot be factorised, or the evidence overflows, is no better than anything.
+    if (error instanceof NotPositiveDefiniteError || error instanceof ValueError)
+      return Number.NEGATIVE_INFINITY;
     throw error;
   }
 }

@@ -178,3 +178,15 @@ export function firstNonFinite(values: ArrayLike<number>): { index: number; valu
   }
   return null;
 }
+
+/** The most numbers one Float64Array may hold here (16 GiB), so that a huge count is a ValueError, not a RangeError. */
+export const MAX_ARRAY = 2 ** 31;
+
+/** Refuse an allocation of `count` numbers beyond MAX_ARRAY, naming what it is for. */
+export function checkAllocation(count: number, what: string): void {
+  if (!(count <= MAX_ARRAY)) {
+    throw new ValueError(
+      `${what} needs ${count.toExponential(3)} numbers, more than one array may hold (${MAX_ARRAY})`,
+    );
+  }
+}

@@ -14,7 +14,7 @@
 import { ValueError } from '../errors.js';
 import type { RngLike } from '../random.js';
 import { type JacobianFactors, jacobianFactors } from './factors.js';
-import { firstNonFinite } from './inputs.js';
+import { checkAllocation, firstNonFinite } from './inputs.js';
 import type {
   FlatPrediction,
   LikelihoodRule,
@@ -86,6 +86,9 @@ export function predictFlat(
 ): FlatPrediction {
   const { predType, link, nSamples, seed } = predictiveSettings(options);
   const k = source.nOutputs;
+  if (predType === 'nn' || link === 'mc') {
+    checkAllocation(nSamples * Math.max(source.nParams, n * k), `predict: ${nSamples} samples`);
+  }
   if (predType === 'nn') return checkFinite(predictNn(source, x, n, nSamples, seed), k);
   const mean = new Float64Array(n * k);
   const covariance = new Float64Array(n * k * k);
