@@ -4,12 +4,12 @@
  * with a progress bar.
  */
 import { readFileSync } from 'node:fs';
-import { numericTable, parseCsv } from '../src/cli/csv.js';
-import type { Dataset } from '../src/cli/dataset.js';
-import { type TrainSettings, trainMap } from '../src/cli/pipeline.js';
-import { ProgressBar, type ProgressStream } from '../src/cli/progress.js';
-import type { Figure, Table } from '../src/cli/report.js';
+import { numericTable, parseCsv } from '../src/data/csv.js';
+import type { Dataset } from '../src/data/dataset.js';
+import { type TrainSettings, trainMap } from '../src/laplace/pipeline.js';
 import type { Sequential } from '../src/nn/index.js';
+import { ProgressBar, type ProgressStream } from '../src/report/progress.js';
+import type { Figure, Table } from '../src/report/report.js';
 
 /** A statement the demo makes, and whether this run bears it out. */
 export interface Claim {

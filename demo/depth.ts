@@ -16,10 +16,11 @@
  * eigenpairs (Lanczos on GGN-vector products: the 'lowrank' structure with
  * rank N) are all of it, and the evidence is exact even for 48,000 weights.
  */
-import { fitPosterior, type TrainSettings } from '../src/cli/pipeline.js';
-import { seriesPlot } from '../src/cli/svg.js';
+
 import type { RegressionPrediction } from '../src/laplace/base.js';
+import { fitPosterior, type TrainSettings } from '../src/laplace/pipeline.js';
 import { gaussianNll } from '../src/metrics.js';
+import { seriesPlot } from '../src/report/svg.js';
 import { type DemoOptions, type PartResult, secondsSince, trainWithProgress } from './common.js';
 import { gapRegression } from './toy-data.js';
 

@@ -6,7 +6,7 @@
  * Run with `npx tsx demo/make-toy-csv.ts`; the output is byte-for-byte reproducible.
  */
 import { writeFileSync } from 'node:fs';
-import { formatCsv } from '../src/cli/csv.js';
+import { formatCsv } from '../src/data/csv.js';
 import { type Dataset, gapRegression, twoMoons } from './toy-data.js';
 
 // Six significant digits: plenty for toy data, and the files stay readable.

@@ -19,9 +19,9 @@ import {
   fitPosterior,
   mapProbabilities,
   type TrainSettings,
-} from '../src/cli/pipeline.js';
-import { heatmap } from '../src/cli/svg.js';
+} from '../src/laplace/pipeline.js';
 import type { Sequential } from '../src/nn/index.js';
+import { heatmap } from '../src/report/svg.js';
 import { type DemoOptions, meanWhere, type PartResult, secondsSince, trainWithProgress } from './common.js';
 import { grid2d, twoMoons } from './toy-data.js';
 

@@ -22,12 +22,18 @@
  * apart by entropy (0.5 is chance, 1 perfect).
  */
 
-import { type Dataset, fitStandardizer, standardize, trainTestSplit } from '../src/cli/dataset.js';
+import {
+  type Dataset,
+  fitStandardizer,
+  fitTargetScale,
+  standardize,
+  trainTestSplit,
+} from '../src/data/dataset.js';
+import type { BaseLaplace } from '../src/laplace/base.js';
 import {
   classificationPredictive,
   classificationScores,
   fitPosterior,
-  fitTargetScale,
   mapProbabilities,
   mapRegression,
   type PosteriorSettings,
@@ -35,12 +41,11 @@ import {
   regressionScores,
   type Task,
   type TrainSettings,
-} from '../src/cli/pipeline.js';
-import type { Cell, Table } from '../src/cli/report.js';
-import { barChart, reliabilityPlot } from '../src/cli/svg.js';
-import type { BaseLaplace } from '../src/laplace/base.js';
+} from '../src/laplace/pipeline.js';
 import { auroc, predictiveEntropy, reliabilityDiagram } from '../src/metrics.js';
 import type { Sequential } from '../src/nn/index.js';
+import type { Cell, Table } from '../src/report/report.js';
+import { barChart, reliabilityPlot } from '../src/report/svg.js';
 import { tensor } from '../src/tensor.js';
 import { type DemoOptions, type PartResult, readDataset, secondsSince, trainWithProgress } from './common.js';
 

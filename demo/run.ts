@@ -7,8 +7,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatTable, type ProgressStream } from '../src/cli/progress.js';
-import { type Block, renderReport, type Section } from '../src/cli/report.js';
+import { formatTable, type ProgressStream } from '../src/report/progress.js';
+import { type Block, renderReport, type Section } from '../src/report/report.js';
 import type { Claim, DemoOptions, PartResult } from './common.js';
 import { depthPart } from './depth.js';
 import { gapPart } from './gap.js';

@@ -15,9 +15,9 @@
  * Inputs are `number[][]` (n rows of d features) and targets `number[]`, the
  * plain shapes that `laplace(...).fit` and `formatCsv` take. A 2-D grid for
  * confidence maps lives here too; the seeded shuffle, the train/test split and
- * the standardiser are shared with the CLI (src/cli/dataset.ts) and re-exported.
+ * the standardiser are shared with the CLI (src/data/dataset.ts) and re-exported.
  */
-import { type Dataset, permute, type SplitDataset, shuffledIndices } from '../src/cli/dataset.js';
+import { type Dataset, permute, type SplitDataset, shuffledIndices } from '../src/data/dataset.js';
 import { ShapeError, ValueError } from '../src/errors.js';
 import { type RngLike, toRng } from '../src/random.js';
 
@@ -31,7 +31,7 @@ export {
   standardize,
   trainTestSplit,
   unstandardize,
-} from '../src/cli/dataset.js';
+} from '../src/data/dataset.js';
 
 export interface GapRegressionOptions {
   nTrain?: number;

@@ -5,7 +5,7 @@
  * 1. The MAP. Minimising the mean training loss plus ½λ‖θ‖² maximises the log
  *    joint log p(y | θ) + log N(θ; 0, δ⁻¹I) when the weight decay matches the
  *    prior precision δ: λ = 2σ²δ/N for regression, δ/N for classification
- *    (`weightDecay`, derived in src/cli/pipeline.ts, which the CLI trains with too).
+ *    (`weightDecay`, derived in src/laplace/pipeline.ts, which the CLI trains with too).
  *
  * 2. The Laplace approximation at θ*: q(θ) = N(θ*, P⁻¹) with P = c·H + δI, H
  *    the Gauss–Newton curvature of the data term (c = 1/σ² for regression)
@@ -24,7 +24,6 @@
  */
 
 import { evenlySpaced, grid2d } from '../demo/toy-data.js';
-import { weightDecay } from '../src/cli/pipeline.js';
 import {
   type ActivationName,
   adam,
@@ -39,6 +38,7 @@ import {
   train,
   ValueError,
 } from '../src/index.js';
+import { weightDecay } from '../src/laplace/pipeline.js';
 
 export type Task = 'regression' | 'classification';
 

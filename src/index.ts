@@ -8,4 +8,5 @@ export * from './laplace/index.js';
 export * as linalg from './linalg/index.js';
 export * from './metrics.js';
 export * from './nn/index.js';
+export * from './onnx/index.js';
 export { type Rng, type RngLike, seededRng } from './random.js';

@@ -13,6 +13,9 @@
  *              confidence maxₖ pₙₖ into M equal-width bins (b/M, (b+1)/M]
  *              (Naeini et al. 2015; Guo et al. 2017)
  *   entropy    H(pₙ) = −Σₖ pₙₖ log pₙₖ, with 0 log 0 = 0
+ *   confidence maxₖ pₙₖ, the probability of the predicted class (low
+ *              confidence flags out-of-distribution inputs: Hendrycks and
+ *              Gimpel 2017)
  *   Gaussian NLL  (1/N) Σₙ Σₖ ½ log(2πσₙₖ²) + (yₙₖ − μₙₖ)² / (2σₙₖ²)
  *   AUROC      P(s⁺ > s⁻) + ½ P(s⁺ = s⁻) for a random positive and negative
  *              score: the Mann–Whitney U statistic divided by N⁺N⁻.
@@ -177,6 +180,14 @@ export function predictiveEntropy(probs: ProbabilityTable): Float64Array {
     entropy[i] = h;
   }
   return entropy;
+}
+
+/** Confidence maxₖ pₙₖ of each row: the probability given to the predicted class. */
+export function confidence(probs: ProbabilityTable): Float64Array {
+  const { n, k, data } = probabilityTable(probs, 'confidence');
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = data[i * k + argmaxRow(data, i * k, k)]!;
+  return out;
 }
 
 /**

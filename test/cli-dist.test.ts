@@ -22,13 +22,16 @@ beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'laplace-ts-run-'));
   // As `npm run build`, into `build` instead of dist/. The files of the CLI must compile cleanly under
   // the build's settings (no ambient Node types: they declare their own); tsc still emits when
-  // another part of src/ is mid-edit elsewhere, so only errors in src/cli fail here.
+  // another part of src/ is mid-edit elsewhere, so only errors in the CLI and the modules it reads
+  // and writes with (src/cli, src/data, src/report) fail here.
   const tsc = spawnSync(
     process.execPath,
     [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', build],
     { cwd: ROOT, encoding: 'utf8' },
   );
-  buildErrors = (tsc.stdout + tsc.stderr).split('\n').filter((line) => line.startsWith('src/cli/'));
+  buildErrors = (tsc.stdout + tsc.stderr)
+    .split('\n')
+    .filter((line) => /^src\/(cli|data|report)\//.test(line));
   // dist/ is ESM because the package is "type": "module".
   writeFileSync(join(build, 'package.json'), JSON.stringify({ type: packageJson.type }));
 }, 120_000);

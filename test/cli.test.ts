@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../src/cli/commands.js';
-import { parseCsv } from '../src/cli/csv.js';
-import { FileError, writeFilesAtomically } from '../src/cli/files.js';
+import { parseCsv } from '../src/data/csv.js';
 import { Sequential, tensor } from '../src/index.js';
+import { FileError, writeFilesAtomically } from '../src/node/files.js';
 
 const DATA = join(import.meta.dirname, '..', 'data');
 let dir: string;

@@ -6,6 +6,7 @@ import {
   auroc,
   brierScore,
   classificationNll,
+  confidence,
   expectedCalibrationError,
   gaussianNll,
   predictiveEntropy,
@@ -252,5 +253,25 @@ describe('bad input gets a typed error naming function and argument', () => {
     expect(() => rmse([], [])).toThrow(/empty/);
     expect(() => auroc([], [1])).toThrow(/auroc: need at least one score of each kind/);
     expect(() => auroc([Number.POSITIVE_INFINITY], [1])).toThrow(ValueError);
+  });
+});
+
+describe('confidence', () => {
+  test.prop([predictions])('is the largest probability of each row', ({ probs }) => {
+    expect([...confidence(probs)]).toEqual(probs.map((row) => Math.max(...row)));
+  });
+
+  test.prop([predictions, fc.integer({ min: 1, max: 15 })])(
+    'its mean is the count-weighted mean confidence of the reliability bins',
+    ({ probs, labels }, nBins) => {
+      const bins = reliabilityDiagram(probs, labels, nBins);
+      const weighted = bins.reduce((total, bin) => total + bin.count * bin.confidence, 0) / labels.length;
+      const values = confidence(probs);
+      expectClose([values.reduce((a, b) => a + b, 0) / values.length], [weighted], { rtol: 1e-12 });
+    },
+  );
+
+  it('rejects logits', () => {
+    expect(() => confidence([[2, -1]])).toThrow(ValueError);
   });
 });

@@ -26,6 +26,7 @@ import {
   zeros,
 } from '../tensor.js';
 import { bind, type Primitive } from './core.js';
+import { conv2dRaw } from './primitives/conv.js';
 import {
   absP,
   addP,
@@ -63,6 +64,7 @@ import {
   whereP,
 } from './primitives/elementwise.js';
 import { matmulFlagged } from './primitives/matmul.js';
+import { avgPool2dRaw, maxPool2dRaw } from './primitives/pool.js';
 import { maxP, sumP } from './primitives/reduce.js';
 import {
   broadcastToP,
@@ -467,4 +469,148 @@ export function zerosLike(x: TensorLike): Tensor {
 /** Concrete ones with the (apparent) shape of x. */
 export function onesLike(x: TensorLike): Tensor {
   return ones(asTensor(x).shape);
+}
+
+// ---------------------------------------------------------------------------
+// Convolution and pooling (NCHW, PyTorch's definitions)
+
+/** A size given once for both spatial axes, or as [height, width]. */
+export type Pair = number | readonly [number, number];
+
+export interface Conv2dOptions {
+  /** Step between windows (default 1). */
+  stride?: Pair;
+  /** Zeros added on each side (default 0). */
+  padding?: Pair;
+  /** Spacing between a kernel's taps (default 1). */
+  dilation?: Pair;
+  /** Channel groups: input and output channels split into this many independent blocks (default 1). */
+  groups?: number;
+}
+
+export interface MaxPool2dOptions {
+  kernelSize: Pair;
+  /** Default: the kernel size (non-overlapping windows). */
+  stride?: Pair;
+  /** Implicit −∞ on each side, at most half the kernel size (default 0). */
+  padding?: Pair;
+  dilation?: Pair;
+}
+
+export interface AvgPool2dOptions {
+  kernelSize: Pair;
+  /** Default: the kernel size. */
+  stride?: Pair;
+  /** Zeros on each side, counted in the mean (count_include_pad); at most half the kernel size (default 0). */
+  padding?: Pair;
+}
+
+/** A pair of integers ≥ `min` from a scalar or a pair, or a ValueError naming the option. */
+function pair(
+  value: Pair | undefined,
+  fallback: readonly [number, number],
+  min: number,
+  what: string,
+): [number, number] {
+  if (value === undefined) return [fallback[0], fallback[1]];
+  const both: readonly unknown[] =
+    typeof value === 'number' ? [value, value] : Array.isArray(value) ? value : [];
+  if (both.length !== 2 || !both.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= min)) {
+    throw new ValueError(
+      `${what} must be an integer ≥ ${min} or a pair [h, w] of them, got ${JSON.stringify(value)}`,
+    );
+  }
+  return [both[0] as number, both[1] as number];
+}
+
+/** An [N, C, H, W] view of x ([C, H, W] gains N = 1), or a ShapeError naming the op. */
+function asImages(x: Tensor, what: string): Tensor {
+  if (x.ndim === 3) return reshape(x, [1, ...x.shape]);
+  if (x.ndim !== 4) {
+    throw new ShapeError(`${what}: input must be [N, C, H, W] or [C, H, W], got ${shapeString(x.shape)}`);
+  }
+  return x;
+}
+
+/**
+ * PyTorch's conv2d: x [N, C, H, W] (or [C, H, W]) cross-correlated with
+ * weight [O, C/groups, kh, kw], plus bias [O] per output channel, giving
+ * [N, O, H', W'] with H' = ⌊(H + 2p − d(kh − 1) − 1)/s⌋ + 1.
+ */
+export function conv2d(
+  x: TensorLike,
+  weight: TensorLike,
+  bias: TensorLike | null = null,
+  options: Conv2dOptions = {},
+): Tensor {
+  const xt = asTensor(x);
+  const w = asTensor(weight);
+  const stride = pair(options.stride, [1, 1], 1, 'conv2d: stride');
+  const padding = pair(options.padding, [0, 0], 0, 'conv2d: padding');
+  const dilation = pair(options.dilation, [1, 1], 1, 'conv2d: dilation');
+  const groups = options.groups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1)
+    throw new ValueError(`conv2d: groups must be a positive integer, got ${groups}`);
+  const images = asImages(xt, 'conv2d');
+  if (w.ndim !== 4 || w.size === 0) {
+    throw new ShapeError(
+      `conv2d: weight must be [out, in/groups, kh, kw] and non-empty, got ${shapeString(w.shape)}`,
+    );
+  }
+  const [out, perGroup] = w.shape as [number, number];
+  const channels = images.shape[1]!;
+  if (out % groups !== 0 || perGroup * groups !== channels) {
+    throw new ShapeError(
+      `conv2d: weight ${shapeString(w.shape)} in ${groups} group(s) needs ${perGroup * groups} input channels and out channels divisible by ${groups}; input is ${shapeString(xt.shape)}`,
+    );
+  }
+  const b = bias === null ? null : asTensor(bias);
+  if (b !== null && (b.ndim !== 1 || b.shape[0] !== out)) {
+    throw new ShapeError(
+      `conv2d: bias is ${shapeString(b.shape)}, expected [${out}] for weight ${shapeString(w.shape)}`,
+    );
+  }
+  const y = conv2dRaw(images, w, { stride, padding, dilation, groups }, b ?? undefined);
+  return xt.ndim === 3 ? reshape(y, y.shape.slice(1)) : y;
+}
+
+/** PyTorch's padding check for pools: at most half the kernel on each axis. */
+function checkPoolPadding(padding: [number, number], kernel: [number, number], what: string): void {
+  if (padding[0] > Math.floor(kernel[0] / 2) || padding[1] > Math.floor(kernel[1] / 2)) {
+    throw new ValueError(
+      `${what}: padding [${padding.join(', ')}] must be at most half the kernel size [${kernel.join(', ')}]`,
+    );
+  }
+}
+
+/**
+ * PyTorch's max_pool2d (floor mode): the maximum of each window of x
+ * [N, C, H, W] (or [C, H, W]); the gradient goes to the window's first maximum
+ * in row-major order and accumulates where windows overlap.
+ */
+export function maxPool2d(x: TensorLike, options: MaxPool2dOptions): Tensor {
+  const xt = asTensor(x);
+  if (options?.kernelSize === undefined) throw new ValueError('maxPool2d: kernelSize is required');
+  const kernelSize = pair(options.kernelSize, [0, 0], 1, 'maxPool2d: kernelSize');
+  const stride = pair(options.stride, kernelSize, 1, 'maxPool2d: stride');
+  const padding = pair(options.padding, [0, 0], 0, 'maxPool2d: padding');
+  const dilation = pair(options.dilation, [1, 1], 1, 'maxPool2d: dilation');
+  checkPoolPadding(padding, kernelSize, 'maxPool2d');
+  asImages(xt, 'maxPool2d');
+  return maxPool2dRaw(xt, { kernelSize, stride, padding, dilation });
+}
+
+/**
+ * PyTorch's avg_pool2d (floor mode, count_include_pad): the mean of each
+ * kh × kw window of x [N, C, H, W] (or [C, H, W]), padding counted as zeros.
+ */
+export function avgPool2d(x: TensorLike, options: AvgPool2dOptions): Tensor {
+  const xt = asTensor(x);
+  if (options?.kernelSize === undefined) throw new ValueError('avgPool2d: kernelSize is required');
+  const kernelSize = pair(options.kernelSize, [0, 0], 1, 'avgPool2d: kernelSize');
+  const stride = pair(options.stride, kernelSize, 1, 'avgPool2d: stride');
+  const padding = pair(options.padding, [0, 0], 0, 'avgPool2d: padding');
+  checkPoolPadding(padding, kernelSize, 'avgPool2d');
+  asImages(xt, 'avgPool2d');
+  return avgPool2dRaw(xt, { kernelSize, stride, padding, dilation: [1, 1] });
 }

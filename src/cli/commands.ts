@@ -15,21 +15,22 @@
  * progress bars and messages to stderr.
  */
 import { parseArgs } from 'node:util';
-import { LaplaceTsError } from '../errors.js';
+import { CsvError, classCount, formatCsv, type NumericTable, numericTable, parseCsv } from '../data/csv.js';
+import {
+  fitStandardizer,
+  fitTargetScale,
+  type Standardizer,
+  standardize,
+  trainTestSplit,
+  unstandardize,
+} from '../data/dataset.js';
+import { LaplaceTsError, ValueError } from '../errors.js';
 import type { BaseLaplace, HessianStructure, LinkApprox } from '../laplace/base.js';
-import { predictiveEntropy } from '../metrics.js';
-import { ACTIVATION_NAMES, type ActivationName, type Sequential } from '../nn/index.js';
-import { tensor } from '../tensor.js';
-import { CsvError, classCount, formatCsv, type NumericTable, numericTable, parseCsv } from './csv.js';
-import { fitStandardizer, type Standardizer, standardize, trainTestSplit, unstandardize } from './dataset.js';
-import { checkWritable, readTextFile, writeFilesAtomically } from './files.js';
-import { loadModel, MODEL_FORMAT, type ModelFile } from './model-file.js';
 import {
   type ClassificationScores,
   classificationPredictive,
   classificationScores,
   fitPosterior,
-  fitTargetScale,
   type GaussianPrediction,
   mapProbabilities,
   mapRegression,
@@ -42,8 +43,14 @@ import {
   trainMap,
   trainWithMarglik,
   Z95,
-} from './pipeline.js';
-import { formatTable, ProgressBar, type ProgressStream } from './progress.js';
+} from '../laplace/pipeline.js';
+import { predictiveEntropy } from '../metrics.js';
+import { ACTIVATION_NAMES, type ActivationName, type Sequential } from '../nn/index.js';
+import { checkDistinct, checkWritable, readTextFile, writeFilesAtomically } from '../node/files.js';
+import { formatTable, ProgressBar, type ProgressStream } from '../report/progress.js';
+import { tensor } from '../tensor.js';
+import { checkTargetRange, posteriorSizeProblem } from './limits.js';
+import { loadModel, MODEL_FORMAT, type ModelFile } from './model-file.js';
 import { type FitReportInput, fitReport } from './report-fit.js';
 
 /** Where the CLI writes; `process.stdout` and `process.stderr` in the real program. */
@@ -71,7 +78,7 @@ Run '${PROGRAM} <command> --help' for the options of a command.
 Exit code 0 on success, 1 on any error (one line on stderr naming the file, line and column).`;
 
 const TRAINING_HELP = `Training (the MAP):
-  --hidden 50,50           widths of the hidden layers                   (default 50)
+  --hidden 50,50           widths of the hidden layers; 0 for a linear model (default 50)
   --activation tanh        ${ACTIVATION_NAMES.join(', ')}   (default tanh)
   --epochs N               passes over the training rows   (default: enough for about
                            3000 Adam steps, between 20 and 2000 epochs)
@@ -227,16 +234,52 @@ function errorLine(error: unknown, command: CommandName): string {
 }
 
 function parseOptions(name: CommandName, args: string[]): Values {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = COMMANDS[name].options;
+  // A negative number is a value, not an option: `--seed -1` reads as `--seed=-1`, so the range
+  // check below can say what is wrong with it.
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    const option = arg.startsWith('--') && !arg.includes('=') ? options[arg.slice(2)] : undefined;
+    if (option?.type === 'string' && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      i++;
+    } else joined.push(arg);
+  }
+  let parsed: ReturnType<typeof parseArgs>;
   try {
-    return parseArgs({ args, options: COMMANDS[name].options, strict: true, allowPositionals: false })
-      .values as Values;
+    parsed = parseArgs({ args: joined, options, strict: true, allowPositionals: false, tokens: true });
   } catch (error) {
-    const message = (error as Error).message
-      .replace(/^Unknown option '([^']+)'.*/, 'unknown option $1')
-      .replace(/^Option '(--[\w-]+)[^']*' argument missing.*/, '$1 needs a value')
-      .replace(/^Option '(--[\w-]+)[^']*' does not take an argument.*/, '$1 takes no value')
-      .replace(/^Unexpected argument '([^']+)'.*/, 'unexpected argument $1');
-    throw new UsageError(message);
+    throw new UsageError(argumentProblem(error as Error & { code?: string }));
+  }
+  const seen = new Set<string>();
+  for (const token of parsed.tokens ?? []) {
+    if (token.kind !== 'option') continue;
+    if (seen.has(token.name) && !options[token.name]?.multiple && options[token.name]?.type === 'string')
+      throw new UsageError(`--${token.name} is given more than once`);
+    seen.add(token.name);
+  }
+  return parsed.values as Values;
+}
+
+/** Node's parseArgs messages, in one line and our words. */
+function argumentProblem(error: Error & { code?: string }): string {
+  const message = error.message;
+  const option = /'(-[-\w]+)/.exec(message)?.[1] ?? '';
+  const long = /--[\w-]+/.exec(message)?.[0] ?? option;
+  switch (error.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${option}`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument ${/'([^']*)'/.exec(message)?.[1] ?? ''}`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      if (/does not take an argument/.test(message)) return `${long} takes no value`;
+      if (/ambiguous/.test(message))
+        return `${long} needs a value; one starting with "-" is written ${long}=-value`;
+      return `${long} needs a value`;
+    default:
+      return message.split('\n')[0]!;
   }
 }
 
@@ -403,6 +446,7 @@ function prepareData(options: TrainingOptions): PreparedData {
   }
   const inputScale = fitStandardizer(trainRows.X);
   const targetScale = options.task === 'regression' ? fitTargetScale(trainRows.y) : null;
+  if (targetScale) checkTargetRange(table, targetScale);
   return {
     table,
     nClasses,
@@ -496,6 +540,56 @@ function architectureName(inputs: number, hidden: readonly number[], outputs: nu
   return [inputs, ...hidden, outputs].join('→');
 }
 
+/** "MLP 1→50→1 (tanh, 151 weights)", or without a hidden layer "linear model 1→1 (no hidden layer, 2 weights)". */
+function describeNetwork(
+  inputs: number,
+  hidden: readonly number[],
+  outputs: number,
+  activation: ActivationName,
+  weights: number,
+): string {
+  const name = architectureName(inputs, hidden, outputs);
+  return hidden.length === 0
+    ? `linear model ${name} (no hidden layer, ${weights} weights)`
+    : `MLP ${name} (${activation}, ${weights} weights)`;
+}
+
+/**
+ * A fit is kept only if `predict` can use it: finite weights, loss and
+ * evidence, and a model file that reads back. Training that diverged (or data
+ * at a scale double precision cannot hold) ends here, before anything is
+ * printed or written.
+ */
+function checkUsable(fitted: FittedModel, modelText: string, outPath: string): void {
+  const problem = !fitted.model.flatParameters().every(Number.isFinite)
+    ? 'some weights are not finite numbers'
+    : !Number.isFinite(fitted.losses.at(-1)!)
+      ? `the final training loss is ${fitted.losses.at(-1)}`
+      : !Number.isFinite(fitted.logMarginalLikelihood)
+        ? `the log marginal likelihood is ${fitted.logMarginalLikelihood}`
+        : null;
+  if (problem === null) {
+    try {
+      loadModel(modelText, outPath);
+      return;
+    } catch (error) {
+      if (!(error instanceof LaplaceTsError)) throw error;
+      throw new ValueError(
+        `training did not give a usable model (${error.message}); try a smaller --lr or --sigma-noise, or rescale the data`,
+      );
+    }
+  }
+  throw new ValueError(
+    `training did not give a usable model (${problem}); try a smaller --lr or a larger --prior-precision, or rescale the data`,
+  );
+}
+
+/** Refuse, before training, a network or posterior too large for memory (see ./limits.ts). */
+function checkPosteriorSize(widths: readonly number[], options: TrainingOptions): void {
+  const problem = posteriorSizeProblem(widths, options);
+  if (problem !== null) throw new UsageError(problem);
+}
+
 function describeHyperparameters(posterior: BaseLaplace, targetScale: TargetScale | null): string {
   const prior = posterior.priorPrecision;
   const priorText =
@@ -536,30 +630,20 @@ function fitCommand(values: Values, io: CliIo): void {
   if (reportPath === '') throw new UsageError('--report needs a file name');
   checkWritable(outPath);
   if (reportPath !== undefined) checkWritable(reportPath);
-  if (reportPath === outPath) throw new UsageError('--out and --report name the same file');
+  checkDistinct(
+    [
+      { option: '--out', path: outPath },
+      ...(reportPath === undefined ? [] : [{ option: '--report', path: reportPath }]),
+    ],
+    [{ option: '--data', path: options.dataPath }],
+  );
 
   const data = prepareData(options);
   const { table, nClasses } = data;
   const d = table.columns.length;
+  checkPosteriorSize([d, ...hidden, nClasses], options);
   const fitted = fitOne(hidden, options, data, io, 'training');
   const { posterior } = fitted;
-  const out = io.stdout;
-  out.write(
-    `${options.task}: ${data.train.X.length} training rows, ${d} feature${d === 1 ? '' : 's'} → ${
-      options.task === 'classification' ? `${nClasses} classes` : JSON.stringify(table.target)
-    }\n`,
-  );
-  out.write(
-    `MLP ${architectureName(d, hidden, nClasses)} (${options.settings.activation}, ${fitted.model.nParams} weights), trained ${options.settings.epochs} epochs, final training loss ${fitted.losses.at(-1)!.toPrecision(4)}\n`,
-  );
-  out.write(
-    `Laplace (${options.hessianStructure}, ${options.subsetOfWeights === 'all' ? 'all' : 'last-layer'} weights, ${posterior.nParams} random): ${describeHyperparameters(posterior, data.targetScale)}\n`,
-  );
-  out.write(`log marginal likelihood (evidence): ${fitted.logMarginalLikelihood.toFixed(3)}\n`);
-  if (fitted.scores) {
-    out.write(`\nheld-out score (${data.test!.X.length} rows):\n${formatTable(scoreRows(fitted.scores))}\n`);
-  }
-
   const file: ModelFile = {
     format: MODEL_FORMAT,
     task: options.task,
@@ -590,7 +674,26 @@ function fitCommand(values: Values, io: CliIo): void {
     network: fitted.model.toJSON(),
     posterior: posterior.toJSON(),
   };
-  const files = [{ path: outPath, text: `${JSON.stringify(file)}\n` }];
+  const modelText = `${JSON.stringify(file)}\n`;
+  checkUsable(fitted, modelText, outPath);
+  const out = io.stdout;
+  out.write(
+    `${options.task}: ${data.train.X.length} training rows, ${d} feature${d === 1 ? '' : 's'} → ${
+      options.task === 'classification' ? `${nClasses} classes` : JSON.stringify(table.target)
+    }\n`,
+  );
+  out.write(
+    `${describeNetwork(d, hidden, nClasses, options.settings.activation, fitted.model.nParams)}, trained ${options.settings.epochs} epochs, final training loss ${fitted.losses.at(-1)!.toPrecision(4)}\n`,
+  );
+  out.write(
+    `Laplace (${options.hessianStructure}, ${options.subsetOfWeights === 'all' ? 'all' : 'last-layer'} weights, ${posterior.nParams} random): ${describeHyperparameters(posterior, data.targetScale)}\n`,
+  );
+  out.write(`log marginal likelihood (evidence): ${fitted.logMarginalLikelihood.toFixed(3)}\n`);
+  if (fitted.scores) {
+    out.write(`\nheld-out score (${data.test!.X.length} rows):\n${formatTable(scoreRows(fitted.scores))}\n`);
+  }
+
+  const files = [{ path: outPath, text: modelText }];
   if (reportPath !== undefined) {
     files.push({
       path: reportPath,
@@ -634,6 +737,7 @@ function evidenceCommand(values: Values, io: CliIo): void {
   );
   const data = prepareData(options);
   const d = data.table.columns.length;
+  for (const hidden of architectures) checkPosteriorSize([d, ...hidden, data.nClasses], options);
   const rows = architectures.map((hidden, i) => {
     const name = architectureName(d, hidden, data.nClasses);
     const fitted = fitOne(hidden, options, data, io, `${i + 1}/${architectures.length} ${name}`);
@@ -671,13 +775,25 @@ function predictCommand(values: Values, io: CliIo): void {
     ['probit', 'bridge', 'bridgeNorm', 'mc'] as const,
     'probit',
   ) as LinkApprox;
-  if (outPath !== undefined) checkWritable(outPath);
+  if (outPath !== undefined) {
+    checkWritable(outPath);
+    checkDistinct(
+      [{ option: '--out', path: outPath }],
+      [
+        { option: '--model', path: modelPath },
+        { option: '--data', path: dataPath },
+      ],
+    );
+  }
 
   const { file, posterior } = loadModel(readTextFile(modelPath), modelPath);
   if (values['link'] !== undefined && file.task === 'regression')
     throw new UsageError('--link applies to classification models only');
   const parsed = parseCsv(readTextFile(dataPath), { fileName: dataPath });
-  const hasTarget = parsed.header.some((h) => h.trim() === file.target);
+  // The target is not needed to predict: it is read, to print a score, only when every row has one.
+  const targetColumn = parsed.header.findIndex((h) => h.trim() === file.target);
+  const unlabelled = targetColumn < 0 ? -1 : parsed.rows.findIndex((row) => row[targetColumn]!.trim() === '');
+  const hasTarget = targetColumn >= 0 && unlabelled < 0;
   const table = numericTable(parsed, {
     fileName: dataPath,
     columns: file.columns,
@@ -685,6 +801,7 @@ function predictCommand(values: Values, io: CliIo): void {
   });
   if (hasTarget && file.task === 'classification') classCount(table, file.nClasses);
   const X = standardize(table.X, file.inputScale);
+  checkFinite(X, table, 'is too far outside the data the model was trained on to standardise', file.columns);
 
   let header: string[];
   let rows: number[][];
@@ -714,6 +831,11 @@ function predictCommand(values: Values, io: CliIo): void {
       score = `accuracy ${s.accuracy.toFixed(4)}, NLL ${s.nll.toFixed(4)}, ECE ${s.ece.toFixed(4)}, Brier ${s.brier.toFixed(4)}`;
     }
   }
+  checkFinite(
+    rows,
+    table,
+    'has a prediction that is not a finite number; it is too far outside the data the model was trained on',
+  );
   const csv = formatCsv(header, rows);
   if (outPath === undefined) io.stdout.write(csv);
   else {
@@ -721,4 +843,36 @@ function predictCommand(values: Values, io: CliIo): void {
     io.stderr.write(`wrote ${rows.length} predictions to ${outPath}\n`);
   }
   if (hasTarget) io.stderr.write(`score on ${JSON.stringify(file.target)} of ${dataPath}: ${score}\n`);
+  else if (unlabelled >= 0) {
+    io.stderr.write(
+      `column ${JSON.stringify(file.target)} of ${dataPath} has empty cells (line ${parsed.lines[unlabelled]}), so the predictions are not scored\n`,
+    );
+  }
+}
+
+/**
+ * The first non-finite entry of `rows` (one per row of `table`) is refused,
+ * naming its line (and its column, when `columns` names them).
+ */
+function checkFinite(
+  rows: readonly (readonly number[])[],
+  table: NumericTable,
+  problem: string,
+  columns?: readonly string[],
+): void {
+  for (const [i, row] of rows.entries()) {
+    const j = row.findIndex((v) => !Number.isFinite(v));
+    if (j < 0) continue;
+    const line = table.lines[i]!;
+    if (columns === undefined)
+      throw new CsvError(`${table.fileName}: line ${line} ${problem}`, {
+        fileName: table.fileName,
+        row: line,
+      });
+    const value = table.X[i]![j];
+    throw new CsvError(
+      `${table.fileName}: line ${line}, column ${JSON.stringify(columns[j])}: ${value} ${problem}`,
+      { fileName: table.fileName, row: line, column: columns[j]! },
+    );
+  }
 }

@@ -5,13 +5,13 @@
  * name and the standardisation of inputs and, for regression, of the target).
  */
 
+import type { Standardizer } from '../data/dataset.js';
 import { LaplaceTsError } from '../errors.js';
 import type { BaseLaplace, HessianStructure, LaplaceJSON } from '../laplace/base.js';
 import { Laplace } from '../laplace/laplace.js';
+import type { TargetScale, Task } from '../laplace/pipeline.js';
 import { ACTIVATION_NAMES, type ActivationName, Sequential, type SequentialJSON } from '../nn/index.js';
-import type { Standardizer } from './dataset.js';
-import { FileError } from './files.js';
-import type { TargetScale, Task } from './pipeline.js';
+import { FileError } from '../node/files.js';
 
 export const MODEL_FORMAT = 'laplace-ts/model@1';
 
@@ -74,8 +74,17 @@ export function loadModel(text: string, fileName: string): LoadedModel {
   if (typeof file.target !== 'string') throw bad('target must be a column name');
   if (!numbers(file.inputScale?.mean, d) || !numbers(file.inputScale?.std, d))
     throw bad(`inputScale must hold ${d} means and standard deviations`);
+  // Inputs are divided by these, so each must be positive (fit writes 1 for a constant column).
+  const zeroStd = file.inputScale!.std.findIndex((s) => !(s > 0));
+  if (zeroStd >= 0) {
+    throw bad(
+      `inputScale: the standard deviation of column ${JSON.stringify(file.columns![zeroStd])} is ${file.inputScale!.std[zeroStd]}; standard deviations must be positive`,
+    );
+  }
   if (file.task === 'regression' && !numbers([file.targetScale?.mean, file.targetScale?.std], 2))
     throw bad('targetScale must hold the mean and standard deviation of the target');
+  if (file.task === 'regression' && !(file.targetScale!.std > 0))
+    throw bad(`targetScale: the standard deviation is ${file.targetScale!.std}; it must be positive`);
   if (file.task === 'classification' && !(Number.isInteger(file.nClasses) && file.nClasses! >= 2))
     throw bad('nClasses must be an integer of at least 2');
   const activation = file.architecture?.activation;

@@ -7,13 +7,13 @@
  * For classification, a reliability diagram of both predictives.
  */
 
+import { unstandardize } from '../data/dataset.js';
+import { type GaussianPrediction, Z95 } from '../laplace/pipeline.js';
 import { reliabilityDiagram } from '../metrics.js';
+import { type Block, type Cell, renderReport, type Section } from '../report/report.js';
+import { linePlot, reliabilityPlot } from '../report/svg.js';
 import { tensor } from '../tensor.js';
-import { unstandardize } from './dataset.js';
 import type { ModelFile } from './model-file.js';
-import { type GaussianPrediction, Z95 } from './pipeline.js';
-import { type Block, type Cell, renderReport, type Section } from './report.js';
-import { linePlot, reliabilityPlot } from './svg.js';
 
 export interface FitReportInput {
   file: ModelFile;
@@ -139,7 +139,7 @@ export function fitReport({ file, losses, scoreRows, heldOut, curve }: FitReport
   }
   return renderReport({
     title: `laplace-ts fit: ${file.target} (${file.task})`,
-    summary: `Data ${training['data']}; MLP with hidden layers [${architecture.hidden.join(', ')}], Laplace ${architecture.hessianStructure} over ${architecture.subsetOfWeights} weights.`,
+    summary: `Data ${training['data']}; ${architecture.hidden.length === 0 ? 'a linear model (no hidden layer)' : `MLP with hidden layers [${architecture.hidden.join(', ')}]`}, Laplace ${architecture.hessianStructure} over ${architecture.subsetOfWeights} weights.`,
     sections,
     footer: `laplace-ts fit, seed ${training['seed']}`,
   });

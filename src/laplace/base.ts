@@ -267,25 +267,32 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
   }
 
   private trainingFactors(x: Float64Array, targets: Targets, offset: number, n: number): JacobianFactors {
-    return jacobianFactors(this.network, this.theta, x, n, (output) => {
-      const bad = firstNonFinite(output);
-      if (bad) {
-        const k = this.nOutputs;
-        throw new ValueError(
-          `fit: the network's output is not finite for example ${offset + Math.floor(bad.index / k)} (output ${bad.index % k} is ${bad.value}); the inputs or weights overflow`,
+    return jacobianFactors(
+      this.network,
+      this.theta,
+      x,
+      n,
+      (output) => {
+        const bad = firstNonFinite(output);
+        if (bad) {
+          const k = this.nOutputs;
+          throw new ValueError(
+            `fit: the network's output is not finite for example ${offset + Math.floor(bad.index / k)} (output ${bad.index % k} is ${bad.value}); the inputs or weights overflow`,
+          );
+        }
+        const oc = this.likelihoodRule.outputCurvature(
+          this.curvature,
+          output,
+          targets,
+          offset,
+          n,
+          this.nOutputs,
         );
-      }
-      const oc = this.likelihoodRule.outputCurvature(
-        this.curvature,
-        output,
-        targets,
-        offset,
-        n,
-        this.nOutputs,
-      );
-      this.loss += oc.loss;
-      return { rows: oc.roots, m: oc.m };
-    });
+        this.loss += oc.loss;
+        return { rows: oc.roots, m: oc.m };
+      },
+      this.selection.layers,
+    );
   }
 
   protected abstract beginCurvature(): void;
@@ -557,30 +564,30 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
 }
 
 /**
- * The curvature sums products of Jacobian factors: a Linear weight's diagonal
- * entry gets Σₑ aⱼ²gᵢ² (a the layer's input, g the pulled-back rows), another
- * tensor's Σₑ gᵢ², and Kronecker factors square a and g on their own. If an
- * example's largest such square is not finite, H is not either; say so here,
- * where the example is known, instead of leaving a factorisation to fail later.
+ * The curvature sums products of Jacobian factors: a layer's rows are built
+ * from its input a and the rows g pulled back to its output (a Linear weight's
+ * diagonal entry gets Σₑ aⱼ²gᵢ², a bias Σₑ gᵢ²), and Kronecker factors square a
+ * and g on their own. If an example's largest such square is not finite, H is
+ * not either; say so here, where the example is known, instead of leaving a
+ * factorisation to fail later.
  */
 function checkCurvatureFinite(factors: JacobianFactors, offset: number): void {
-  const { n, m } = factors;
-  factors.slots.forEach((slot, s) => {
-    const perExample = slot.width * m;
-    const cols = slot.a ? slot.a.length / n : 0;
+  const { n } = factors;
+  factors.layerInputs.forEach((input, layer) => {
+    const cotangent = factors.layerCotangents[layer];
+    if (!input || !cotangent) return;
+    const perInput = input.data.length / n;
+    const perCotangent = (cotangent.data.length / n) | 0;
     for (let e = 0; e < n; e++) {
+      let a = 0;
+      for (let j = e * perInput; j < (e + 1) * perInput; j++) a = Math.max(a, Math.abs(input.data[j]!));
       let g = 0;
-      for (let i = e * perExample; i < (e + 1) * perExample; i++) g = Math.max(g, Math.abs(slot.g[i]!));
-      let a = 1;
-      if (slot.a) {
-        a = 0;
-        for (let j = e * cols; j < (e + 1) * cols; j++) a = Math.max(a, Math.abs(slot.a[j]!));
-      }
-      // The structures square a and g separately (A = Σ aaᵀ, B = Σ ggᵀ) as well as together.
+      for (let i = e * perCotangent; i < (e + 1) * perCotangent; i++)
+        g = Math.max(g, Math.abs(cotangent.data[i]!));
+      // The structures square a and g separately as well as together.
       if (!Number.isFinite(a * a) || !Number.isFinite(g * g) || !Number.isFinite((a * g) ** 2)) {
-        const size = Math.max(a, g, a * g);
         throw new ValueError(
-          `fit: the curvature is not finite: the Jacobian factors of example ${offset + e} reach ${size.toExponential(3)} (slot ${s}), whose square overflows; the inputs or weights are too large (scale the inputs)`,
+          `fit: the curvature is not finite: at example ${offset + e}, layer ${layer} (among those with parameters) has inputs up to ${a.toExponential(3)} and pulled-back rows up to ${g.toExponential(3)}, whose squares overflow; the inputs or weights are too large (scale the inputs)`,
         );
       }
     }

@@ -28,11 +28,15 @@ import type { Block, Selection } from './selection.js';
 export interface JacobianFactors {
   readonly n: number;
   readonly m: number;
-  /** Every slot's (a, g), in slot order (see rules/index.ts). */
-  readonly slots: Slot[];
-  /** Each layer with parameters: its input [n, ...] and the cotangents at its output [n·m, ...]. */
-  readonly layerInputs: Tensor[];
-  readonly layerCotangents: Tensor[];
+  /** Slot `index`'s (a, g) (see rules/index.ts), formed by its layer's rule on first use. */
+  slot(index: number): Slot;
+  /**
+   * Each layer with parameters (by index among them): its input [n, ...] and
+   * the cotangents at its output [n·m, ...]; undefined below the lowest layer
+   * asked for.
+   */
+  readonly layerInputs: (Tensor | undefined)[];
+  readonly layerCotangents: (Tensor | undefined)[];
   /** Network outputs, [n × K]. */
   readonly output: Float64Array;
 }
@@ -40,6 +44,8 @@ export interface JacobianFactors {
 /**
  * Factors for n examples of x. `roots` [n, m, K] are the output-space rows to
  * pull back; without them, the K unit vectors (the plain Jacobian, m = K).
+ * `layers` are the parametric layers whose factors will be read (default
+ * all): the backward pass stops at the lowest of them.
  */
 export function jacobianFactors(
   network: Network,
@@ -47,6 +53,7 @@ export function jacobianFactors(
   x: Float64Array,
   n: number,
   roots?: { rows: Float64Array; m: number } | ((output: Float64Array) => { rows: Float64Array; m: number }),
+  layers?: readonly number[],
 ): JacobianFactors {
   const cache = network.forward(theta, x, n);
   const k = network.outputSize;
@@ -58,13 +65,25 @@ export function jacobianFactors(
   } else {
     seeds = typeof roots === 'function' ? roots(cache.output) : roots;
   }
-  const { slots, pulled } = network.backward(theta, cache, seeds.rows, seeds.m);
+  const lowest = layers === undefined || layers.length === 0 ? 0 : Math.min(...layers);
+  const m = seeds.m;
+  const cotangents = network.backward(theta, cache, seeds.rows, m, lowest);
+  const inputs = network.parametric.map((entry, i) => (i >= lowest ? cache.inputs[entry.index] : undefined));
+  const formed = new Map<number, Slot[]>();
   return {
     n,
-    m: seeds.m,
-    slots,
-    layerInputs: network.parametric.map((entry) => cache.inputs[entry.index]!),
-    layerCotangents: pulled,
+    m,
+    slot(index) {
+      const layer = network.layerOfSlot(index);
+      let slots = formed.get(layer);
+      if (slots === undefined) {
+        slots = network.slotsOf(layer, theta, inputs[layer]!, cotangents[layer]!, m);
+        formed.set(layer, slots);
+      }
+      return slots[index - network.parametric[layer]!.firstSlot]!;
+    },
+    layerInputs: inputs,
+    layerCotangents: cotangents,
     output: cache.output,
   };
 }
@@ -76,11 +95,14 @@ export function sliceFactors(factors: JacobianFactors, start: number, end: numbe
   return {
     n: count,
     m: factors.m,
-    slots: factors.slots.map((slot) => ({
-      a: slot.a && rows(slot.a, slot.a.length / factors.n),
-      g: rows(slot.g, slot.width * factors.m),
-      width: slot.width,
-    })),
+    slot(index) {
+      const slot = factors.slot(index);
+      return {
+        a: slot.a && rows(slot.a, slot.a.length / factors.n),
+        g: rows(slot.g, slot.width * factors.m),
+        width: slot.width,
+      };
+    },
     layerInputs: [],
     layerCotangents: [],
     output: rows(factors.output, factors.output.length / factors.n),
@@ -113,7 +135,7 @@ export function assembleRows(
       const target = fullRow ?? out.subarray(row * width, (row + 1) * width);
       for (const block of selection.blocks) {
         const base = fullRow ? block.offset : block.selectedOffset;
-        const slot = factors.slots[block.slot]!;
+        const slot = factors.slot(block.slot);
         const gOffset = (e * m + r) * slot.width;
         if (block.structure === 'direct') {
           target.set(slot.g.subarray(gOffset, gOffset + sizeOfBlock(block)), base);
@@ -265,8 +287,8 @@ function accumulatePair(factors: JacobianFactors, pair: LayerPair, u: Float64Arr
   const { n, m } = factors;
   const o = row.outFeatures;
   const o2 = column.outFeatures;
-  const g = factors.slots[row.slot]!.g;
-  const g2 = factors.slots[column.slot]!.g;
+  const g = factors.slot(row.slot).g;
+  const g2 = factors.slot(column.slot).g;
   const c = row.width;
   const c2 = column.width;
   const chunk = Math.min(n, chunkSize(1, outPairs + inPairs));
@@ -313,7 +335,7 @@ function accumulatePair(factors: JacobianFactors, pair: LayerPair, u: Float64Arr
 
 /** uₗ[e] = (aₗ[e], 1) for every example, [n × width]. */
 function augmentedInputs(factors: JacobianFactors, slice: LayerSlice): Float64Array {
-  const a = factors.slots[slice.slot]!.a;
+  const a = factors.slot(slice.slot).a;
   if (!slice.hasBias) return a!;
   const u = new Float64Array(factors.n * slice.width);
   for (let e = 0; e < factors.n; e++) {
@@ -366,7 +388,7 @@ export function gramDiagonal(factors: JacobianFactors, network: Network, selecti
   const full = new Float64Array(network.nParams);
   const { n, m } = factors;
   for (const block of selection.blocks) {
-    const { g, a, width } = factors.slots[block.slot]!;
+    const { g, a, width } = factors.slot(block.slot);
     // Σᵣ g[n, r, i]² for each example and column of g.
     const gSquared = new Float64Array(n * width);
     for (let e = 0; e < n; e++) {
@@ -447,7 +469,7 @@ export function rowsTimesMatrix(
   }
   for (const block of selection.blocks) {
     const base = selection.indices ? block.offset : block.selectedOffset;
-    const { g, a, width } = factors.slots[block.slot]!;
+    const { g, a, width } = factors.slot(block.slot);
     if (block.structure === 'direct') {
       gemmKernel(n * m, k, width, 1, g, 0, width, false, source, base * k, k, false, 1, out, 0, k);
       continue;
@@ -495,7 +517,7 @@ export function rowsTransposeTimes(
   const { n, m } = factors;
   const full = new Float64Array(network.nParams);
   for (const block of selection.blocks) {
-    const { g, a, width } = factors.slots[block.slot]!;
+    const { g, a, width } = factors.slot(block.slot);
     // c[n, i] = Σᵣ w[n, r] g[n, r, i]
     const c = new Float64Array(n * width);
     for (let e = 0; e < n; e++) {
@@ -578,7 +600,7 @@ export function diagonalQuadraticForm(
     return out;
   }
   for (const block of selection.blocks) {
-    const { g, a, width } = factors.slots[block.slot]!;
+    const { g, a, width } = factors.slot(block.slot);
     const w = new Float64Array(n * width);
     if (block.structure === 'direct') {
       for (let e = 0; e < n; e++)

@@ -52,7 +52,7 @@ export class KronLaplace<L extends LikelihoodName = LikelihoodName> extends Base
       const entry = this.network.parametric[l]!;
       if (entry.rule.kronecker === undefined) {
         throw new ValueError(
-          `KronLaplace: layer ${entry.index} (${entry.layer.type}) has no Kronecker factors; use hessianStructure 'full', 'diag' or 'lowrank', or a subset of weights without it`,
+          `KronLaplace: ${entry.path} (${entry.layer.type}) has no Kronecker factors; use hessianStructure 'full', 'diag' or 'lowrank', or a subset of weights without it`,
         );
       }
     }
@@ -210,7 +210,7 @@ export class KronLaplace<L extends LikelihoodName = LikelihoodName> extends Base
       const outF = layer.outFeatures;
       const inn = layer.inFeatures;
       const qb = layer.eigenB!.vectors;
-      const slot = factors.slots[block.slot]!;
+      const slot = factors.slot(block.slot);
       if (block.structure === 'direct' && block.part === 'weight') {
         // Rows of the weight formed by the layer's rule: each row W rotated to Q_Bᵀ W Q_A,
         // then weighted by 1/d in the eigenbasis.

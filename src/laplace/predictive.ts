@@ -100,6 +100,8 @@ export function predictFlat(
       source.theta,
       x.subarray(start * d, end * d),
       end - start,
+      undefined,
+      source.selection.layers,
     );
     mean.set(factors.output, start * k);
     covariance.set(source.functionalCovariance(factors), start * k * k);

@@ -188,6 +188,180 @@ const erfRef = (x: number) => (2 / Math.sqrt(Math.PI)) * simpson((t) => Math.exp
 const normalCdf = (x: number) => 0.5 + simpson((t) => Math.exp(-0.5 * t * t) / Math.sqrt(2 * Math.PI), x);
 
 // ---------------------------------------------------------------------------
+// Convolution and pooling: direct loops over PyTorch's definitions
+
+interface ConvSetup {
+  n: number;
+  groups: number;
+  /** Input and output channels per group. */
+  cg: number;
+  og: number;
+  kernel: [number, number];
+  stride: [number, number];
+  padding: [number, number];
+  dilation: [number, number];
+  size: [number, number];
+}
+
+/** Input size along one axis for which the output is non-empty: at least the dilated kernel minus the padding. */
+const spatial = (k: number, d: number, p: number, extra: number) =>
+  Math.max(1, d * (k - 1) + 1 - 2 * p) + extra;
+
+const convSetup: fc.Arbitrary<ConvSetup> = fc
+  .record({
+    n: fc.integer({ min: 1, max: 2 }),
+    groups: fc.integer({ min: 1, max: 2 }),
+    cg: fc.integer({ min: 1, max: 2 }),
+    og: fc.integer({ min: 1, max: 2 }),
+    k: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+    s: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+    p: fc.tuple(fc.nat(1), fc.nat(1)),
+    d: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+    extra: fc.tuple(fc.nat(2), fc.nat(2)),
+  })
+  .map(({ n, groups, cg, og, k, s, p, d, extra }) => ({
+    n,
+    groups,
+    cg,
+    og,
+    kernel: k,
+    stride: s,
+    padding: p,
+    dilation: d,
+    size: [spatial(k[0], d[0], p[0], extra[0]), spatial(k[1], d[1], p[1], extra[1])],
+  }));
+
+const outLength = (size: number, k: number, s: number, p: number, d: number) =>
+  Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
+
+function convParams(c: ConvSetup) {
+  return { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups };
+}
+
+/**
+ * Every product x[n, c, ih, iw]·w[o, c′, a, b]·y[n, o, i, j] of the convolution's
+ * trilinear form, by its flat indices into x, w and y (taps in the padding skipped).
+ */
+function convTerms(
+  xShape: Shape,
+  wShape: Shape,
+  p: { stride: number[]; padding: number[]; dilation: number[]; groups: number },
+  visit: (xi: number, wi: number, yi: number) => void,
+): number[] {
+  const [n, , h, w] = xShape as number[];
+  const [o, cg, kh, kw] = wShape as number[];
+  const oh = outLength(h!, kh!, p.stride[0]!, p.padding[0]!, p.dilation[0]!);
+  const ow = outLength(w!, kw!, p.stride[1]!, p.padding[1]!, p.dilation[1]!);
+  const yShape = [n!, o!, oh, ow];
+  const og = o! / p.groups;
+  for (let e = 0; e < n!; e++)
+    for (let oc = 0; oc < o!; oc++)
+      for (let i = 0; i < oh; i++)
+        for (let j = 0; j < ow; j++)
+          for (let c = 0; c < cg!; c++)
+            for (let a = 0; a < kh!; a++)
+              for (let b = 0; b < kw!; b++) {
+                const ih = i * p.stride[0]! - p.padding[0]! + a * p.dilation[0]!;
+                const iw = j * p.stride[1]! - p.padding[1]! + b * p.dilation[1]!;
+                if (ih < 0 || ih >= h! || iw < 0 || iw >= w!) continue;
+                const channel = Math.floor(oc / og) * cg! + c;
+                visit(
+                  ravel([e, channel, ih, iw], xShape),
+                  ravel([oc, c, a, b], wShape),
+                  ravel([e, oc, i, j], yShape),
+                );
+              }
+  return yShape;
+}
+
+type ConvParamsT = { stride: number[]; padding: number[]; dilation: number[]; groups: number };
+
+function convShapes(c: ConvSetup) {
+  const x = [c.n, c.groups * c.cg, ...c.size];
+  const w = [c.groups * c.og, c.cg, ...c.kernel];
+  const y = [
+    c.n,
+    c.groups * c.og,
+    outLength(c.size[0], c.kernel[0], c.stride[0], c.padding[0], c.dilation[0]),
+    outLength(c.size[1], c.kernel[1], c.stride[1], c.padding[1], c.dilation[1]),
+  ];
+  return { x, w, y };
+}
+
+interface PoolSetup {
+  lead: number[];
+  kernel: [number, number];
+  stride: [number, number];
+  padding: [number, number];
+  dilation: [number, number];
+  size: [number, number];
+}
+
+/** Windows with padding at most half the kernel and inputs at least the dilated kernel: every window has a tap inside. */
+const poolSetup = (dilated: boolean): fc.Arbitrary<PoolSetup> =>
+  fc
+    .record({
+      lead: shapeArb(0, 2),
+      k: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+      s: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+      p: fc.tuple(fc.nat(1), fc.nat(1)),
+      d: fc.tuple(fc.integer({ min: 1, max: dilated ? 2 : 1 }), fc.integer({ min: 1, max: dilated ? 2 : 1 })),
+      extra: fc.tuple(fc.nat(2), fc.nat(2)),
+    })
+    .map(({ lead, k, s, p, d, extra }) => ({
+      lead,
+      kernel: k,
+      stride: s,
+      padding: [Math.min(p[0], k[0] >> 1), Math.min(p[1], k[1] >> 1)] as [number, number],
+      dilation: d,
+      size: [d[0] * (k[0] - 1) + 1 + extra[0], d[1] * (k[1] - 1) + 1 + extra[1]] as [number, number],
+    }));
+
+type PoolParamsT = { kernelSize: number[]; stride: number[]; padding: number[]; dilation: number[] };
+
+function poolParams(c: PoolSetup): PoolParamsT {
+  return { kernelSize: c.kernel, stride: c.stride, padding: c.padding, dilation: c.dilation };
+}
+
+function pooledSize(size: readonly number[], p: PoolParamsT): [number, number] {
+  return [
+    outLength(size[0]!, p.kernelSize[0]!, p.stride[0]!, p.padding[0]!, p.dilation[0]!),
+    outLength(size[1]!, p.kernelSize[1]!, p.stride[1]!, p.padding[1]!, p.dilation[1]!),
+  ];
+}
+
+/**
+ * Visit each output position of a pooling of x [..., H, W] with the flat
+ * indices of its window's taps inside the image, in row-major window order.
+ */
+function poolWindows(xShape: Shape, p: PoolParamsT, visit: (out: number, taps: number[]) => void): number[] {
+  const h = xShape[xShape.length - 2]!;
+  const w = xShape[xShape.length - 1]!;
+  const [oh, ow] = pooledSize([h, w], p);
+  const planes = sizeOf(xShape.slice(0, -2));
+  for (let q = 0; q < planes; q++)
+    for (let i = 0; i < oh; i++)
+      for (let j = 0; j < ow; j++) {
+        const taps: number[] = [];
+        for (let a = 0; a < p.kernelSize[0]!; a++)
+          for (let b = 0; b < p.kernelSize[1]!; b++) {
+            const ih = i * p.stride[0]! - p.padding[0]! + a * p.dilation[0]!;
+            const iw = j * p.stride[1]! - p.padding[1]! + b * p.dilation[1]!;
+            if (ih >= 0 && ih < h && iw >= 0 && iw < w) taps.push(q * h * w + ih * w + iw);
+          }
+        visit((q * oh + i) * ow + j, taps);
+      }
+  return [...xShape.slice(0, -2), oh, ow];
+}
+
+/** The window's first maximal tap, as an index within its plane. */
+function argmaxIn(x: Tensor, taps: number[], planeSize: number): number {
+  let best = taps[0]!;
+  for (const t of taps) if (x.data[t]! > x.data[best]!) best = t;
+  return best % planeSize;
+}
+
+// ---------------------------------------------------------------------------
 // The table
 
 export const samplers: Record<string, Sampler> = {
@@ -425,6 +599,162 @@ export const samplers: Record<string, Sampler> = {
         }
         return s;
       });
+    },
+  },
+  conv2d: {
+    arbitrary: fc.tuple(convSetup, fc.boolean()).map(([c, withBias]) => {
+      const { x, w } = convShapes(c);
+      return {
+        params: convParams(c),
+        sample: (rng: Rng) => [
+          fill(x, normal, rng),
+          fill(w, normal, rng),
+          ...(withBias ? [fill([w[0]!], normal, rng)] : []),
+        ],
+        diff: withBias ? [0, 1, 2] : [0, 1],
+      };
+    }),
+    reference: ([x, w, b], p: ConvParamsT) => {
+      const terms: [number, number, number][] = [];
+      const shape = convTerms(x!.shape, w!.shape, p, (xi, wi, yi) => terms.push([xi, wi, yi]));
+      const plane = shape[2]! * shape[3]!;
+      const out = new Float64Array(sizeOf(shape));
+      if (b) for (let i = 0; i < out.length; i++) out[i] = b.data[Math.floor(i / plane) % shape[1]!]!;
+      for (const [xi, wi, yi] of terms) out[yi]! += x!.data[xi]! * w!.data[wi]!;
+      return new Tensor(out, shape);
+    },
+  },
+  conv2dTranspose: {
+    arbitrary: convSetup.map((c) => {
+      const { w, y } = convShapes(c);
+      return {
+        params: { ...convParams(c), inputSize: c.size },
+        sample: (rng: Rng) => [fill(y, normal, rng), fill(w, normal, rng)],
+        diff: [0, 1],
+      };
+    }),
+    reference: ([g, w], p: ConvParamsT & { inputSize: number[] }) => {
+      const xShape = [g!.shape[0]!, w!.shape[1]! * p.groups, ...p.inputSize];
+      const out = new Float64Array(sizeOf(xShape));
+      convTerms(xShape, w!.shape, p, (xi, wi, yi) => {
+        out[xi]! += w!.data[wi]! * g!.data[yi]!;
+      });
+      return new Tensor(out, xShape);
+    },
+  },
+  conv2dWeightGrad: {
+    arbitrary: convSetup.map((c) => {
+      const { x, y } = convShapes(c);
+      return {
+        params: { ...convParams(c), kernelSize: c.kernel },
+        sample: (rng: Rng) => [fill(x, normal, rng), fill(y, normal, rng)],
+        diff: [0, 1],
+      };
+    }),
+    reference: ([x, g], p: ConvParamsT & { kernelSize: number[] }) => {
+      const wShape = [g!.shape[1]!, x!.shape[1]! / p.groups, ...p.kernelSize];
+      const out = new Float64Array(sizeOf(wShape));
+      convTerms(x!.shape, wShape, p, (xi, wi, yi) => {
+        out[wi]! += x!.data[xi]! * g!.data[yi]!;
+      });
+      return new Tensor(out, wShape);
+    },
+  },
+  maxPool2d: {
+    arbitrary: poolSetup(true).map((c) => ({
+      params: poolParams(c),
+      sample: (rng: Rng) => [fill([...c.lead, ...c.size], normal, rng)],
+      diff: [0],
+    })),
+    reference: ([x], p: PoolParamsT) => {
+      const out: number[] = [];
+      const shape = poolWindows(x!.shape, p, (o, taps) => {
+        out[o] = Math.max(...taps.map((t) => x!.data[t]!));
+      });
+      return new Tensor(Float64Array.from(out), shape);
+    },
+  },
+  maxPool2dArgmax: {
+    arbitrary: poolSetup(true).map((c) => ({
+      params: poolParams(c),
+      sample: (rng: Rng) => [fill([...c.lead, ...c.size], grid, rng)],
+      diff: [],
+    })),
+    reference: ([x], p: PoolParamsT) => {
+      const plane = x!.shape[x!.ndim - 2]! * x!.shape[x!.ndim - 1]!;
+      const out: number[] = [];
+      const shape = poolWindows(x!.shape, p, (o, taps) => {
+        out[o] = argmaxIn(x!, taps, plane);
+      });
+      return new Tensor(Float64Array.from(out), shape);
+    },
+  },
+  maxPool2dGather: {
+    arbitrary: fc.tuple(shapeArb(0, 2), dim, dim, dim, dim).map(([lead, h, w, oh, ow]) => ({
+      params: {},
+      sample: (rng: Rng) => [
+        fill([...lead, h, w], normal, rng),
+        fill([...lead, oh, ow], (r) => r.int(h * w), rng),
+      ],
+      diff: [0],
+    })),
+    reference: ([t, idx]) => {
+      const plane = t!.shape[t!.ndim - 2]! * t!.shape[t!.ndim - 1]!;
+      const outPlane = idx!.shape[idx!.ndim - 2]! * idx!.shape[idx!.ndim - 1]!;
+      return build(idx!.shape, (i) => {
+        const k = ravel(i, idx!.shape);
+        return t!.data[Math.floor(k / outPlane) * plane + idx!.data[k]!]!;
+      });
+    },
+  },
+  maxPool2dScatter: {
+    arbitrary: fc.tuple(shapeArb(0, 2), dim, dim, dim, dim).map(([lead, h, w, oh, ow]) => ({
+      params: { inputSize: [h, w] },
+      sample: (rng: Rng) => [
+        fill([...lead, oh, ow], normal, rng),
+        fill([...lead, oh, ow], (r) => r.int(h * w), rng),
+      ],
+      diff: [0],
+    })),
+    reference: ([g, idx], { inputSize }: { inputSize: number[] }) => {
+      const plane = inputSize[0]! * inputSize[1]!;
+      const outPlane = g!.shape[g!.ndim - 2]! * g!.shape[g!.ndim - 1]!;
+      const shape = [...g!.shape.slice(0, -2), ...inputSize];
+      const out = new Float64Array(sizeOf(shape));
+      for (let k = 0; k < g!.size; k++) out[Math.floor(k / outPlane) * plane + idx!.data[k]!]! += g!.data[k]!;
+      return new Tensor(out, shape);
+    },
+  },
+  avgPool2d: {
+    arbitrary: poolSetup(false).map((c) => ({
+      params: poolParams(c),
+      sample: (rng: Rng) => [fill([...c.lead, ...c.size], normal, rng)],
+      diff: [0],
+    })),
+    reference: ([x], p: PoolParamsT) => {
+      const out: number[] = [];
+      const shape = poolWindows(x!.shape, p, (o, taps) => {
+        out[o] = taps.reduce((s, t) => s + x!.data[t]!, 0) / (p.kernelSize[0]! * p.kernelSize[1]!);
+      });
+      return new Tensor(Float64Array.from(out), shape);
+    },
+  },
+  avgPool2dTranspose: {
+    arbitrary: poolSetup(false).map((c) => {
+      const p = poolParams(c);
+      return {
+        params: { ...p, inputSize: c.size },
+        sample: (rng: Rng) => [fill([...c.lead, ...pooledSize(c.size, p)], normal, rng)],
+        diff: [0],
+      };
+    }),
+    reference: ([g], p: PoolParamsT & { inputSize: number[] }) => {
+      const xShape = [...g!.shape.slice(0, -2), ...p.inputSize];
+      const out = new Float64Array(sizeOf(xShape));
+      poolWindows(xShape, p, (o, taps) => {
+        for (const t of taps) out[t]! += g!.data[o]! / (p.kernelSize[0]! * p.kernelSize[1]!);
+      });
+      return new Tensor(out, xShape);
     },
   },
 };

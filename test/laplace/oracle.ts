@@ -5,7 +5,7 @@
  */
 import { CholeskyDecomposition, inverse, Matrix } from 'ml-matrix';
 import type { SequentialLike } from '../../src/laplace/network.js';
-import { type ActivationName, activation, Linear, Sequential } from '../../src/nn/index.js';
+import { type ActivationName, activation, Linear, Sequential, unravel } from '../../src/nn/index.js';
 import { seededRng } from '../../src/random.js';
 import { Tensor } from '../../src/tensor.js';
 
@@ -195,4 +195,48 @@ export function regressionLogLik(model: SequentialLike, X: number[][], Y: number
   }
   const nk = X.length * Y[0]!.length;
   return -sse / (2 * sigma * sigma) - nk * Math.log(sigma * Math.sqrt(2 * Math.PI));
+}
+
+/**
+ * ∂f/∂θ of any Sequential by central differences through its own `apply`
+ * (the nn module, not src/laplace): [K][P] for one example x (flattened).
+ */
+export function fdJacobianOf(model: Sequential, x: number[], h = 1e-6): number[][] {
+  const theta = model.flatParameters();
+  const input = new Tensor(Float64Array.from(x), [1, ...model.inputShape]);
+  const f = (t: Float64Array) => Array.from(model.apply(unravel(model, t), input).data);
+  const k = f(theta).length;
+  const jac = Array.from({ length: k }, () => new Array<number>(theta.length).fill(0));
+  for (let p = 0; p < theta.length; p++) {
+    const plus = theta.slice();
+    const minus = theta.slice();
+    plus[p]! += h;
+    minus[p]! -= h;
+    const fp = f(plus);
+    const fm = f(minus);
+    for (let c = 0; c < k; c++) jac[c]![p] = (fp[c]! - fm[c]!) / (2 * h);
+  }
+  return jac;
+}
+
+/** Dense GGN Σₙ Jₙᵀ Λₙ Jₙ of any Sequential from finite-difference Jacobians. */
+export function denseGgnOf(
+  model: Sequential,
+  X: number[][],
+  likelihood: 'regression' | 'classification',
+): Matrix {
+  const p = model.nParams;
+  const h = Matrix.zeros(p, p);
+  for (const x of X) {
+    const j = new Matrix(fdJacobianOf(model, x));
+    let lambda: Matrix;
+    if (likelihood === 'regression') lambda = Matrix.eye(j.rows);
+    else {
+      const input = new Tensor(Float64Array.from(x), [1, ...model.inputShape]);
+      const probs = softmax(Array.from(model.forward(input).data));
+      lambda = Matrix.diag(probs).sub(new Matrix([probs]).transpose().mmul(new Matrix([probs])));
+    }
+    h.add(j.transpose().mmul(lambda).mmul(j));
+  }
+  return h.add(h.transpose()).div(2);
 }

@@ -47,7 +47,10 @@ describe('activations agree with the Laplace Jacobian path', () => {
       expectClose(cache.output, model.forward(x).data, { rtol: 1e-13, atol: 1e-15 });
 
       // ∂/∂θ Σ v ⊙ f: for Linear ℓ, bias part Σₙ gₗ[n] and weight part Σₙ gₗ[n]ᵀ aₗ[n].
-      const { slots } = network.backward(theta, cache, v.data, 1);
+      const cotangents = network.backward(theta, cache, v.data, 1);
+      const slots = network.parametric.map(
+        (entry, l) => network.slotsOf(l, theta, cache.inputs[entry.index]!, cotangents[l]!, 1)[0]!,
+      );
       const expected: number[] = [];
       model.linearLayers.forEach((layer, l) => {
         const [out, inn] = [layer.outFeatures, layer.inFeatures];

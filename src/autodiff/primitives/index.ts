@@ -4,8 +4,10 @@
  * iterate over this list, so a new primitive cannot skip them.
  */
 import type { Primitive } from '../core.js';
+import { convPrimitives } from './conv.js';
 import { elementwisePrimitives } from './elementwise.js';
 import { matmulPrimitives } from './matmul.js';
+import { poolPrimitives } from './pool.js';
 import { reducePrimitives } from './reduce.js';
 import { shapePrimitives } from './shape.js';
 
@@ -14,4 +16,6 @@ export const primitives: readonly Primitive[] = [
   ...reducePrimitives,
   ...shapePrimitives,
   ...matmulPrimitives,
+  ...convPrimitives,
+  ...poolPrimitives,
 ];

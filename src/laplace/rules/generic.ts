@@ -47,7 +47,7 @@ export const genericRule: LayerRule<Layer> = {
   forward: (layer, params, x) => layer.apply(params, x),
   pullback(layer, params, x, cotangent, m) {
     const [, back] = vjp((input: Tensor) => layer.apply(params, input), repeatExamples(x, m));
-    return back(cotangent) as unknown as Tensor;
+    return back(cotangent)[0];
   },
   slots(layer, params, x, cotangent, m) {
     const rows = cotangent.shape[0]!;

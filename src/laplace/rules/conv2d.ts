@@ -1,0 +1,177 @@
+/**
+ * Convolutions, y = w ⋆ x + b (PyTorch's Conv2d, NCHW).
+ *
+ * A convolution is a Linear layer applied at every output position p to the
+ * receptive field there: unfold example n into the patch matrix X̂ₙ
+ * [C/G·kh·kw × L] (L = H'·W' positions, per group G), and yₙ = W X̂ₙ + b.
+ * Its Jacobian row for the cotangent Gᵣ [O × L] at the output is therefore
+ *
+ *     ∂/∂W = Gᵣ X̂ₙᵀ  (a sum of L outer products),     ∂/∂b = Gᵣ 1,
+ *
+ * one gemm per example for all m rows at once. Unlike Linear's, these rows
+ * do not factor into one outer product, so they are formed (direct slots).
+ * KFLR's factors are BackPACK's: A = Σₙ X̂ₙ X̂ₙᵀ (summed over positions) and
+ * B = Σₙᵣ (Gᵣ 1)(Gᵣ 1)ᵀ, the rows of the bias's Jacobian; the weight block is
+ * B ⊗ A in the order [out][in][kh][kw] (Grosse and Martens' KFC times L).
+ * Pulling back through the layer is the transposed convolution.
+ */
+import { conv2dTranspose } from '../../autodiff/primitives/conv.js';
+import { ValueError } from '../../errors.js';
+import { type ConvGeometry, convOutputSize, im2col } from '../../kernels/conv.js';
+import { gemmKernel } from '../../kernels/gemm.js';
+import type { Layer } from '../../nn/module.js';
+import type { Tensor } from '../../tensor.js';
+import type { LayerRule } from './index.js';
+
+/** What this rule reads of a Conv2d layer (src/nn/conv2d.ts). */
+export interface Conv2dLike extends Layer {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: readonly [number, number];
+  readonly stride: readonly [number, number];
+  readonly padding: readonly [number, number];
+  readonly dilation: readonly [number, number];
+  readonly groups: number;
+}
+
+function geometry(layer: Conv2dLike, x: Tensor): ConvGeometry {
+  const [, channels, height, width] = x.shape as [number, number, number, number];
+  const [kernelH, kernelW] = layer.kernelSize;
+  const [strideH, strideW] = layer.stride;
+  const [padH, padW] = layer.padding;
+  const [dilationH, dilationW] = layer.dilation;
+  return {
+    channels,
+    height,
+    width,
+    kernelH,
+    kernelW,
+    strideH,
+    strideW,
+    padH,
+    padW,
+    dilationH,
+    dilationW,
+    outH: convOutputSize(height, kernelH, strideH, padH, dilationH),
+    outW: convOutputSize(width, kernelW, strideW, padW, dilationW),
+  };
+}
+
+/** Numbers per row of the weight's Jacobian for one output channel: C/G·kh·kw. */
+function depthOf(layer: Conv2dLike): number {
+  return (layer.inChannels / layer.groups) * layer.kernelSize[0] * layer.kernelSize[1];
+}
+
+export const conv2dRule: LayerRule<Conv2dLike> = {
+  name: 'conv2d',
+  blocks(layer) {
+    const weight = {
+      slot: 0,
+      structure: 'direct',
+      part: 'weight',
+      rows: layer.outChannels,
+      cols: depthOf(layer),
+    } as const;
+    if (layer.parameters().length === 1) return [weight];
+    return [weight, { slot: 1, structure: 'direct', part: 'bias', rows: layer.outChannels, cols: 1 }];
+  },
+  forward: (layer, params, x) => layer.apply(params, x),
+  pullback(layer, [weight], x, cotangent) {
+    const options = {
+      stride: layer.stride,
+      padding: layer.padding,
+      dilation: layer.dilation,
+      groups: layer.groups,
+    };
+    return conv2dTranspose(cotangent, weight!, options, [x.shape[2]!, x.shape[3]!]);
+  },
+  slots(layer, params, x, cotangent, m) {
+    const geo = geometry(layer, x);
+    const n = x.shape[0]!;
+    const out = layer.outChannels;
+    const groups = layer.groups;
+    const perGroup = out / groups;
+    const depth = depthOf(layer);
+    const positions = geo.outH * geo.outW;
+    const imageSize = geo.channels * geo.height * geo.width;
+    const g = cotangent.data;
+    const weightRows = new Float64Array(n * m * out * depth);
+    const biasRows = params.length > 1 ? new Float64Array(n * m * out) : null;
+    const patches = new Float64Array(groups * depth * positions);
+    for (let e = 0; e < n; e++) {
+      im2col(x.data, e * imageSize, geo, patches, 0);
+      for (let r = 0; r < m; r++) {
+        const row = e * m + r;
+        for (let group = 0; group < groups; group++) {
+          // ∂/∂W_g = G_g X̂_gᵀ: [O/G × L]·[L × depth].
+          // biome-ignore format: BLAS argument groups
+          gemmKernel(
+            perGroup, depth, positions, 1,
+            g, (row * out + group * perGroup) * positions, positions, false,
+            patches, group * depth * positions, positions, true,
+            0, weightRows, (row * out + group * perGroup) * depth, depth,
+          );
+        }
+        if (biasRows) {
+          for (let o = 0; o < out; o++) {
+            let s = 0;
+            const base = (row * out + o) * positions;
+            for (let p = 0; p < positions; p++) s += g[base + p]!;
+            biasRows[row * out + o] = s;
+          }
+        }
+      }
+    }
+    const weightSlot = { a: null, g: weightRows, width: out * depth };
+    return biasRows ? [weightSlot, { a: null, g: biasRows, width: out }] : [weightSlot];
+  },
+  kronecker(layer, x, cotangent, m) {
+    if (layer.groups !== 1) {
+      throw new ValueError(
+        `KronLaplace: Conv2d with groups = ${layer.groups} has no Kronecker factors; use hessianStructure 'full', 'diag' or 'lowrank'`,
+      );
+    }
+    const geo = geometry(layer, x);
+    const n = x.shape[0]!;
+    const out = layer.outChannels;
+    const depth = depthOf(layer);
+    const positions = geo.outH * geo.outW;
+    const imageSize = geo.channels * geo.height * geo.width;
+    const a = new Float64Array(depth * depth);
+    const patches = new Float64Array(depth * positions);
+    for (let e = 0; e < n; e++) {
+      im2col(x.data, e * imageSize, geo, patches, 0);
+      // A += X̂ₙ X̂ₙᵀ
+      gemmKernel(
+        depth,
+        depth,
+        positions,
+        1,
+        patches,
+        0,
+        positions,
+        false,
+        patches,
+        0,
+        positions,
+        true,
+        1,
+        a,
+        0,
+        depth,
+      );
+    }
+    // Rows of the bias's Jacobian, Gᵣ 1 summed over positions, then B = Σ (Gᵣ1)(Gᵣ1)ᵀ.
+    const rows = n * m;
+    const summed = new Float64Array(rows * out);
+    const g = cotangent.data;
+    for (let i = 0; i < rows * out; i++) {
+      let s = 0;
+      for (let p = 0; p < positions; p++) s += g[i * positions + p]!;
+      summed[i] = s;
+    }
+    const b = new Float64Array(out * out);
+    gemmKernel(out, out, rows, 1, summed, 0, out, true, summed, 0, out, false, 0, b, 0, out);
+    return { a, b, outFeatures: out, inFeatures: depth };
+  },
+};
