@@ -10,10 +10,11 @@
  *                          b = β·C broadcast to [out]
  *   MatMul(x, B) [→ Add]   Linear, W = Bᵀ, b the added constant (if any)
  *   Conv                   Conv2d (symmetric pads, NOTSET or VALID auto_pad)
- *   [Pad →] AveragePool    AvgPool2d (a zero Pad in front, as PyTorch writes
- *                          padding with count_include_pad, becomes padding)
+ *   [Pad →] AveragePool    AvgPool2d, padding counted in the mean (PyTorch
+ *                          writes such padding as a zero Pad in front)
+ *   Pad → Conv             Conv2d with the Pad's zeros as its padding
  *   MaxPool, GlobalAveragePool, Flatten (axis 1), Reshape to [N, −1]
- *   BatchNormalization     BatchNorm1d on [C], BatchNorm2d on [C, H, W]
+ *   BatchNormalization     BatchNorm1d on [C] or [C, L], BatchNorm2d on [C, H, W]
  *   Relu Tanh Sigmoid LeakyRelu Elu Softplus Gelu   activations
  *   Div → Erf → Add → Mul → Mul   GELU as x·½(1 + erf(x/√2)), its old spelling
  *   Dropout, Identity      nothing (the network at prediction)
@@ -130,7 +131,7 @@ export type LayerSpec =
   | { readonly kind: 'flatten' }
   | {
       readonly kind: 'batchnorm';
-      /** 1 for inputs [C], 2 for [C, H, W]. */
+      /** 1 for examples [C] or [C, L], 2 for [C, H, W]. */
       readonly dims: 1 | 2;
       readonly numFeatures: number;
       readonly eps: number;
@@ -840,6 +841,8 @@ class Walker {
     const rest = target.slice(1);
     const flat = rest.length === 1 && (rest[0] === -1 || rest[0] === size);
     if (target.length === 2 && batchFirst && flat) return this.flatten(shape, out);
+    // [-1, C·H·W], as tf2onnx writes a Keras Flatten: the batch is what is left
+    if (target.length === 2 && first === -1 && rest[0] === size) return this.flatten(shape, out);
     const same = target.length === shape.length + 1 && batchFirst && rest.every((d, i) => d === shape[i]);
     if (same) return { layer: null, value: out, shape };
     throw new OnnxError(
@@ -910,7 +913,7 @@ class Walker {
     if (attrInt(node, 'training_mode', 0) !== 0) {
       throw new OnnxError(`${nodeLabel(node)} has training_mode = 1; export the model in eval mode`);
     }
-    if (shape.length !== 1 && shape.length !== 3) this.shapeFail(node, shape, '[C] or [C, H, W]');
+    if (shape.length < 1 || shape.length > 3) this.shapeFail(node, shape, '[C], [C, L] or [C, H, W]');
     const channels = shape[0]!;
     const eps = attrFloat(node, 'epsilon', 1e-5);
     const parts = (['scale', 'B', 'input_mean', 'input_var'] as const).map((role, i) => {
@@ -930,7 +933,7 @@ class Walker {
     return {
       layer: {
         kind: 'batchnorm',
-        dims: shape.length === 1 ? 1 : 2,
+        dims: shape.length === 3 ? 2 : 1,
         numFeatures: channels,
         eps,
         weight: Float64Array.from(this.values(node, scale, 'scale')),
@@ -1157,11 +1160,21 @@ function attrInt(node: OnnxNode, name: string, fallback: number): number {
   return a.value;
 }
 
+/**
+ * A float attribute. Attributes are float32; the exporter rounded a float64
+ * (PyTorch keeps a LeakyReLU slope of 0.2 or a BatchNorm ε of 1e-5 as Python
+ * floats), and the shortest decimal that rounds to the same float32 is taken
+ * as the value it had: 0.2, not 0.20000000298023224.
+ */
 function attrFloat(node: OnnxNode, name: string, fallback: number): number {
   const a = attr(node, name);
   if (a === undefined) return fallback;
   if (a.kind !== 'float' || !Number.isFinite(a.value)) {
     throw new OnnxError(`${nodeLabel(node)}: attribute ${name} is not a finite float`);
+  }
+  for (let digits = 1; digits < 9; digits++) {
+    const shortest = Number(a.value.toPrecision(digits));
+    if (Math.fround(shortest) === a.value) return shortest;
   }
   return a.value;
 }
