@@ -62,6 +62,18 @@ class KerasStyle(nn.Module):
         return torch.log_softmax(self.dense3(h), dim=-1)
 
 
+class MeanPooled(nn.Module):
+    """A convolution, then the mean over H and W written by hand (ReduceMean)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 4, 3, padding=1)
+        self.head = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.head(torch.relu(self.conv(x)).mean((2, 3)))
+
+
 class Block(nn.Module):
     """y = relu(bn2(conv2(relu(bn1(conv1 x)))) + shortcut(x)), ResNet's basic block."""
 
@@ -127,7 +139,7 @@ def ggn_diagonal(model, x):
 
 
 # Networks whose output is the logits (no final Softmax), small enough for a GGN check.
-GGN_FIXTURES = {"mlp", "mlp_bn", "cnn", "cnn_strided", "residual", "residual_bn", "cnn_bn", "mlp_float64"}
+GGN_FIXTURES = {"cnn_mean", "mlp", "mlp_bn", "cnn", "cnn_strided", "residual", "residual_bn", "cnn_bn", "mlp_float64"}
 
 
 def networks():
@@ -207,6 +219,9 @@ def networks():
 
     torch.manual_seed(9)
     yield "keras_dense", KerasStyle(), (5,), {"opset": 13}
+
+    torch.manual_seed(11)
+    yield "cnn_mean", MeanPooled(), (2, 5, 5), {"opset": 14}
 
     torch.manual_seed(10)
     yield "mlp_float64", nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2)).double(), (3,), {

@@ -14,6 +14,7 @@
  *                          writes such padding as a zero Pad in front)
  *   Pad → Conv             Conv2d with the Pad's zeros as its padding
  *   MaxPool, GlobalAveragePool, Flatten (axis 1), Reshape to [N, −1]
+ *   ReduceMean over H, W   AdaptiveAvgPool2d(1) (and Flatten without keepdims)
  *   BatchNormalization     BatchNorm1d on [C] or [C, L], BatchNorm2d on [C, H, W]
  *   Relu Tanh Sigmoid LeakyRelu Elu Softplus Gelu   activations
  *   Div → Erf → Add → Mul → Mul   GELU as x·½(1 + erf(x/√2)), its old spelling
@@ -70,6 +71,7 @@ export const ONNX_SUPPORTED_OPS: readonly string[] = [
   'AveragePool',
   'Pad (zeros, before AveragePool or Conv)',
   'GlobalAveragePool',
+  'ReduceMean (over H and W)',
   'Flatten',
   'Reshape (to [N, -1])',
   'BatchNormalization',
@@ -172,6 +174,7 @@ const HANDLED_OPS = new Set([
   'AveragePool',
   'Pad',
   'GlobalAveragePool',
+  'ReduceMean',
   'Flatten',
   'Reshape',
   'BatchNormalization',
@@ -386,7 +389,8 @@ class Walker {
       if (this.used.has(node))
         throw new OnnxError(`${nodeLabel(node)} is reached twice; the graph has a cycle`);
       const step = this.step(node, value, shape);
-      if (step.layer !== null) layers.push(step.layer);
+      if (Array.isArray(step.layer)) layers.push(...step.layer);
+      else if (step.layer !== null) layers.push(step.layer);
       value = step.value;
       shape = step.shape;
       this.shapes.set(value, shape);
@@ -398,7 +402,7 @@ class Walker {
     node: OnnxNode,
     value: string,
     shape: Shape,
-  ): { layer: LayerSpec | null; value: string; shape: Shape } {
+  ): { layer: LayerSpec | LayerSpec[] | null; value: string; shape: Shape } {
     const op = node.opType;
     if (!HANDLED_OPS.has(op)) {
       throw new OnnxError(
@@ -470,6 +474,8 @@ class Walker {
         if (shape.length !== 3) this.shapeFail(node, shape, '[C, H, W]');
         return { layer: { kind: 'globalavgpool2d' }, value: out, shape: [shape[0]!, 1, 1] };
       }
+      case 'ReduceMean':
+        return this.spatialMean(node, shape, out);
       case 'Flatten': {
         let axis = attrInt(node, 'axis', 1);
         if (axis < 0) axis += shape.length + 1;
@@ -822,6 +828,24 @@ class Walker {
     return next.opType === 'Conv'
       ? this.conv(next, shape, nextOut, extra)
       : this.pool(next, shape, nextOut, 'avg', extra);
+  }
+
+  /** ReduceMean over H and W, as `x.mean((2, 3))` exports: a global average pool (then a flatten). */
+  private spatialMean(node: OnnxNode, shape: Shape, out: string) {
+    if (shape.length !== 3) this.shapeFail(node, shape, '[C, H, W]');
+    const fromInput = node.inputs[1] !== undefined && node.inputs[1] !== '';
+    const axes = fromInput
+      ? Array.from(this.values(node, this.constant(node, 1, 'axes'), 'axes'))
+      : attrInts(node, 'axes', []);
+    const spatial = axes.map((a) => (a < 0 ? a + 4 : a)).sort();
+    if (spatial.length !== 2 || spatial[0] !== 2 || spatial[1] !== 3) {
+      throw new OnnxError(
+        `${nodeLabel(node)} averages over axes [${axes.join(', ')}]; only the mean over H and W (axes 2, 3) is supported`,
+      );
+    }
+    const pool: LayerSpec = { kind: 'globalavgpool2d' };
+    if (attrInt(node, 'keepdims', 1) !== 0) return { layer: pool, value: out, shape: [shape[0]!, 1, 1] };
+    return { layer: [pool, { kind: 'flatten' } as LayerSpec], value: out, shape: [shape[0]!] };
   }
 
   private flatten(shape: Shape, out: string) {

@@ -124,4 +124,13 @@ describe('patterns', () => {
   it('a zero Pad before a MaxPool is refused (its padding is −∞, not zeros)', () => {
     expect(() => importOnnxWithNotes(padThen('MaxPool'))).toThrow(/right before a Conv or AveragePool/);
   });
+
+  it('ReduceMean over the channels is refused, naming the axes', () => {
+    const bytes = modelBytes({
+      inputs: [{ name: 'x', dims: ['batch', 2, 3, 3] }],
+      outputs: [{ name: 'y', dims: ['batch', 3, 3] }],
+      nodes: [{ op: 'ReduceMean', inputs: ['x'], outputs: ['y'], attrs: { axes: [1], keepdims: 0 } }],
+    });
+    expect(() => importOnnxWithNotes(bytes)).toThrow(/averages over axes \[1\]; only the mean over H and W/);
+  });
 });
