@@ -11,7 +11,7 @@
  * The structure-specific part is one product, J P⁻¹ Jᵀ for a batch of Jacobian
  * factors, and one sampler of N(θ*, P⁻¹); both are passed in.
  */
-import { ValueError } from '../errors.js';
+import { NotFiniteError, ValueError } from '../errors.js';
 import type { RngLike } from '../random.js';
 import { type JacobianFactors, jacobianFactors } from './factors.js';
 import { checkAllocation, firstNonFinite } from './inputs.js';
@@ -121,8 +121,10 @@ function checkFinite(prediction: FlatPrediction, k: number): FlatPrediction {
   for (const [key, name, perExample] of parts) {
     const bad = firstNonFinite(prediction[key] ?? []);
     if (bad) {
-      throw new ValueError(
-        `predict: ${name} is not finite for example ${Math.floor(bad.index / perExample)} (${bad.value}); the inputs or weights overflow`,
+      const example = Math.floor(bad.index / perExample);
+      throw new NotFiniteError(
+        `predict: ${name} is not finite for example ${example} (${bad.value}); the inputs or weights overflow`,
+        { example },
       );
     }
   }
