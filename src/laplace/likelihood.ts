@@ -80,6 +80,8 @@ export interface LikelihoodRule {
   readonly name: LikelihoodName;
   /** Whether the observation noise σ is a free hyperparameter (otherwise it is 1). */
   readonly hasNoise: boolean;
+  /** The fewest network outputs the likelihood makes sense for. */
+  readonly minOutputs: number;
   /** The loss `train` minimises for this likelihood. */
   readonly trainingLoss: 'mse' | 'crossEntropy';
   /** The factor c in P = c·H + P₀. */
@@ -149,6 +151,7 @@ export function softmaxRows(
 export const regressionRule: LikelihoodRule = {
   name: 'regression',
   hasNoise: true,
+  minOutputs: 1,
   trainingLoss: 'mse',
   hessianFactor: (sigma, temperature) => 1 / (sigma * sigma * temperature),
   logLikelihood(loss, sigma, temperature, nData, nOutputs) {
@@ -231,6 +234,8 @@ export const regressionRule: LikelihoodRule = {
 export const classificationRule: LikelihoodRule = {
   name: 'classification',
   hasNoise: false,
+  // A softmax over one class is the constant 1: there is nothing to learn or predict.
+  minOutputs: 2,
   trainingLoss: 'crossEntropy',
   hessianFactor: (_sigma, temperature) => 1 / temperature,
   logLikelihood(loss, sigma, temperature) {
