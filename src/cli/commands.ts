@@ -75,6 +75,8 @@ Usage:
   ${PROGRAM} fit --data train.csv --target y --task regression|classification --out model.json [options]
   ${PROGRAM} predict --model model.json --data new.csv [--out predictions.csv]
   ${PROGRAM} evidence --data train.csv --target y --task regression|classification --hidden 50 --hidden 50,50
+  ${PROGRAM} fit --images train-images.gz --labels train-labels.gz --arch 'conv(16,3,pad=1),relu,maxpool(2),flatten,linear(10)' --out model.json
+  ${PROGRAM} predict --model model.json --images t10k-images.gz [--out predictions.csv]
 
 Run '${PROGRAM} <command> --help' for the options of a command.
 Exit code 0 on success, 1 on any error (one line on stderr naming the file, line and column).`;
@@ -116,7 +118,18 @@ ${TRAINING_HELP}
 
 Output:
   --report FILE            also write an HTML report (loss curve, held-out predictions)
-  -h, --help               show this help`;
+  -h, --help               show this help
+
+Images (a classifier of any architecture; --task classification is implied):
+  --arch A                 an architecture string such as
+                           conv(16,3,pad=1),relu,maxpool(2),conv(32,3,pad=1),relu,
+                           maxpool(2),flatten,linear(10), or a network JSON file
+  --images FILE            IDX images [N, H, W] or [N, C, H, W] of bytes (gzip or not),
+                           read as v/255, with --labels FILE (IDX labels [N])
+  --data FILE --target C   or a CSV of C·H·W pixel columns (NCHW, used as given)
+  --input-shape C,H,W      one image's shape; required with a CSV
+  --epochs N (default 5), --batch-size N (default 64), --lr, --prior-precision,
+  --seed, --holdout, --marglik-training, --structure, --subset as above`;
 
 const PREDICT_HELP = `Usage: ${PROGRAM} predict --model FILE --data FILE [--out FILE]
 
@@ -131,6 +144,8 @@ data has the target column, the held-out score is printed on stderr.
   --data FILE              CSV with a header row
   --out FILE               write the predictions here (default: stdout)
   --link L                 classification: probit, bridge, bridgeNorm or mc (default probit)
+  --images FILE            with an image model: IDX images (and --labels FILE to score them)
+  --input-shape C,H,W      with an image model and a CSV of pixels: checked against the model's
   -h, --help               show this help`;
 
 const EVIDENCE_HELP = `Usage: ${PROGRAM} evidence --data FILE --target COLUMN --task regression|classification --hidden 50 --hidden 50,50 ...
