@@ -161,22 +161,26 @@ describe('fit --arch on a CSV of pixels', () => {
 
 describe('bad image inputs: one line, exit 1, nothing written', () => {
   const target = () => out('never.json');
-  const fit = (...args: string[]) =>
+  const fitImages = (...args: string[]) =>
     cli('fit', '--images', images, '--labels', labels, '--epochs', '1', '--out', target(), ...args);
 
   it('an unknown layer name', () => {
-    expectFailure(fit('--arch', 'conv(4,5),relu,foo,linear(10)'), target(), /unknown layer "foo"/);
+    expectFailure(fitImages('--arch', 'conv(4,5),relu,foo,linear(10)'), target(), /unknown layer "foo"/);
   });
   it('an architecture that does not fit the input', () => {
-    expectFailure(fit('--arch', 'conv(4,29),flatten,linear(10)'), target(), /conv\(4,29\).*28×28/);
-    expectFailure(fit('--arch', 'conv(4,5),linear(10)'), target(), /put flatten before it/);
+    expectFailure(fitImages('--arch', 'conv(4,29),flatten,linear(10)'), target(), /conv\(4,29\).*28×28/);
+    expectFailure(fitImages('--arch', 'conv(4,5),linear(10)'), target(), /put flatten before it/);
   });
   it('fewer outputs than classes', () => {
-    expectFailure(fit('--arch', 'conv(4,5),flatten,linear(3)'), target(), /3 outputs.*linear\(10\)/);
+    expectFailure(fitImages('--arch', 'conv(4,5),flatten,linear(3)'), target(), /3 outputs.*linear\(10\)/);
   });
   it('an --input-shape that disagrees with the images, or is not a shape', () => {
-    expectFailure(fit('--arch', ARCH, '--input-shape', '1,28,27'), target(), /--input-shape is 1,28,27/);
-    expectFailure(fit('--arch', ARCH, '--input-shape', '1,x'), target(), /--input shape must be/);
+    expectFailure(
+      fitImages('--arch', ARCH, '--input-shape', '1,28,27'),
+      target(),
+      /--input-shape is 1,28,27/,
+    );
+    expectFailure(fitImages('--arch', ARCH, '--input-shape', '1,x'), target(), /--input shape must be/);
   });
   it('a CSV whose columns are not the input shape', () => {
     expectFailure(
