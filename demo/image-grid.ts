@@ -101,9 +101,9 @@ export function imageGrid({
   title?: string;
   scale?: number;
 }): string {
-  const cellW = Math.max(width * scale, 64) + 8;
+  const cellW = Math.max(width * scale, 80) + 12;
   const cellH = height * scale + 22;
-  const labelW = 210;
+  const labelW = 270;
   const top = title ? 28 : 6;
   const columns = Math.max(...rows.map((r) => r.images.length));
   const svgW = labelW + columns * cellW;
