@@ -505,7 +505,10 @@ export function inDistributionNotes(rotation: readonly RotationScores[], baselin
     const sign = better === 'max' ? 1 : -1;
     const best = upright.reduce((a, b) => (sign * (b[key] - a[key]) > 0 ? b : a));
     const improving = upright.filter((s) => isLaplace(s.predictive) && sign * (s[key] - reference[key]) > 0);
-    const bestText = `${best.predictive} (${best[key].toFixed(3)} against the ${baseline}'s ${reference[key].toFixed(3)})`;
+    const bestText =
+      best.predictive === baseline
+        ? `the ${baseline}'s own (${reference[key].toFixed(3)})`
+        : `${best.predictive} (${best[key].toFixed(3)} against the ${baseline}'s ${reference[key].toFixed(3)})`;
     notes.push(
       improving.length === 0
         ? `In distribution, no Laplace predictive improves the ${baseline}'s ${what}; the best is ${bestText}.`
@@ -518,7 +521,7 @@ export function inDistributionNotes(rotation: readonly RotationScores[], baselin
     const a = mean(nn.map((s) => s.nll));
     const b = mean(map.map((s) => s.nll));
     notes.push(
-      `The nn predictive (sampled weights) ${a < b ? 'lowers' : 'does not lower'} the ${baseline}'s NLL on rotated images (${a.toFixed(3)} against ${b.toFixed(3)}); sampling the weights of a network trained with a prior this broad moves its predictions off the MAP, which the linearised glm predictive avoids.`,
+      `The nn predictive (sampled weights) ${a < b ? 'lowers' : 'does not lower'} the ${baseline}'s NLL on rotated images (${a.toFixed(3)} against ${b.toFixed(3)})${a < b ? '' : '; sampling the weights of a network trained with a prior this broad moves its predictions off the MAP, which the linearised glm predictive avoids'}.`,
     );
   }
   notes.push(
