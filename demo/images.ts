@@ -61,13 +61,23 @@ export interface ImagesData {
 /** The quick run's angles: a coarser sweep of the same range. */
 export const QUICK_ANGLES: readonly number[] = [0, 30, 60, 90, 180];
 
+/** Images per class in the full run: the shipped subset's sizes, so the run takes the same time with or without the full set. */
+export const FULL_RUN_PER_CLASS = { train: 300, test: 100 } as const;
+/** Images per class in the quick run. */
+export const QUICK_RUN_PER_CLASS = { train: 100, test: 20 } as const;
+
 /**
- * Read the data. The quick run keeps 100 training and 20 test images per
- * class and five angles; the full run the whole set it finds (the full
- * Fashion-MNIST or the shipped subset) and thirteen angles.
+ * Read the data: a stratified sample of `perClass` training and test images
+ * per class (by default 100 and 20 in the quick run, 300 and 100 in the full
+ * one; 'all' keeps every image) from the full Fashion-MNIST when installed,
+ * else from the shipped subset; the rotated test sets (five angles in the
+ * quick run, thirteen in the full one); and the digits.
  */
-export function imagesData(options: Pick<DemoOptions, 'quick'>): ImagesData {
-  const data = loadFashionMnist(options.quick ? { perClass: { train: 100, test: 20 } } : {});
+export function imagesData(
+  options: Pick<DemoOptions, 'quick'> & { perClass?: { train: number; test: number } | 'all' },
+): ImagesData {
+  const perClass = options.perClass ?? (options.quick ? QUICK_RUN_PER_CLASS : FULL_RUN_PER_CLASS);
+  const data = loadFashionMnist(perClass === 'all' ? {} : { perClass });
   return {
     data,
     rotated: rotatedSets(data.test, options.quick ? QUICK_ANGLES : ROTATION_ANGLES),
@@ -274,25 +284,32 @@ export function shiftClaims(
   return claims;
 }
 
+/** What trains the predictives: a sentence on the network and how it was fitted, and the predictives, the MAP among them. */
+export interface ImageModels {
+  network: string;
+  predictives: ImagePredictive[];
+}
+
 /**
- * The part, once something trains the predictives: `makePredictives` gets the
- * training images and returns the MAP (named `baseline`) and the predictives
- * to compare with it.
+ * The part, once something trains the predictives: `makeModels` gets the
+ * data and returns the MAP (named `baseline`) and the predictives to compare
+ * with it.
  */
 export function imagesPart(
   options: DemoOptions,
-  makePredictives: (train: ImageDataset, data: ImagesData) => ImagePredictive[],
+  makeModels: (data: ImagesData, options: DemoOptions) => ImageModels,
   baseline = 'MAP',
 ): PartResult {
   const start = performance.now();
   const data = imagesData(options);
-  const predictives = makePredictives(data.data.train, data);
+  const { network, predictives } = makeModels(data, options);
   const rotation = rotationScores(predictives, data.rotated, data.data.test.labels);
   const ood = outOfDistributionScores(predictives, data.data.test, data.outOfDistribution);
   return {
     title: 'Images: Fashion-MNIST under rotation, and digits that are not clothing',
     intro: [
-      `${data.data.description}. Each predictive is scored on the test images rotated by ${data.rotated.map((s) => `${s.degrees}°`).join(', ')} (as in Ovadia et al. 2019), and on the ${data.outOfDistribution.shape[0].toLocaleString('en')} UCI handwritten digits resized into MNIST's 20×20 box, which are out of distribution.`,
+      `${data.data.description}. ${network}`,
+      `Each predictive is scored on the test images rotated by ${data.rotated.map((s) => `${s.degrees}°`).join(', ')} (as in Ovadia et al. 2019), and on the ${data.outOfDistribution.shape[0].toLocaleString('en')} UCI handwritten digits resized into MNIST's 20×20 box, which are out of distribution.`,
     ],
     tables: [...rotationTables(rotation), outOfDistributionTable(ood)],
     figures: [rotationFigures(rotation)],

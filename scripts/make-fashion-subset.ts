@@ -12,28 +12,42 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { decodeIdx, encodeIdx, gzip, takeIdx } from '../src/data/idx.js';
 import { stratifiedIndices } from '../src/data/images.js';
-
-const FROM = process.argv[2] ?? '/usr/share/datasets/fashion-mnist';
-const TO = process.argv[3] ?? new URL('../data/fashion-mnist/', import.meta.url).pathname;
 
 const SPLITS = [
   { prefix: 'train', perClass: 300, seed: 2017 },
   { prefix: 't10k', perClass: 100, seed: 2018 },
 ];
 
-mkdirSync(TO, { recursive: true });
-for (const { prefix, perClass, seed } of SPLITS) {
-  const images = await decodeIdx(readFileSync(join(FROM, `${prefix}-images-idx3-ubyte.gz`)));
-  const labels = await decodeIdx(readFileSync(join(FROM, `${prefix}-labels-idx1-ubyte.gz`)));
-  const indices = stratifiedIndices(labels.data, perClass, seed);
-  for (const [name, array] of [
-    [`${prefix}-images-idx3-ubyte.gz`, takeIdx(images, indices)],
-    [`${prefix}-labels-idx1-ubyte.gz`, takeIdx(labels, indices)],
-  ] as const) {
-    const bytes = await gzip(encodeIdx(array));
-    writeFileSync(join(TO, name), bytes);
-    console.log(`${join(TO, name)}: [${array.shape.join(', ')}] ${array.type}, ${bytes.length} bytes`);
+/** Write the subset of the four files in `from` to `to`; returns what was written. */
+export async function makeFashionSubset(
+  from: string,
+  to: string,
+): Promise<{ path: string; shape: number[]; bytes: number }[]> {
+  mkdirSync(to, { recursive: true });
+  const written: { path: string; shape: number[]; bytes: number }[] = [];
+  for (const { prefix, perClass, seed } of SPLITS) {
+    const images = await decodeIdx(readFileSync(join(from, `${prefix}-images-idx3-ubyte.gz`)));
+    const labels = await decodeIdx(readFileSync(join(from, `${prefix}-labels-idx1-ubyte.gz`)));
+    const indices = stratifiedIndices(labels.data, perClass, seed);
+    for (const [name, array] of [
+      [`${prefix}-images-idx3-ubyte.gz`, takeIdx(images, indices)],
+      [`${prefix}-labels-idx1-ubyte.gz`, takeIdx(labels, indices)],
+    ] as const) {
+      const bytes = await gzip(encodeIdx(array));
+      writeFileSync(join(to, name), bytes);
+      written.push({ path: join(to, name), shape: array.shape, bytes: bytes.length });
+    }
+  }
+  return written;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const from = process.argv[2] ?? '/usr/share/datasets/fashion-mnist';
+  const to = process.argv[3] ?? fileURLToPath(new URL('../data/fashion-mnist/', import.meta.url));
+  for (const { path, shape, bytes } of await makeFashionSubset(from, to)) {
+    console.log(`${path}: [${shape.join(', ')}], ${bytes} bytes`);
   }
 }

@@ -23,7 +23,7 @@ beforeAll(() => {
   // As `npm run build`, into `build` instead of dist/. The files of the CLI must compile cleanly under
   // the build's settings (no ambient Node types: they declare their own); tsc still emits when
   // another part of src/ is mid-edit elsewhere, so only errors in the CLI and the modules it reads
-  // and writes with (src/cli, src/data, src/report) fail here.
+  // and writes with (src/cli, src/data, src/report, src/node) fail here.
   const tsc = spawnSync(
     process.execPath,
     [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', build],
@@ -31,7 +31,7 @@ beforeAll(() => {
   );
   buildErrors = (tsc.stdout + tsc.stderr)
     .split('\n')
-    .filter((line) => /^src\/(cli|data|report)\//.test(line));
+    .filter((line) => /^src\/(cli|data|report|node)\//.test(line));
   // dist/ is ESM because the package is "type": "module".
   writeFileSync(join(build, 'package.json'), JSON.stringify({ type: packageJson.type }));
 }, 120_000);

@@ -170,10 +170,10 @@ describe('shiftClaims', () => {
 
 describe('imagesPart', () => {
   it('assembles the part from the predictives it is given', () => {
-    const part = imagesPart({ quick: true, progress: silent }, (train) => [
-      nearestMean('MAP', train, 200),
-      nearestMean('tempered', train, 20),
-    ]);
+    const part = imagesPart({ quick: true, progress: silent }, ({ data: { train } }) => ({
+      network: 'Nearest class means.',
+      predictives: [nearestMean('MAP', train, 200), nearestMean('tempered', train, 20)],
+    }));
     expect(part.tables).toHaveLength(6);
     expect(part.figures[0]).toHaveLength(3);
     expect(part.claims.map((c) => c.id)).toEqual([
@@ -181,6 +181,6 @@ describe('imagesPart', () => {
       'images-rotation-ece-tempered',
       'images-ood-tempered',
     ]);
-    expect(part.intro[0]).toMatch(/Fashion-MNIST/);
+    expect(part.intro[0]).toMatch(/Fashion-MNIST.*Nearest class means\./);
   });
 });

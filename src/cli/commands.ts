@@ -24,7 +24,7 @@ import {
   trainTestSplit,
   unstandardize,
 } from '../data/dataset.js';
-import { LaplaceTsError, ValueError } from '../errors.js';
+import { LaplaceTsError, NotFiniteError, ValueError } from '../errors.js';
 import type { BaseLaplace, HessianStructure, LinkApprox } from '../laplace/base.js';
 import {
   type ClassificationScores,
@@ -42,6 +42,7 @@ import {
   type TrainSettings,
   trainMap,
   trainWithMarglik,
+  weightDecay,
   Z95,
 } from '../laplace/pipeline.js';
 import { predictiveEntropy } from '../metrics.js';
@@ -287,7 +288,8 @@ function argumentProblem(error: Error & { code?: string }): string {
 
 function required(values: Values, key: string): string {
   const value = values[key];
-  if (typeof value !== 'string' || value === '') throw new UsageError(`--${key} is required`);
+  if (value === '') throw new UsageError(`--${key} needs a value, got an empty one`);
+  if (typeof value !== 'string') throw new UsageError(`--${key} is required`);
   return value;
 }
 
@@ -431,7 +433,7 @@ function prepareData(options: TrainingOptions): PreparedData {
     const nTest = Math.round(options.holdout * n);
     if (nTest < 1 || n - nTest < 2) {
       throw new CsvError(
-        `${table.fileName}: ${n} data rows are too few to hold out ${options.holdout} of them; use --holdout 0 or more rows`,
+        `${table.fileName}: ${n} data row${n === 1 ? ' is' : 's are'} too few to hold out ${options.holdout} of them; use --holdout 0 or more rows`,
         { fileName: table.fileName },
       );
     }
@@ -447,6 +449,13 @@ function prepareData(options: TrainingOptions): PreparedData {
   const inputScale = fitStandardizer(trainRows.X);
   const targetScale = options.task === 'regression' ? fitTargetScale(trainRows.y) : null;
   if (targetScale) checkTargetRange(table, targetScale);
+  const { priorPrecision, sigmaNoise } = options.settings;
+  const decay = weightDecay(options.task, priorPrecision, trainRows.X.length, sigmaNoise);
+  if (!Number.isFinite(decay)) {
+    throw new UsageError(
+      `--prior-precision ${priorPrecision}${options.task === 'regression' ? ` with --sigma-noise ${sigmaNoise}` : ''} gives a weight decay of ${decay}, which training cannot use; choose values nearer 1`,
+    );
+  }
   return {
     table,
     nClasses,
@@ -502,6 +511,7 @@ function fitOne(
     ));
   } else {
     ({ model, losses } = trainMap(data.train.X, y, data.nClasses, { ...settings, hidden }, progress));
+    checkTrained(model, losses);
     posterior = fitPosterior(
       model,
       data.train.X,
@@ -511,21 +521,28 @@ function fitOne(
       settings,
     );
   }
-  bar.finish(`final loss ${losses.at(-1)!.toPrecision(4)}`);
+  checkTrained(model, losses);
   const jacobian = targetScale ? data.train.X.length * Math.log(targetScale.std) : 0;
   const logMarginalLikelihood = posterior.logMarginalLikelihood() - jacobian;
+  if (!Number.isFinite(logMarginalLikelihood)) {
+    throw new ValueError(
+      `the log marginal likelihood is ${logMarginalLikelihood}, so the fit cannot be used; try a larger --prior-precision, or rescale the data`,
+    );
+  }
   let scores: FittedModel['scores'] = null;
   let heldOut: FittedModel['heldOut'] = null;
   if (data.test) {
     const { X, y: targets } = data.test;
     if (targetScale) {
       const map = mapRegression(posterior, model, X, targetScale);
-      const glm = regressionPredictive(posterior, X, targetScale);
+      const glm = heldOutPredictive(() => regressionPredictive(posterior, X, targetScale));
+      checkHeldOut([map.mean, map.variance, glm.mean, glm.variance]);
       scores = { map: regressionScores(map, targets), glm: regressionScores(glm, targets) };
       heldOut = { map, glm };
     } else {
       const map = mapProbabilities(model, X);
-      const glm = classificationPredictive(posterior, X);
+      const glm = heldOutPredictive(() => classificationPredictive(posterior, X));
+      checkHeldOut([map, glm]);
       scores = {
         map: classificationScores(map, targets, data.nClasses),
         glm: classificationScores(glm, targets, data.nClasses),
@@ -533,7 +550,46 @@ function fitOne(
       heldOut = { map, glm };
     }
   }
+  // Only a usable fit gets its summary line: a refusal stays the one line on stderr.
+  bar.finish(`final loss ${losses.at(-1)!.toPrecision(4)}`);
   return { hidden, model, losses, posterior, logMarginalLikelihood, scores, heldOut };
+}
+
+/**
+ * Held-out rows are standardised with the training rows' statistics; one far
+ * outside them (a column constant in training but not in the held-out rows)
+ * can give a prediction that is not a number, which no score can use.
+ */
+function checkHeldOut(predictions: readonly Float64Array[]): void {
+  if (predictions.every((p) => p.every(Number.isFinite))) return;
+  throw new ValueError(HELD_OUT_NOT_FINITE);
+}
+
+const HELD_OUT_NOT_FINITE =
+  'a held-out row lies so far outside the training rows that its prediction is not a finite number; use --holdout 0 or another --seed';
+
+/** A held-out predictive, with the library's overflow refusal said in the CLI's words. */
+function heldOutPredictive<T>(predictive: () => T): T {
+  try {
+    return predictive();
+  } catch (error) {
+    if (error instanceof NotFiniteError) throw new ValueError(HELD_OUT_NOT_FINITE);
+    throw error;
+  }
+}
+
+/** A predictive over the rows of `table`; a row whose prediction overflows is named by its line. */
+function predictRows<T>(table: NumericTable, predictive: () => T): T {
+  try {
+    return predictive();
+  } catch (error) {
+    if (!(error instanceof NotFiniteError)) throw error;
+    const line = table.lines[error.example]!;
+    throw new CsvError(`${table.fileName}: line ${line} ${NOT_FINITE}`, {
+      fileName: table.fileName,
+      row: line,
+    });
+  }
 }
 
 function architectureName(inputs: number, hidden: readonly number[], outputs: number): string {
@@ -554,34 +610,26 @@ function describeNetwork(
     : `MLP ${name} (${activation}, ${weights} weights)`;
 }
 
-/**
- * A fit is kept only if `predict` can use it: finite weights, loss and
- * evidence, and a model file that reads back. Training that diverged (or data
- * at a scale double precision cannot hold) ends here, before anything is
- * printed or written.
- */
-function checkUsable(fitted: FittedModel, modelText: string, outPath: string): void {
-  const problem = !fitted.model.flatParameters().every(Number.isFinite)
-    ? 'some weights are not finite numbers'
-    : !Number.isFinite(fitted.losses.at(-1)!)
-      ? `the final training loss is ${fitted.losses.at(-1)}`
-      : !Number.isFinite(fitted.logMarginalLikelihood)
-        ? `the log marginal likelihood is ${fitted.logMarginalLikelihood}`
-        : null;
-  if (problem === null) {
-    try {
-      loadModel(modelText, outPath);
-      return;
-    } catch (error) {
-      if (!(error instanceof LaplaceTsError)) throw error;
-      throw new ValueError(
-        `training did not give a usable model (${error.message}); try a smaller --lr or --sigma-noise, or rescale the data`,
-      );
-    }
-  }
+/** Training that diverged ends here, before a posterior is fitted at weights that are not numbers. */
+function checkTrained(model: Sequential, losses: readonly number[]): void {
+  const loss = losses.at(-1)!;
+  if (Number.isFinite(loss) && model.flatParameters().every(Number.isFinite)) return;
   throw new ValueError(
-    `training did not give a usable model (${problem}); try a smaller --lr or a larger --prior-precision, or rescale the data`,
+    `training diverged (final loss ${loss}${Number.isFinite(loss) ? ', weights not finite' : ''}); try a smaller --lr or a larger --prior-precision`,
   );
+}
+
+/**
+ * A fit is kept only if `predict` can read it back; this ends the command
+ * before anything is printed or written.
+ */
+function checkUsable(modelText: string, outPath: string): void {
+  try {
+    loadModel(modelText, outPath);
+  } catch (error) {
+    if (!(error instanceof LaplaceTsError)) throw error;
+    throw new ValueError(`the fitted model would not read back (${error.message})`);
+  }
 }
 
 /** Refuse, before training, a network or posterior too large for memory (see ./limits.ts). */
@@ -675,7 +723,7 @@ function fitCommand(values: Values, io: CliIo): void {
     posterior: posterior.toJSON(),
   };
   const modelText = `${JSON.stringify(file)}\n`;
-  checkUsable(fitted, modelText, outPath);
+  checkUsable(modelText, outPath);
   const out = io.stdout;
   out.write(
     `${options.task}: ${data.train.X.length} training rows, ${d} feature${d === 1 ? '' : 's'} → ${
@@ -807,35 +855,36 @@ function predictCommand(values: Values, io: CliIo): void {
   let rows: number[][];
   let score = '';
   if (file.task === 'regression') {
-    const prediction = regressionPredictive(posterior, X, file.targetScale!);
+    const prediction = predictRows(table, () => regressionPredictive(posterior, X, file.targetScale!));
     header = ['mean', 'std', 'lower95', 'upper95'];
     rows = Array.from(prediction.mean, (mean, i) => {
       const std = Math.sqrt(prediction.variance[i]!);
       return [mean, std, mean - Z95 * std, mean + Z95 * std];
     });
+    checkFinite(rows, table, NOT_FINITE);
     if (hasTarget) {
       const s = regressionScores(prediction, table.y!);
-      score = `NLL ${s.nll.toFixed(4)}, RMSE ${s.rmse.toPrecision(4)}`;
+      // A target far beyond the model's range squares to infinity: the predictions stand, the score cannot.
+      score =
+        Number.isFinite(s.nll) && Number.isFinite(s.rmse)
+          ? `NLL ${s.nll.toFixed(4)}, RMSE ${s.rmse.toPrecision(4)}`
+          : 'none, some targets are too large to score in double precision';
     }
   } else {
     const k = file.nClasses!;
-    const probs = classificationPredictive(posterior, X, link);
+    const probs = predictRows(table, () => classificationPredictive(posterior, X, link));
     const entropy = predictiveEntropy(tensor(probs, [X.length, k]));
     header = [...Array.from({ length: k }, (_, c) => `prob_${c}`), 'class', 'entropy'];
     rows = Array.from({ length: X.length }, (_, i) => {
       const p = Array.from(probs.subarray(i * k, (i + 1) * k));
       return [...p, p.indexOf(Math.max(...p)), entropy[i]!];
     });
+    checkFinite(rows, table, NOT_FINITE);
     if (hasTarget) {
       const s = classificationScores(probs, table.y!, k);
       score = `accuracy ${s.accuracy.toFixed(4)}, NLL ${s.nll.toFixed(4)}, ECE ${s.ece.toFixed(4)}, Brier ${s.brier.toFixed(4)}`;
     }
   }
-  checkFinite(
-    rows,
-    table,
-    'has a prediction that is not a finite number; it is too far outside the data the model was trained on',
-  );
   const csv = formatCsv(header, rows);
   if (outPath === undefined) io.stdout.write(csv);
   else {
@@ -849,6 +898,9 @@ function predictCommand(values: Values, io: CliIo): void {
     );
   }
 }
+
+const NOT_FINITE =
+  'has a prediction that is not a finite number; it is too far outside the data the model was trained on';
 
 /**
  * The first non-finite entry of `rows` (one per row of `table`) is refused,

@@ -71,6 +71,9 @@ export function loadModel(text: string, fileName: string): LoadedModel {
     Array.isArray(v) && v.length === n && v.every((x) => typeof x === 'number' && Number.isFinite(x));
   if (!strings(file.columns)) throw bad('columns must be a non-empty list of column names');
   const d = file.columns!.length;
+  if (new Set(file.columns).size !== d) throw bad('columns must be distinct names');
+  if (file.columns!.includes(file.target as string))
+    throw bad(`the target ${JSON.stringify(file.target)} is also listed as a feature column`);
   if (typeof file.target !== 'string') throw bad('target must be a column name');
   if (!numbers(file.inputScale?.mean, d) || !numbers(file.inputScale?.std, d))
     throw bad(`inputScale must hold ${d} means and standard deviations`);

@@ -23,13 +23,15 @@
  *   linear     [F] ↦ [outFeatures]
  *
  * (the same for W), which fills in each layer's input size: `inChannels` of a
- * convolution, `inFeatures` of a linear layer, `numFeatures` of a batch norm.
+ * convolution, `inFeatures` of a linear layer, `numFeatures` of a batch norm
+ * (batchnorm2d over the channels of an image, batchnorm1d over flat features).
  * An architecture that does not fit its input, such as a feature map shrinking
  * to nothing or a linear layer on an unflattened image, is a ShapeError naming
  * the layer, where it is in the string, and the shapes; a misspelt layer or a
  * bad argument is an `ArchitectureError` naming the token and its column.
  */
 import { ShapeError, ValueError } from '../errors.js';
+import { convOutputSize } from '../kernels/conv.js';
 
 /** The activations an architecture string may name (those of `laplace-ts/nn`). */
 export type ActivationType = 'relu' | 'tanh' | 'sigmoid' | 'gelu' | 'softplus' | 'identity';
@@ -51,6 +53,7 @@ export type LayerSpec =
   | { type: 'flatten' }
   | { type: 'linear'; outFeatures: number; bias: boolean }
   | { type: 'batchnorm2d' }
+  | { type: 'batchnorm1d' }
   | { type: 'dropout'; p: number }
   | { type: 'leakyrelu'; negativeSlope: number }
   | { type: 'elu'; alpha: number }
@@ -60,8 +63,8 @@ export type LayerSpec =
 export type ResolvedLayerSpec =
   | (Extract<LayerSpec, { type: 'conv2d' }> & { inChannels: number })
   | (Extract<LayerSpec, { type: 'linear' }> & { inFeatures: number })
-  | (Extract<LayerSpec, { type: 'batchnorm2d' }> & { numFeatures: number })
-  | Exclude<LayerSpec, { type: 'conv2d' | 'linear' | 'batchnorm2d' }>;
+  | (Extract<LayerSpec, { type: 'batchnorm2d' | 'batchnorm1d' }> & { numFeatures: number })
+  | Exclude<LayerSpec, { type: 'conv2d' | 'linear' | 'batchnorm2d' | 'batchnorm1d' }>;
 
 /** Layers with their input sizes, and the shape of one example between them. */
 export interface ResolvedArchitecture {
@@ -133,6 +136,7 @@ const GRAMMAR: readonly LayerGrammar[] = [
     ],
   },
   { type: 'batchnorm2d', names: ['batchnorm', 'batchnorm2d'], parameters: [] },
+  { type: 'batchnorm1d', names: ['batchnorm1d'], parameters: [] },
   { type: 'dropout', names: ['dropout'], parameters: [{ name: 'p', kind: 'probability', fallback: 0.5 }] },
   {
     type: 'leakyrelu',
@@ -374,11 +378,6 @@ export function formatArchitecture(layers: readonly LayerSpec[]): string {
     .join(',');
 }
 
-/** PyTorch's output length of a convolution along one axis: ⌊(n + 2p − d(k − 1) − 1)/s⌋ + 1. */
-export function convOutputSize(n: number, kernelSize: number, stride = 1, padding = 0, dilation = 1): number {
-  return Math.floor((n + 2 * padding - dilation * (kernelSize - 1) - 1) / stride) + 1;
-}
-
 /** "1,28,28" or "[1, 28, 28]" → [1, 28, 28]: the shape of one example, positive integers. */
 export function parseInputShape(text: string): number[] {
   const inner = text.trim().replace(/^\[(.*)\]$/, '$1');
@@ -457,7 +456,7 @@ export function inferShapes(
           misfit(`padding ${spec.padding} must be at most half the kernel size ${spec.kernelSize}`);
         }
         shape = windowed(h, w, spec.padding, spec.kernelSize, c, (n) =>
-          convOutputSize(n, spec.kernelSize, spec.stride, spec.padding),
+          convOutputSize(n, spec.kernelSize, spec.stride, spec.padding, 1),
         );
         resolved.push({ ...spec });
         break;
@@ -476,6 +475,10 @@ export function inferShapes(
         resolved.push({ ...spec, numFeatures: c });
         break;
       }
+      case 'batchnorm1d':
+        if (shape.length !== 1) misfit('batchnorm1d needs a flat input [features]; put flatten before it');
+        resolved.push({ ...spec, numFeatures: shape[0]! });
+        break;
       default:
         resolved.push({ ...spec });
     }
@@ -510,6 +513,7 @@ export function parameterCount(layer: ResolvedLayerSpec): number {
     case 'linear':
       return layer.inFeatures * layer.outFeatures + (layer.bias ? layer.outFeatures : 0);
     case 'batchnorm2d':
+    case 'batchnorm1d':
       return 2 * layer.numFeatures;
     default:
       return 0;

@@ -115,7 +115,9 @@ const MIN_SPREAD = 1e-290;
 
 /**
  * Apply a fitted standardiser to rows with the same columns. Where x − mean
- * overflows (|x| and |mean| near the largest double), z is x/std − mean/std.
+ * overflows (|x| and |mean| near the largest double), z is x/std − mean/std;
+ * a |z| below 1e-290 (what is left of a constant column of tiny values) is 0,
+ * since subnormal inputs only carry rounding noise into the curvature.
  */
 export function standardize(X: readonly (readonly number[])[], { mean, std }: Standardizer): number[][] {
   return X.map((row, i) => {
@@ -126,7 +128,8 @@ export function standardize(X: readonly (readonly number[])[], { mean, std }: St
     }
     return row.map((x, j) => {
       const z = (x - mean[j]!) / std[j]!;
-      return Number.isFinite(z) ? z : x / std[j]! - mean[j]! / std[j]!;
+      if (!Number.isFinite(z)) return x / std[j]! - mean[j]! / std[j]!;
+      return Math.abs(z) < MIN_SPREAD ? 0 : z;
     });
   });
 }

@@ -54,7 +54,7 @@ import {
   type Targets,
 } from './likelihood.js';
 import { Network, type SequentialLike } from './network.js';
-import { CHUNK, type PredictOptions, predict } from './predictive.js';
+import { type PredictOptions, predict } from './predictive.js';
 import { Prior, type PriorPrecision, type PriorStructure, priorMeanVector } from './prior.js';
 import { Selection, type SubsetOfWeights } from './selection.js';
 import {
@@ -245,7 +245,7 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
    * training data X [n, d] with targets y (class indices, or values [n] / [n, K]).
    */
   fit(X: unknown, y: unknown): this {
-    const { data: x, rows: n } = toMatrix(X, this.network.inputSize, 'fit: X');
+    const { data: x, rows: n } = toMatrix(X, this.network.inputShape, 'fit: X');
     if (n === 0) throw new ValueError('fit: X has no rows');
     const targets = this.likelihoodRule.parseTargets(y, n, this.nOutputs, 'fit: y');
     this.theta = Network.flatParameters(this.model);
@@ -259,8 +259,9 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
     this.beginCurvature();
     this.loss = 0;
     const d = this.network.inputSize;
-    for (let start = 0; start < n; start += CHUNK) {
-      const end = Math.min(n, start + CHUNK);
+    const batch = this.network.examplesPerBatch(this.nOutputs);
+    for (let start = 0; start < n; start += batch) {
+      const end = Math.min(n, start + batch);
       const factors = this.trainingFactors(x.subarray(start * d, end * d), targets, start, end - start);
       checkCurvatureFinite(factors, start);
       this.accumulateCurvature(factors);
@@ -416,7 +417,7 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
   predict(X: unknown, options: PredictOptions = {}): PredictionFor<L> {
     this.checkFitted('predict');
     checkOptionNames(options, PREDICT_OPTIONS, 'predict');
-    const { data: x, rows: n } = toMatrix(X, this.network.inputSize, 'predict: X');
+    const { data: x, rows: n } = toMatrix(X, this.network.inputShape, 'predict: X');
     return predict(this.internals, x, n, options) as PredictionFor<L>;
   }
 

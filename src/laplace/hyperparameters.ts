@@ -386,7 +386,7 @@ function unboundedNoise(what: string, source: TuningSource, toZero: boolean): ne
 function gridSearchPrior(source: TuningSource, options: OptimizePriorOptions): HyperparameterResult {
   const { data: x, rows: n } = toMatrix(
     options.valX,
-    source.network.inputSize,
+    source.network.inputShape,
     'optimizePriorPrecision: valX',
   );
   const targets = source.likelihoodRule.parseTargets(

@@ -9,17 +9,37 @@
 import { ShapeError, ValueError } from '../errors.js';
 import { Tensor } from '../tensor.js';
 
-/** Validate a design matrix: number[][] (rows may be Float64Arrays), Tensor [n, d], or a flat Float64Array with d columns. */
-export function toMatrix(X: unknown, d: number, what: string): { data: Float64Array; rows: number } {
+/**
+ * Validate a design matrix of examples of shape `example` (a number d is [d]):
+ * number[][] of rows of d = ∏ example numbers (rows may be Float64Arrays),
+ * nested arrays [n][...example] (images [n][C][H][W], say), a Tensor
+ * [n, ...example] or [n, d], or a flat Float64Array of rows. Returned as rows.
+ */
+export function toMatrix(
+  X: unknown,
+  example: number | readonly number[],
+  what: string,
+): { data: Float64Array; rows: number } {
+  const exampleShape = typeof example === 'number' ? [example] : example;
+  const d = exampleShape.reduce((a, b) => a * b, 1);
+  const expected = exampleShape.length > 1 ? `[n, ${exampleShape.join(', ')}] or [n, ${d}]` : `[n, ${d}]`;
   let data: Float64Array;
   let rows: number;
   if (X instanceof Tensor) {
     const shape = X.shape;
+    const asExamples =
+      shape.length === exampleShape.length + 1 && exampleShape.every((v, i) => shape[i + 1] === v);
     if (shape.length === 1 && d === 1) rows = shape[0]!;
-    else if (shape.length !== 2 || shape[1] !== d) {
-      throw new ShapeError(`${what} has shape [${shape.join(', ')}], expected [n, ${d}]`);
+    else if (!asExamples && (shape.length !== 2 || shape[1] !== d)) {
+      throw new ShapeError(`${what} has shape [${shape.join(', ')}], expected ${expected}`);
     } else rows = shape[0]!;
     data = X.data;
+  } else if (Array.isArray(X) && exampleShape.length > 1 && Array.isArray(X[0]) && Array.isArray(X[0][0])) {
+    rows = X.length;
+    data = new Float64Array(rows * d);
+    X.forEach((x, i) => {
+      flattenNested(x, exampleShape, `${what}[${i}]`, data, i * d);
+    });
   } else if (X instanceof Float64Array) {
     if (X.length % d !== 0)
       throw new ShapeError(`${what} has ${X.length} values, not a multiple of ${d} features`);
@@ -38,6 +58,30 @@ export function toMatrix(X: unknown, d: number, what: string): { data: Float64Ar
     }
   }
   return { data, rows };
+}
+
+/** Nested arrays of the given shape, written row-major into out[offset…]. */
+function flattenNested(
+  x: unknown,
+  shape: readonly number[],
+  what: string,
+  out: Float64Array,
+  offset: number,
+): number {
+  if (shape.length === 0) {
+    out[offset] = number(x, what);
+    return offset + 1;
+  }
+  if (!Array.isArray(x) || x.length !== shape[0]) {
+    throw new ShapeError(
+      `${what} must be an array of ${shape[0]} (each example is [${shape.join(', ')}]), got ${describe(x)}`,
+    );
+  }
+  let at = offset;
+  x.forEach((v, i) => {
+    at = flattenNested(v, shape.slice(1), `${what}[${i}]`, out, at);
+  });
+  return at;
 }
 
 /**

@@ -134,8 +134,8 @@ export function marglikTraining(
 
   // The hyperparameters live in a Laplace object, which also validates them.
   let la = makeLaplace(options.priorPrecision ?? 1, options.sigmaNoise ?? 1);
-  const tensorCount = model.linearLayers.reduce((s, l) => s + (l.bias ? 2 : 1), 0);
-  const { rows: n } = toMatrix(X, model.inFeatures, 'marglikTraining: X');
+  const tensorCount = model.layers.reduce((s, l) => s + l.parameters().length, 0);
+  const { rows: n } = toMatrix(X, model.inputShape, 'marglikTraining: X');
   const outputs = model.outFeatures;
 
   /** λ per parameter tensor from the current δ and σ. */

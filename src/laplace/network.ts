@@ -144,6 +144,18 @@ export class Network {
     return { steps, shape };
   }
 
+  /**
+   * Examples per batch when m rows per example are pulled back: at most 512,
+   * and few enough that the widest layer's cotangents, [n·m, …], stay near
+   * 4M numbers (a convolution's feature maps are wide; an MLP's are not).
+   */
+  examplesPerBatch(m: number): number {
+    let widest = this.outputSize;
+    for (const leaf of this.layers)
+      widest = Math.max(widest, sizeOf(leaf.inputShape), sizeOf(leaf.outputShape));
+    return Math.max(1, Math.min(512, Math.floor(4_000_000 / (Math.max(1, m) * widest))));
+  }
+
   /** The model's current parameters as one flat vector in PyTorch order. */
   static flatParameters(model: SequentialLike): Float64Array {
     const parts = model.layers.flatMap((layer) => layer.parameters().map((t) => t.data));

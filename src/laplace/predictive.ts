@@ -11,7 +11,7 @@
  * The structure-specific part is one product, J P⁻¹ Jᵀ for a batch of Jacobian
  * factors, and one sampler of N(θ*, P⁻¹); both are passed in.
  */
-import { ValueError } from '../errors.js';
+import { NotFiniteError, ValueError } from '../errors.js';
 import type { RngLike } from '../random.js';
 import { type JacobianFactors, jacobianFactors } from './factors.js';
 import { checkAllocation, firstNonFinite } from './inputs.js';
@@ -49,9 +49,6 @@ export interface PredictiveSource {
   /** n samples of the random weights from N(θ*, P⁻¹), [n × nParams]. */
   sampleWeights(n: number, seed: RngLike): Float64Array;
 }
-
-/** Examples per chunk when streaming data through the network. */
-export const CHUNK = 512;
 
 const LINKS: readonly LinkApprox[] = ['probit', 'bridge', 'bridgeNorm', 'mc'];
 
@@ -93,8 +90,9 @@ export function predictFlat(
   const mean = new Float64Array(n * k);
   const covariance = new Float64Array(n * k * k);
   const d = source.network.inputSize;
-  for (let start = 0; start < n; start += CHUNK) {
-    const end = Math.min(n, start + CHUNK);
+  const batch = source.network.examplesPerBatch(k);
+  for (let start = 0; start < n; start += batch) {
+    const end = Math.min(n, start + batch);
     const factors = jacobianFactors(
       source.network,
       source.theta,
@@ -123,8 +121,10 @@ function checkFinite(prediction: FlatPrediction, k: number): FlatPrediction {
   for (const [key, name, perExample] of parts) {
     const bad = firstNonFinite(prediction[key] ?? []);
     if (bad) {
-      throw new ValueError(
-        `predict: ${name} is not finite for example ${Math.floor(bad.index / perExample)} (${bad.value}); the inputs or weights overflow`,
+      const example = Math.floor(bad.index / perExample);
+      throw new NotFiniteError(
+        `predict: ${name} is not finite for example ${example} (${bad.value}); the inputs or weights overflow`,
+        { example },
       );
     }
   }

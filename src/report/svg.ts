@@ -81,29 +81,46 @@ export interface ScatterSeries {
 
 // ---------------------------------------------------------------- scales and ticks
 
-/** Round numbers covering [min, max]: about `count` ticks at 1, 2 or 5 × 10ᵏ apart. */
+/**
+ * Round numbers covering [min, max]: about `count` ticks at 1, 2 or 5 × 10ᵏ apart.
+ * Any finite range works: one narrower than 1e-10 of its magnitude (the last
+ * bits of a flat loss curve) is widened as a single value would be, since
+ * ticks inside it could not be told apart; the step is found without forming
+ * max − min, which overflows for ranges near ±1.8e308.
+ */
 export function niceTicks(min: number, max: number, count = 5): { ticks: number[]; step: number } {
-  if (!(max > min)) [min, max] = padDegenerate(min);
-  const raw = (max - min) / Math.max(1, count);
+  if (degenerate(min, max)) [min, max] = padDegenerate(min / 2 + max / 2);
+  const raw = max / Math.max(1, count) - min / Math.max(1, count);
   const power = 10 ** Math.floor(Math.log10(raw));
   // The mantissa nearest raw on a log scale (thresholds √2, √10, √50), as d3 does.
   const error = raw / power;
-  const step =
-    (error >= Math.sqrt(50) ? 10 : error >= Math.sqrt(10) ? 5 : error >= Math.SQRT2 ? 2 : 1) * power;
+  const mantissa = error >= Math.sqrt(50) ? 10 : error >= Math.sqrt(10) ? 5 : error >= Math.SQRT2 ? 2 : 1;
+  // 10 × 1e308 would overflow; 1e308 is then the step.
+  const step = Number.isFinite(mantissa * power) ? mantissa * power : power;
+  // Counted by index, not by comparing i·step with max + slack, which overflows near 1.8e308.
   const ticks: number[] = [];
-  for (let i = Math.ceil(min / step - 1e-9); i * step <= max + step * 1e-9; i++)
-    ticks.push(cleanZero(Number((i * step).toPrecision(12))));
+  const last = Math.floor(max / step + 1e-9);
+  for (let i = Math.ceil(min / step - 1e-9); i <= last; i++) {
+    const tick = Number((i * step).toPrecision(15));
+    ticks.push(Math.abs(tick) < step * 1e-9 ? 0 : tick);
+  }
   return { ticks, step };
 }
 
-function padDegenerate(value: number): [number, number] {
-  const pad = value === 0 || !Number.isFinite(value) ? 1 : Math.abs(value) * 0.1;
-  const centre = Number.isFinite(value) ? value : 0;
-  return [centre - pad, centre + pad];
+/** Values below this are zero to a chart: steps between them would underflow. */
+const NEGLIGIBLE = 1e-290;
+
+/** A range too narrow to hold distinct ticks: empty, within 1e-10 of its magnitude, or negligible. */
+function degenerate(min: number, max: number): boolean {
+  const width = max - min;
+  return !(width > 1e-10 * Math.max(Math.abs(min), Math.abs(max)) && width > NEGLIGIBLE);
 }
 
-function cleanZero(x: number): number {
-  return Math.abs(x) < 1e-12 ? 0 : x;
+/** ±10% around a value, or ±1 around zero (and around a negligible or non-finite value). */
+function padDegenerate(value: number): [number, number] {
+  if (!(Math.abs(value) >= NEGLIGIBLE) || !Number.isFinite(value)) return [-1, 1];
+  const pad = Math.abs(value) * 0.1;
+  return [value - pad, value + pad];
 }
 
 /** The data extent widened outwards to the nearest ticks. */
@@ -120,14 +137,22 @@ function niceDomain(
     if (v < min) min = v;
     if (v > max) max = v;
   }
-  if (!(max > min)) [min, max] = padDegenerate(Number.isFinite(min) ? min : 0);
+  if (!Number.isFinite(min)) [min, max] = [0, 0];
+  if (degenerate(min, max)) [min, max] = padDegenerate(min / 2 + max / 2);
   const { step } = niceTicks(min, max, count);
-  return [Math.floor(min / step + 1e-9) * step, Math.ceil(max / step - 1e-9) * step];
+  // Near ±1.8e308 the next tick out overflows; the largest double stands in for it.
+  const clamp = (v: number) => Math.min(Math.max(v, -Number.MAX_VALUE), Number.MAX_VALUE);
+  return [clamp(Math.floor(min / step + 1e-9) * step), clamp(Math.ceil(max / step - 1e-9) * step)];
+}
+
+/** (v − a)/(b − a), halved first so that a domain near ±1.8e308 does not overflow. */
+function fraction(v: number, [a, b]: readonly [number, number]): number {
+  return (v / 2 - a / 2) / (b / 2 - a / 2);
 }
 
 /** A tick label with as many decimals as the step needs, and no −0. */
 export function formatTick(value: number, step: number): string {
-  const v = cleanZero(value);
+  const v = Math.abs(value) < step * 1e-9 ? 0 : value;
   const magnitude = Math.max(Math.abs(v), step);
   if (magnitude >= 1e6 || step < 1e-4) return v.toExponential(2);
   return v.toFixed(Math.max(0, -Math.floor(Math.log10(step) + 1e-9)));
@@ -201,13 +226,11 @@ class Frame {
   }
 
   x(v: number): number {
-    const [a, b] = this.xDomain;
-    return this.left + ((v - a) / (b - a)) * this.plotWidth;
+    return this.left + fraction(v, this.xDomain) * this.plotWidth;
   }
 
   y(v: number): number {
-    const [a, b] = this.yDomain;
-    return this.top + (1 - (v - a) / (b - a)) * this.plotHeight;
+    return this.top + (1 - fraction(v, this.yDomain)) * this.plotHeight;
   }
 
   /** The whole SVG: background, grid, marks (clipped), axes, labels, legend. */

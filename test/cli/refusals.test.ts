@@ -171,6 +171,114 @@ describe('values far from 1 in magnitude', () => {
   });
 });
 
+describe('found by the fuzz test (test/cli/fuzz.test.ts)', () => {
+  it('a flat loss curve in the report (prior precision 1e300) no longer hangs the chart', () => {
+    const data = work.file(
+      'flat.csv',
+      regressionCsv(12, (i) => [i, i % 3]),
+    );
+    const result = regression(
+      data,
+      out('flat.json'),
+      '--prior-precision',
+      '1e300',
+      '--report',
+      out('flat.html'),
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(readFileSync(out('flat.html'), 'utf8')).not.toMatch(/NaN|Infinity/);
+  });
+
+  it('a weight decay that overflows (--prior-precision 1e300 with --sigma-noise 1e300) is refused before training', () => {
+    const data = work.file(
+      'decay.csv',
+      regressionCsv(12, (i) => [i, i % 3]),
+    );
+    expectFailure(
+      regression(data, out('decay.json'), '--prior-precision', '1e300', '--sigma-noise', '1e300'),
+      /--prior-precision 1e\+?300 with --sigma-noise 1e\+?300 gives a weight decay of Infinity/,
+    );
+  });
+
+  it('a held-out row far outside the training rows is refused in one line, not scored as NaN', () => {
+    const data = work.file(
+      'outlier.csv',
+      'x0,x1,y\n0,0,0\n0,-2.4e263,-2.4e-37\n0,0,0\n0,0,0\n0,0,0\n0,0,0\n',
+    );
+    expectFailure(
+      regression(data, out('outlier.json'), '--holdout', '0.5'),
+      /held-out row .* not a finite number/,
+    );
+    expect(existsSync(out('outlier.json'))).toBe(false);
+  });
+
+  it('a column of subnormal values does not make the evidence NaN', () => {
+    const data = work.file(
+      'subnormal.csv',
+      'x0,x1,y\n0,-1.2e-271,0\n-3e-310,-7e-265,1\n0,4.4e-308,0\n7e-204,0,1\n0,0,0\n0,0,1\n0,-3e-200,0\n',
+    );
+    const result = cli(
+      'fit',
+      '--data',
+      data,
+      '--target',
+      'y',
+      '--task',
+      'classification',
+      '--out',
+      out('sub.json'),
+      ...quick,
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/evidence\): -\d/);
+  });
+});
+
+describe('predict on data the fit never saw', () => {
+  it('a target near 1e200 leaves the predictions standing and says why there is no score', () => {
+    const model = out('score.json');
+    expect(
+      regression(
+        work.file(
+          'score.csv',
+          regressionCsv(12, (i) => [i, i % 3]),
+        ),
+        model,
+      ).code,
+    ).toBe(0);
+    const data = work.file('score-huge.csv', 'a,b,y\n1,2,-1e200\n3,1,0\n');
+    const result = cli('predict', '--model', model, '--data', data);
+    expect(result.code, result.stderr).toBe(0);
+    expect(finiteCsv(result.stdout)).toBe(true);
+    expect(result.stderr).toMatch(/score on "y" of .*: none, some targets are too large to score/);
+    expect(result.stderr).not.toMatch(/NaN|Infinity/);
+  });
+
+  it('an input too far out to standardise, or to predict from, is refused by line and column', () => {
+    const model = out('far.json');
+    expect(
+      regression(
+        work.file(
+          'far.csv',
+          regressionCsv(12, (i) => [i * 1e-200, i % 3]),
+        ),
+        model,
+      ).code,
+    ).toBe(0);
+    const data = work.file('far-new.csv', 'a,b\n1,2\n1e300,1\n');
+    expectFailure(
+      cli('predict', '--model', model, '--data', data),
+      /far-new\.csv: line 3, column "a": 1e\+300 is too far outside the data the model was trained on/,
+    );
+    // Standardised it is finite (1e4 standard deviations out), but the network's output is not.
+    const farther = work.file('farther.csv', 'a,b\n1e-200,2\n1e-200,1e306\n');
+    expectFailure(
+      cli('predict', '--model', model, '--data', farther),
+      /farther\.csv: line 3 has a prediction that is not a finite number/,
+    );
+  });
+});
+
 describe('errors that name the real problem', () => {
   it('a model file whose input standard deviation is 0', () => {
     const model = out('std0.json');
@@ -216,6 +324,29 @@ describe('errors that name the real problem', () => {
     expect(existsSync(out('big.json'))).toBe(false);
   });
 
+  it('evidence checks every architecture before training any', () => {
+    const start = performance.now();
+    const result = cli(
+      'evidence',
+      '--data',
+      join(DATA, 'toy-regression.csv'),
+      '--target',
+      'y',
+      '--task',
+      'regression',
+      '--structure',
+      'full',
+      '--epochs',
+      '2000',
+      '--hidden',
+      '5',
+      '--hidden',
+      '200,200',
+    );
+    expectFailure(result, /--structure full over the 40801 weights of 1→200→200→1/, /--subset lastLayer/);
+    expect(performance.now() - start).toBeLessThan(2000);
+  });
+
   it.each([
     [['--hidden', '-3'], /--hidden must be comma-separated positive integer widths .*got "-3"/],
     [['--seed', '-1'], /--seed must be an integer ≥ 0 .*got "-1"/],
@@ -236,6 +367,37 @@ describe('errors that name the real problem', () => {
     );
     expectFailure(result, pattern);
     expect(result.stderr).not.toMatch(/ambiguous|--hidden=-XYZ/);
+  });
+
+  it('an empty value names the option, not a missing one', () => {
+    expectFailure(
+      cli('fit', '--data', '', '--target', 'y', '--task', 'regression', '--out', out('e.json')),
+      /--data needs a value, got an empty one/,
+    );
+  });
+
+  it('a model file that lists a column twice, or its target as a feature', () => {
+    const model = out('cols.json');
+    expect(
+      regression(
+        work.file(
+          'cols.csv',
+          regressionCsv(12, (i) => [i, i % 3]),
+        ),
+        model,
+      ).code,
+    ).toBe(0);
+    const json = JSON.parse(readFileSync(model, 'utf8'));
+    const twice = work.file('cols-twice.json', JSON.stringify({ ...json, columns: ['a', 'a'] }));
+    expectFailure(
+      cli('predict', '--model', twice, '--data', join(work.dir, 'cols.csv')),
+      /cols-twice\.json: .*distinct/,
+    );
+    const target = work.file('cols-target.json', JSON.stringify({ ...json, columns: ['a', 'y'] }));
+    expectFailure(
+      cli('predict', '--model', target, '--data', join(work.dir, 'cols.csv')),
+      /cols-target\.json: .*target "y" is also listed as a feature/,
+    );
   });
 
   it('an option given twice', () => {

@@ -43,6 +43,7 @@ const layerSpecs: fc.Arbitrary<LayerSpec> = fc.oneof(
   fc.constantFrom<LayerSpec>(
     { type: 'flatten' },
     { type: 'batchnorm2d' },
+    { type: 'batchnorm1d' },
     { type: 'relu' },
     { type: 'tanh' },
     { type: 'sigmoid' },
@@ -277,6 +278,11 @@ describe('inferShapes', () => {
       type: 'batchnorm2d',
       numFeatures: 3,
     });
+    expect(resolveArchitecture('flatten,batchnorm1d', [3, 4, 4]).layers[1]).toEqual({
+      type: 'batchnorm1d',
+      numFeatures: 48,
+    });
+    expect(() => resolveArchitecture('batchnorm1d', [3, 4, 4])).toThrow(/batchnorm1d needs a flat input/);
   });
 
   it('rejects an input shape that is not positive integers', () => {

@@ -74,6 +74,12 @@ describe('fitStandardizer', () => {
     expect(fitStandardizer([[1e-200], [3e-200]]).std[0]).toBeCloseTo(1e-200, 212);
   });
 
+  it('standardises to exact zeros what is left of a constant column of subnormal values', () => {
+    const X = [[-3e-310], [0], [5e-324]];
+    const z = standardize(X, fitStandardizer(X)).map(([v]) => v);
+    expect(z).toEqual([0, 0, 0]);
+  });
+
   it('refuses a non-finite value', () => {
     expect(() => fitStandardizer([[1], [Number.POSITIVE_INFINITY]])).toThrow(ValueError);
     expect(() => fitTargetScale([Number.NaN, 1])).toThrow(ValueError);

@@ -7,11 +7,11 @@
 import { Matrix } from 'ml-matrix';
 import { describe, expect, test } from 'vitest';
 import { type HessianStructure, laplace } from '../../src/laplace/index.js';
-import type { Layer, LayerJSON, Sequential } from '../../src/nn/index.js';
+import type { Conv2d, Layer, LayerJSON, Sequential } from '../../src/nn/index.js';
 import { Sequential as SequentialClass } from '../../src/nn/index.js';
 import type { Shape, Tensor } from '../../src/tensor.js';
 import { expectClose } from '../helpers.js';
-import { residualCnn, smallCnns, TestConv2d } from './cnn-layers.js';
+import { normalisedCnn, residualCnn, smallCnns } from './cnn-layers.js';
 import { denseGgnOf, fdJacobianOf, randomInputs } from './oracle.js';
 
 function images(model: Sequential, n: number, seed: number): number[][] {
@@ -69,7 +69,7 @@ describe.each(smallCnns())('$name', ({ model, outputs }) => {
 
   test('the convolution rule agrees with the generic rule', () => {
     const twin = new SequentialClass(
-      model.layers.map((l) => (l instanceof TestConv2d ? generic(l) : l)),
+      model.layers.map((l) => (l.type === 'conv2d' ? generic(l) : l)),
       { inputShape: model.inputShape },
     );
     for (const structure of ['full', 'diag'] as HessianStructure[]) {
@@ -80,8 +80,20 @@ describe.each(smallCnns())('$name', ({ model, outputs }) => {
     }
   });
 
+  test('the pooling and flatten rules agree with the generic rule', () => {
+    const twin = new SequentialClass(
+      model.layers.map((l) => (['maxpool2d', 'avgpool2d', 'flatten'].includes(l.type) ? generic(l) : l)),
+      { inputShape: model.inputShape },
+    );
+    const a = laplace(model, { ...base, hessianStructure: 'full' }).fit(X, y);
+    const b = laplace(twin, { ...base, hessianStructure: 'full' }).fit(X, y);
+    const ha = (a as unknown as { hessian: Tensor }).hessian;
+    const hb = (b as unknown as { hessian: Tensor }).hessian;
+    expectClose(hb, ha, { rtol: 1e-12, atol: 1e-14 });
+  });
+
   test('kron: the convolution factors are BackPACK KFLR (A from unfolded patches, B from the bias Jacobian)', () => {
-    const conv = model.layers[0] as TestConv2d;
+    const conv = model.layers[0] as Conv2d;
     const la = laplace(model, { ...base, hessianStructure: 'kron' }).fit(X, y);
     const [factors] = (la as unknown as { kroneckerFactors: { a: Tensor; b: Tensor }[] }).kroneckerFactors;
     const { a, b } = kflrOracle(model, conv, X, likelihood);
@@ -140,7 +152,7 @@ function generic(layer: Layer): Layer {
  */
 function kflrOracle(
   model: Sequential,
-  conv: TestConv2d,
+  conv: Conv2d,
   X: number[][],
   likelihood: 'regression' | 'classification',
 ): { a: number[]; b: number[] } {
@@ -274,5 +286,27 @@ describe('a residual CNN', () => {
     const p = model.nParams;
     const h = (last as unknown as { hessian: Tensor }).hessian;
     expectClose(h.data, ggn.subMatrix(p - q, p - 1, p - q, p - 1).to1DArray(), { rtol: 1e-6, atol: 1e-7 });
+  });
+});
+
+describe('normalisation layers through the generic rule', () => {
+  const model = normalisedCnn();
+  const X = images(model, 5, 31);
+  const y = X.map((_, i) => i % 2);
+  const ggn = denseGgnOf(model, X, 'classification');
+
+  test('full equals the dense GGN; kron says which layer has no factors', () => {
+    const la = laplace(model, {
+      likelihood: 'classification',
+      subsetOfWeights: 'all',
+      hessianStructure: 'full',
+    }).fit(X, y);
+    expectClose((la as unknown as { hessian: Tensor }).hessian.data, ggn.to1DArray(), {
+      rtol: 1e-6,
+      atol: 1e-7,
+    });
+    expect(() =>
+      laplace(model, { likelihood: 'classification', subsetOfWeights: 'all', hessianStructure: 'kron' }),
+    ).toThrow(/layers\[1\] \(batchnorm2d\) has no Kronecker factors/);
   });
 });

@@ -70,6 +70,18 @@ describe('the generic rule agrees with the Linear rule', () => {
     }
   }
 
+  test('the activation rule agrees with the generic rule (every layer generic)', () => {
+    const allGeneric = new Sequential(model.layers.map(generic), { inputShape: model.inputShape });
+    for (const likelihood of ['regression', 'classification'] as const) {
+      const options = { likelihood, hessianStructure: 'full' as const, subsetOfWeights: 'all' as const };
+      const y = likelihood === 'regression' ? Y : labels;
+      const a = laplace(model, options).fit(X, y);
+      const b = laplace(allGeneric, options).fit(X, y);
+      expect(b.logMarginalLikelihood()).toBeCloseTo(a.logMarginalLikelihood(), 9);
+      expectClose(b.posteriorVariance(), a.posteriorVariance(), { rtol: 1e-9, atol: 1e-13 });
+    }
+  });
+
   test('kron names the layer that has no Kronecker factors', () => {
     expect(() => laplace(twin, { likelihood: 'regression', hessianStructure: 'kron' })).toThrow(
       /layers\[4\] \(generic-linear\) has no Kronecker factors/,

@@ -107,6 +107,34 @@ describe('ticks', () => {
     }
   });
 
+  test.prop([
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+  ])(
+    'niceTicks gives a handful of increasing finite ticks for any finite range, however narrow or wide',
+    (a, b) => {
+      const [min, max] = a <= b ? [a, b] : [b, a];
+      const { ticks, step } = niceTicks(min, max, 5);
+      expect(step > 0 && Number.isFinite(step)).toBe(true);
+      expect(ticks.length).toBeGreaterThanOrEqual(2);
+      expect(ticks.length).toBeLessThanOrEqual(11);
+      for (let i = 1; i < ticks.length; i++) expect(ticks[i]!).toBeGreaterThan(ticks[i - 1]!);
+    },
+  );
+
+  it('draws data that is flat to the last bit, tiny, or near the largest double', () => {
+    for (const y of [
+      [1, 1 + 2 ** -52],
+      [3e-149, 1e-149],
+      [-1.7e308, 1.7e308],
+      [5e-324, 0],
+    ]) {
+      const svg = linePlot({ lines: [{ label: 'l', x: [0, 1], y }] });
+      expectWellFormed(svg);
+      expect(svg).not.toMatch(/NaN|Infinity/);
+    }
+  });
+
   it('formats ticks with the decimals the step needs', () => {
     expect(niceTicks(0, 1, 5).ticks).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
     expect(formatTick(0.30000000000000004, 0.1)).toBe('0.3');

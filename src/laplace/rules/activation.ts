@@ -21,12 +21,10 @@ export const activationRule: LayerRule<Activation> = {
     const current = cotangent.data;
     const scaled = new Float64Array(current.length);
     for (let e = 0; e < n; e++) {
-      for (let j = 0; j < width; j++) {
-        const d = slope[e * width + j]!;
-        for (let r = 0; r < m; r++) {
-          const idx = (e * m + r) * width + j;
-          scaled[idx] = current[idx]! * d;
-        }
+      const slopes = e * width;
+      for (let r = 0; r < m; r++) {
+        const row = (e * m + r) * width;
+        for (let j = 0; j < width; j++) scaled[row + j] = current[row + j]! * slope[slopes + j]!;
       }
     }
     return new Tensor(scaled, cotangent.shape);

@@ -4,8 +4,9 @@
  * For a layer h(θ, x) with no rule of its own, both things Laplace needs are
  * vector-Jacobian products of its `apply`:
  *
- *   pullback   g ↦ gᵀ ∂h/∂x, one vjp over the batch (each example repeated
- *              once per cotangent, since layers act on examples independently);
+ *   pullback   g ↦ gᵀ ∂h/∂x: one forward pass over the batch and its pullback
+ *              applied m times, to the r-th cotangent of every example in turn
+ *              (layers act on examples independently);
  *   rows       g ↦ gᵀ ∂h(θ, xₙ)/∂θ for every row (n, r) separately, which is
  *              the vjp with respect to θ vmapped over the rows.
  *
@@ -16,7 +17,7 @@
 import { reshape, take } from '../../autodiff/ops.js';
 import { vjp, vmap } from '../../autodiff/transforms.js';
 import type { Layer } from '../../nn/module.js';
-import { sizeOf, type Tensor } from '../../tensor.js';
+import { sizeOf, Tensor } from '../../tensor.js';
 import type { LayerRule } from './index.js';
 
 /** Each example of x [n, ...] repeated m times in a row, [n·m, ...]. */
@@ -46,8 +47,23 @@ export const genericRule: LayerRule<Layer> = {
   },
   forward: (layer, params, x) => layer.apply(params, x),
   pullback(layer, params, x, cotangent, m) {
-    const [, back] = vjp((input: Tensor) => layer.apply(params, input), repeatExamples(x, m));
-    return back(cotangent)[0];
+    const [, back] = vjp((input: Tensor) => layer.apply(params, input), x);
+    if (m === 1) return back(cotangent)[0];
+    const n = x.shape[0]!;
+    const outSize = cotangent.size / (n * m);
+    const inSize = x.size / n;
+    const result = new Float64Array(n * m * inSize);
+    const slice = new Float64Array(n * outSize);
+    for (let r = 0; r < m; r++) {
+      for (let e = 0; e < n; e++) {
+        slice.set(cotangent.data.subarray((e * m + r) * outSize, (e * m + r + 1) * outSize), e * outSize);
+      }
+      const pulled = back(new Tensor(slice, [n, ...cotangent.shape.slice(1)]))[0].data;
+      for (let e = 0; e < n; e++) {
+        result.set(pulled.subarray(e * inSize, (e + 1) * inSize), (e * m + r) * inSize);
+      }
+    }
+    return new Tensor(result, [n * m, ...x.shape.slice(1)]);
   },
   slots(layer, params, x, cotangent, m) {
     const rows = cotangent.shape[0]!;

@@ -29,6 +29,7 @@ import { activationRule } from './activation.js';
 import { conv2dRule } from './conv2d.js';
 import { genericRule } from './generic.js';
 import { linearRule } from './linear.js';
+import { avgPool2dRule, flattenRule, maxPool2dRule } from './pooling.js';
 
 /** One parameter tensor of a layer as a block of Jacobian rows. */
 export interface BlockLayout {
@@ -105,6 +106,9 @@ const residualRule: BranchRule<ResidualLike> = {
 const RULES: Readonly<Record<string, LayerRule | BranchRule>> = {
   linear: linearRule as LayerRule,
   conv2d: conv2dRule as LayerRule,
+  maxpool2d: maxPool2dRule as LayerRule,
+  avgpool2d: avgPool2dRule as LayerRule,
+  flatten: flattenRule,
   residual: residualRule as BranchRule,
   ...Object.fromEntries(ACTIVATION_NAMES.map((name) => [name, activationRule as LayerRule])),
 };

@@ -1,0 +1,103 @@
+/**
+ * Pooling and flattening: no parameters, so only their pullbacks matter.
+ *
+ * A pooling's pullback does not depend on the cotangent's row: average
+ * pooling's is the same linear map for every example (spread ȳ/(kh·kw) over
+ * each window), and max pooling's sends each window's cotangent to its argmax,
+ * which depends on the example but not on which of its m rows is pulled back.
+ * So the argmax is found once per example, where the generic rule's vjp would
+ * find it again for each row. Flattening is a reshape.
+ */
+import { reshape } from '../../autodiff/ops.js';
+import { convOutputSize } from '../../kernels/conv.js';
+import { avgPool2dTransposeKernel, maxPool2dKernel, type PoolGeometry } from '../../kernels/pool.js';
+import type { Layer } from '../../nn/module.js';
+import { Tensor } from '../../tensor.js';
+import type { LayerRule } from './index.js';
+
+/** What these rules read of MaxPool2d and AvgPool2d (src/nn). */
+export interface Pool2dLike extends Layer {
+  readonly kernelSize: readonly [number, number];
+  readonly stride: readonly [number, number];
+  readonly padding: readonly [number, number];
+  readonly dilation?: readonly [number, number];
+}
+
+function geometry(layer: Pool2dLike, x: Tensor): PoolGeometry {
+  const [, , height, width] = x.shape as [number, number, number, number];
+  const [kernelH, kernelW] = layer.kernelSize;
+  const [strideH, strideW] = layer.stride;
+  const [padH, padW] = layer.padding;
+  const [dilationH, dilationW] = layer.dilation ?? [1, 1];
+  return {
+    height,
+    width,
+    kernelH,
+    kernelW,
+    strideH,
+    strideW,
+    padH,
+    padW,
+    dilationH,
+    dilationW,
+    outH: convOutputSize(height, kernelH, strideH, padH, dilationH),
+    outW: convOutputSize(width, kernelW, strideW, padW, dilationW),
+  };
+}
+
+const noParameters = {
+  blocks: () => [],
+  slots: () => [],
+};
+
+export const maxPool2dRule: LayerRule<Pool2dLike> = {
+  name: 'maxpool2d',
+  ...noParameters,
+  forward: (layer, params, x) => layer.apply(params, x),
+  pullback(layer, _params, x, cotangent, m) {
+    const [n, channels, height, width] = x.shape as [number, number, number, number];
+    const geo = geometry(layer, x);
+    const inPlane = height * width;
+    const outPlane = geo.outH * geo.outW;
+    // Argmax of every window of every example, once.
+    const indices = new Float64Array(n * channels * outPlane);
+    maxPool2dKernel(n * channels, geo, x.data, new Float64Array(indices.length), indices);
+    const out = new Float64Array(n * m * channels * inPlane);
+    const g = cotangent.data;
+    for (let e = 0; e < n; e++) {
+      for (let r = 0; r < m; r++) {
+        const row = e * m + r;
+        for (let c = 0; c < channels; c++) {
+          const target = (row * channels + c) * inPlane;
+          const source = (row * channels + c) * outPlane;
+          const argmax = (e * channels + c) * outPlane;
+          for (let q = 0; q < outPlane; q++) {
+            const k = indices[argmax + q]!;
+            if (k >= 0) out[target + k]! += g[source + q]!;
+          }
+        }
+      }
+    }
+    return new Tensor(out, [n * m, channels, height, width]);
+  },
+};
+
+export const avgPool2dRule: LayerRule<Pool2dLike> = {
+  name: 'avgpool2d',
+  ...noParameters,
+  forward: (layer, params, x) => layer.apply(params, x),
+  pullback(layer, _params, x, cotangent) {
+    const [, channels, height, width] = x.shape as [number, number, number, number];
+    const rows = cotangent.shape[0]!;
+    const out = new Float64Array(rows * channels * height * width);
+    avgPool2dTransposeKernel(rows * channels, geometry(layer, x), cotangent.data, out);
+    return new Tensor(out, [rows, channels, height, width]);
+  },
+};
+
+export const flattenRule: LayerRule<Layer> = {
+  name: 'flatten',
+  ...noParameters,
+  forward: (layer, params, x) => layer.apply(params, x),
+  pullback: (_layer, _params, x, cotangent) => reshape(cotangent, [cotangent.shape[0]!, ...x.shape.slice(1)]),
+};
