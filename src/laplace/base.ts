@@ -93,8 +93,12 @@ export interface LaplaceOptions<L extends LikelihoodName = LikelihoodName> {
   curvature?: CurvatureName;
   /** Rank for hessianStructure 'lowrank'. Default min(50, nParams). */
   rank?: number;
-  /** Seed for the Lanczos start vector of 'lowrank'. Default 0. */
+  /** Seed for the Lanczos start vector of 'lowrank' and the random subset of 'gp'. Default 0. */
   seed?: number;
+  /** For 'gp': the number of training examples the GP conditions on, drawn by `seed`. Default all. */
+  nSubset?: number;
+  /** For 'gp': the training examples (row indices) the GP conditions on, instead of a random draw. */
+  subsetIndices?: readonly number[] | Int32Array;
 }
 
 /** What `predict` returns for a likelihood known at compile time. */

@@ -16,6 +16,7 @@ export {
 } from './base.js';
 export { DiagLaplace } from './diag.js';
 export { FullLaplace } from './full.js';
+export { FunctionalLaplace } from './functional.js';
 export { KronLaplace } from './kron.js';
 export { Laplace, laplace } from './laplace.js';
 export type { CurvatureName, LikelihoodName } from './likelihood.js';

@@ -7,6 +7,7 @@ import { ValueError } from '../errors.js';
 import type { BaseLaplace, HessianStructure, LaplaceJSON, LaplaceOptions } from './base.js';
 import { DiagLaplace } from './diag.js';
 import { FullLaplace } from './full.js';
+import { FunctionalLaplace } from './functional.js';
 import { KronLaplace } from './kron.js';
 import type { LikelihoodName } from './likelihood.js';
 import { LowRankLaplace } from './lowrank.js';
@@ -24,6 +25,7 @@ const structures: Record<
   kron: KronLaplace,
   diag: DiagLaplace,
   lowrank: LowRankLaplace,
+  gp: FunctionalLaplace,
 };
 
 /** A Laplace approximation of `model` (not yet fitted: call `fit(X, y)`). */
@@ -35,7 +37,7 @@ export function laplace<L extends LikelihoodName>(
   const Structure = structures[structure];
   if (!Structure) {
     throw new ValueError(
-      `laplace: hessianStructure must be 'full', 'kron', 'diag' or 'lowrank', got '${structure}'`,
+      `laplace: hessianStructure must be 'full', 'kron', 'diag', 'lowrank' or 'gp', got '${structure}'`,
     );
   }
   const subset = options.subsetOfWeights ?? 'lastLayer';
