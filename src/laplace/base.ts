@@ -99,6 +99,13 @@ export interface LaplaceOptions<L extends LikelihoodName = LikelihoodName> {
   nSubset?: number;
   /** For 'gp': the training examples (row indices) the GP conditions on, instead of a random draw. */
   subsetIndices?: readonly number[] | Int32Array;
+  /** For 'sampled': posterior samples drawn by sample-then-optimise. Default 32. */
+  posteriorSamples?: number;
+  /** For 'sampled': θ* ('map', default) or the linearised model's own optimum ('linearised'). */
+  posteriorMean?: 'map' | 'linearised';
+  /** For 'sampled': relative residual at which conjugate gradients stop (default 1e-6), and its iteration cap (default 1000). */
+  cgTol?: number;
+  cgMaxIter?: number;
 }
 
 /** What `predict` returns for a likelihood known at compile time. */
@@ -353,6 +360,11 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
   /** J P⁻¹ Jᵀ for the examples of `factors` (unit-vector rows, m = K), [n × K × K]. */
   protected abstract functionalCovariance(factors: JacobianFactors): Float64Array;
 
+  /** J (θ̄ − θ*) [n × K] when the posterior mean θ̄ is not the network's weights; null when it is. */
+  protected functionalMeanShift(_factors: JacobianFactors): Float64Array | null {
+    return null;
+  }
+
   // ------------------------------------------------------------------------
   // Samples and moments
 
@@ -469,6 +481,7 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
       self.sigmaNoise = value;
     },
     functionalCovariance: (factors: JacobianFactors) => self.functionalCovariance(factors),
+    meanShift: (factors: JacobianFactors) => self.functionalMeanShift(factors),
     sampleWeights: (n: number, seed: RngLike) => self.sampleFlat(n, seed),
     get prior() {
       return self.prior;

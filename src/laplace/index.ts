@@ -28,4 +28,5 @@ export {
 } from './marglik-training.js';
 export type { SequentialLike } from './network.js';
 export type { PriorPrecision, PriorStructure } from './prior.js';
+export { type PosteriorMean, SampledLaplace, type SolveReport } from './sampling.js';
 export type { SubsetOfWeights } from './selection.js';

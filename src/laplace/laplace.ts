@@ -12,6 +12,7 @@ import { KronLaplace } from './kron.js';
 import type { LikelihoodName } from './likelihood.js';
 import { LowRankLaplace } from './lowrank.js';
 import type { SequentialLike } from './network.js';
+import { SampledLaplace } from './sampling.js';
 import { checkLaplaceJSON } from './serialisation.js';
 
 const structures: Record<
@@ -26,6 +27,7 @@ const structures: Record<
   diag: DiagLaplace,
   lowrank: LowRankLaplace,
   gp: FunctionalLaplace,
+  sampled: SampledLaplace,
 };
 
 /** A Laplace approximation of `model` (not yet fitted: call `fit(X, y)`). */
@@ -37,7 +39,7 @@ export function laplace<L extends LikelihoodName>(
   const Structure = structures[structure];
   if (!Structure) {
     throw new ValueError(
-      `laplace: hessianStructure must be 'full', 'kron', 'diag', 'lowrank' or 'gp', got '${structure}'`,
+      `laplace: hessianStructure must be 'full', 'kron', 'diag', 'lowrank', 'gp' or 'sampled', got '${structure}'`,
     );
   }
   const subset = options.subsetOfWeights ?? 'lastLayer';

@@ -16,7 +16,7 @@ import type { CurvatureName, LikelihoodName } from './likelihood.js';
 import type { Network, SequentialLike } from './network.js';
 import type { Selection, SubsetOfWeights } from './selection.js';
 
-export type HessianStructure = 'full' | 'kron' | 'diag' | 'lowrank' | 'gp';
+export type HessianStructure = 'full' | 'kron' | 'diag' | 'lowrank' | 'gp' | 'sampled';
 export type CurvatureState = Record<string, number[] | number[][] | number>;
 
 export const FORMAT = 'laplace-ts/laplace@1';
@@ -307,6 +307,7 @@ function expectedCurvatureState(
     case 'lowrank':
       return { eigenvalues: json.rank!, eigenvectors: json.rank! * p };
     case 'gp':
+    case 'sampled':
       // Not saved (it needs the training subset); checkLaplaceJSON refuses it before this.
       return {};
     case 'kron': {
