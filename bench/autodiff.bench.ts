@@ -3,13 +3,29 @@
  *  1. gradient of sum(f(x)²) for an MLP 1→50→tanh→50→tanh→1 over 1,000 inputs:
  *     ours vs tfjs-cpu `tf.grads` vs a hand-written backprop on our gemmKernel;
  *  2. per-example Jacobian of a 64→50→tanh→10 MLP over 1,000 inputs
- *     (1000×10×3760) by vmap(jacrev(f)) vs a hand-written version.
+ *     (1000×10×3760) by vmap(jacrev(f)) vs a hand-written version;
+ *  3. forward + backward of the classic MNIST CNN (conv 1→32 3×3, relu,
+ *     conv 32→64 3×3, relu, maxpool 2, flatten, linear 9216→128, relu,
+ *     linear 128→10, softmax cross-entropy) on a batch of 128 in float64, vs
+ *     tfjs-cpu `tf.grads` on the same net (float32).
  */
 import * as tf from '@tensorflow/tfjs';
-import { linear, mul, square, sum, tanh } from '../src/autodiff/ops.js';
+import {
+  conv2d,
+  linear,
+  logSoftmax,
+  maxPool2d,
+  mean,
+  mul,
+  relu,
+  reshape,
+  square,
+  sum,
+  tanh,
+} from '../src/autodiff/ops.js';
 import { grad, jacrev, vmap } from '../src/autodiff/transforms.js';
 import { gemmKernel } from '../src/kernels/gemm.js';
-import { randn, type Tensor } from '../src/tensor.js';
+import { rand, randn, type Tensor } from '../src/tensor.js';
 import { type Case, printTable, type Row } from './harness.js';
 
 interface Layer {
@@ -237,6 +253,117 @@ export async function run(): Promise<void> {
     'hand-written',
     15,
   );
+
+  // 3. The MNIST CNN.
+  await runCnn();
+}
+
+// ---------------------------------------------------------------------------
+// The MNIST CNN of PyTorch's examples, without dropout.
+
+interface Cnn {
+  w1: Tensor;
+  b1: Tensor;
+  w2: Tensor;
+  b2: Tensor;
+  w3: Tensor;
+  b3: Tensor;
+  w4: Tensor;
+  b4: Tensor;
+}
+
+function cnnParams(seed: number): Cnn {
+  const init = (shape: number[], fanIn: number, s: number) =>
+    mul(rand(shape, seed + s, -1, 1), 1 / Math.sqrt(fanIn));
+  return {
+    w1: init([32, 1, 3, 3], 9, 1),
+    b1: init([32], 9, 2),
+    w2: init([64, 32, 3, 3], 288, 3),
+    b2: init([64], 288, 4),
+    w3: init([128, 9216], 9216, 5),
+    b3: init([128], 9216, 6),
+    w4: init([10, 128], 128, 7),
+    b4: init([10], 128, 8),
+  };
+}
+
+function cnn(p: Cnn, x: Tensor): Tensor {
+  let h = relu(conv2d(x, p.w1, p.b1));
+  h = relu(conv2d(h, p.w2, p.b2));
+  h = maxPool2d(h, { kernelSize: 2 });
+  h = reshape(h, [h.shape[0]!, -1]);
+  h = relu(linear(h, p.w3, p.b3));
+  return linear(h, p.w4, p.b4);
+}
+
+/** Mean cross-entropy of the logits against one-hot labels. */
+function cnnLoss(p: Cnn, x: Tensor, oneHot: Tensor): Tensor {
+  return mul(mean(sum(mul(logSoftmax(cnn(p, x)), oneHot), 1)), -1);
+}
+
+export async function runCnn(): Promise<void> {
+  const n = 128;
+  const params = cnnParams(11);
+  const x = rand([n, 1, 28, 28], 12);
+  const labels = Array.from({ length: n }, (_, i) => (i * 7) % 10);
+  const oneHot = reshape(
+    labels.flatMap((l) => Array.from({ length: 10 }, (_, k) => (k === l ? 1 : 0))),
+    [n, 10],
+  );
+  const gradient = grad((p: Cnn) => cnnLoss(p, x, oneHot));
+
+  const f32 = (t: Tensor) => tf.tensor(Float32Array.from(t.data), [...t.shape]);
+  // tfjs is NHWC with HWIO filters: transpose ours (OIHW) once, outside the timing.
+  const filter = (w: Tensor) => tf.transpose(f32(w), [2, 3, 1, 0]);
+  const tfParams = [
+    filter(params.w1),
+    f32(params.b1),
+    filter(params.w2),
+    f32(params.b2),
+    // Flatten order differs (NHWC vs NCHW); the timing does not depend on it.
+    f32(params.w3),
+    f32(params.b3),
+    f32(params.w4),
+    f32(params.b4),
+  ];
+  const tfX = tf.transpose(f32(x), [0, 2, 3, 1]);
+  const tfOneHot = f32(oneHot);
+  const tfLoss = (...q: tf.Tensor[]) => {
+    let h = tf.relu(tf.add(tf.conv2d(tfX as tf.Tensor4D, q[0] as tf.Tensor4D, 1, 'valid'), q[1]!));
+    h = tf.relu(tf.add(tf.conv2d(h as tf.Tensor4D, q[2] as tf.Tensor4D, 1, 'valid'), q[3]!));
+    h = tf.maxPool(h as tf.Tensor4D, 2, 2, 'valid');
+    h = tf.reshape(h, [n, -1]);
+    h = tf.relu(tf.add(tf.matMul(h, q[4]!, false, true), q[5]!));
+    h = tf.add(tf.matMul(h, q[6]!, false, true), q[7]!);
+    return tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(h), tfOneHot), 1))) as tf.Scalar;
+  };
+  const tfGrads = tf.grads(tfLoss);
+
+  const cpu = (f: () => unknown) => {
+    const start = process.cpuUsage();
+    f();
+    const used = process.cpuUsage(start);
+    return (used.user + used.system) / 1000;
+  };
+  const ourCpu: number[] = [];
+  interleaved(
+    'MNIST CNN forward + backward, batch 128 (conv 1→32→64 3×3, maxpool 2, linear 9216→128→10)',
+    [
+      {
+        name: 'tfjs-cpu tf.grads (float32)',
+        fn: () => {
+          const gs = tfGrads(tfParams);
+          for (const g of gs) g.dataSync();
+          tf.dispose(gs);
+        },
+      },
+      { name: 'laplace-ts grad (float64)', fn: () => ourCpu.push(cpu(() => gradient(params))) },
+    ],
+    'tfjs-cpu tf.grads (float32)',
+    9,
+  );
+  ourCpu.sort((a, b) => a - b);
+  console.log(`laplace-ts grad: median CPU time ${ourCpu[ourCpu.length >> 1]!.toFixed(0)} ms`);
 }
 
 function maxAbsDiff(a: Float64Array, b: Float64Array): number {

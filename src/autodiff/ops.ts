@@ -570,8 +570,7 @@ export function conv2d(
       `conv2d: bias is ${shapeString(b.shape)}, expected [${out}] for weight ${shapeString(w.shape)}`,
     );
   }
-  let y = conv2dRaw(images, w, { stride, padding, dilation, groups });
-  if (b !== null) y = add(y, reshape(b, [1, out, 1, 1]));
+  const y = conv2dRaw(images, w, { stride, padding, dilation, groups }, b ?? undefined);
   return xt.ndim === 3 ? reshape(y, y.shape.slice(1)) : y;
 }
 

@@ -154,8 +154,9 @@ function isPointwise(geo: ConvGeometry): boolean {
 }
 
 /**
- * out [N, O, H', W'] ← conv(x [N, C, H, W], w [O, C/G, kh, kw]) in G groups.
- * `out` is overwritten.
+ * out [N, O, H', W'] ← conv(x [N, C, H, W], w [O, C/G, kh, kw]) in G groups,
+ * plus bias [O] (if not null) on every position of its channel; the bias
+ * starts the accumulation, so it costs no extra pass. `out` is overwritten.
  */
 export function conv2dKernel(
   batch: number,
@@ -164,6 +165,7 @@ export function conv2dKernel(
   geo: ConvGeometry,
   x: Float64Array,
   w: Float64Array,
+  bias: Float64Array | null,
   out: Float64Array,
 ): void {
   const { channels, height, width, kernelH, kernelW, outH, outW } = geo;
@@ -176,6 +178,12 @@ export function conv2dKernel(
     const image = n * channels * height * width;
     if (!pointwise) im2col(x, image, geo, col, 0);
     const base = pointwise ? image : 0;
+    if (bias !== null) {
+      for (let o = 0; o < outChannels; o++) {
+        const start = (n * outChannels + o) * plane;
+        out.fill(bias[o]!, start, start + plane);
+      }
+    }
     for (let g = 0; g < groups; g++) {
       gemmKernel(
         perGroup,
@@ -190,7 +198,7 @@ export function conv2dKernel(
         base + g * depth * plane,
         plane,
         false,
-        0,
+        bias === null ? 0 : 1,
         out,
         (n * outChannels + g * perGroup) * plane,
         plane,

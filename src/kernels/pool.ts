@@ -51,6 +51,10 @@ export function maxPool2dKernel(
   const { height, width, kernelH, kernelW, strideH, strideW, padH, padW } = geo;
   const { dilationH, dilationW, outH, outW } = geo;
   const inPlane = height * width;
+  if (padH === 0 && padW === 0) {
+    maxPool2dInterior(planes, geo, x, out, indices);
+    return;
+  }
   let o = 0;
   for (let p = 0; p < planes; p++) {
     const base = p * inPlane;
@@ -68,7 +72,7 @@ export function maxPool2dKernel(
             const iw = w0 + b * dilationW;
             if (iw < 0 || iw >= width) continue;
             const v = x[row + iw]!;
-            // Strictly greater keeps the first maximum; NaN propagates, as in PyTorch.
+            // Strictly greater keeps the first maximum; a NaN is taken as a maximum, as PyTorch's scan.
             if (v > best || arg < 0 || Number.isNaN(v)) {
               best = v;
               arg = ih * width + iw;
@@ -77,6 +81,45 @@ export function maxPool2dKernel(
         }
         out[o] = best;
         if (indices !== null) indices[o] = arg;
+      }
+    }
+  }
+}
+
+/**
+ * maxPool2dKernel without padding: in floor mode every tap of every window is
+ * then inside the image, so the scan needs no bounds checks.
+ */
+function maxPool2dInterior(
+  planes: number,
+  geo: PoolGeometry,
+  x: Float64Array,
+  out: Float64Array,
+  indices: Float64Array | null,
+): void {
+  const { height, width, kernelH, kernelW, strideH, strideW, dilationH, dilationW, outH, outW } = geo;
+  const inPlane = height * width;
+  const rowStep = dilationH * width;
+  let o = 0;
+  for (let p = 0; p < planes; p++) {
+    const base = p * inPlane;
+    for (let i = 0; i < outH; i++) {
+      const rowStart = base + i * strideH * width;
+      for (let j = 0; j < outW; j++, o++) {
+        const start = rowStart + j * strideW;
+        let best = x[start]!;
+        let arg = start;
+        for (let a = 0, row = start; a < kernelH; a++, row += rowStep) {
+          for (let b = a === 0 ? 1 : 0; b < kernelW; b++) {
+            const v = x[row + b * dilationW]!;
+            if (v > best || Number.isNaN(v)) {
+              best = v;
+              arg = row + b * dilationW;
+            }
+          }
+        }
+        out[o] = best;
+        if (indices !== null) indices[o] = arg - base;
       }
     }
   }

@@ -52,7 +52,7 @@ export class KronLaplace<L extends LikelihoodName = LikelihoodName> extends Base
       const entry = this.network.parametric[l]!;
       if (entry.rule.kronecker === undefined) {
         throw new ValueError(
-          `KronLaplace: layer ${entry.index} (${entry.layer.type}) has no Kronecker factors; use hessianStructure 'full', 'diag' or 'lowrank', or a subset of weights without it`,
+          `KronLaplace: ${entry.path} (${entry.layer.type}) has no Kronecker factors; use hessianStructure 'full', 'diag' or 'lowrank', or a subset of weights without it`,
         );
       }
     }

@@ -17,6 +17,12 @@
  * product, so rows need never be formed), for anything else the rows
  * themselves. This page only walks the chain; it never looks at a layer's type.
  *
+ * A layer whose rule has `branches` (a residual block) is not a leaf: it is
+ * the sum of chains run on the same input, h(x) = Σᵦ chainᵦ(x). The walk goes
+ * into it, so its layers are leaves like any other (with their own rules,
+ * Kronecker factors and prior groups), and its cotangent pulled back is the
+ * sum over the branches. An empty branch is the identity.
+ *
  * Backward passes start from arbitrary output-space vectors, not only from the
  * unit vectors eₖ: starting from the rows of a square root S of the output
  * Hessian Λ = SᵀS gives the rows of S·J, whose Gram matrix is the GGN JᵀΛJ.
@@ -36,12 +42,14 @@ export interface SequentialLike {
   readonly inputShape: Shape;
 }
 
-/** One layer in the chain, with what Laplace knows of it. */
+/** One leaf layer of the network, with what Laplace knows of it. */
 export interface NetworkLayer {
   readonly layer: Layer;
   readonly rule: LayerRule;
-  /** Position in the model's `layers`. */
+  /** Position among the leaves (the order of the forward pass). */
   readonly index: number;
+  /** Where it sits in the model, e.g. "layers[3]" or "layers[2].branches[0][1]". */
+  readonly path: string;
   readonly inputShape: Shape;
   readonly outputShape: Shape;
   /** Offset of the layer's first parameter in θ. */
@@ -55,10 +63,14 @@ export interface NetworkLayer {
   readonly firstSlot: number;
 }
 
+/** A step of the forward pass: a leaf layer, or a sum of chains on the same input. */
+type Step = { readonly leaf: NetworkLayer } | { readonly branches: Step[][] };
+
 /** A flat-parameter description of a network, independent of any particular parameter values. */
 export class Network {
+  /** Every leaf layer, in the order of the forward pass. */
   readonly layers: NetworkLayer[] = [];
-  /** The layers with parameters, in order. */
+  /** The leaves with parameters, in order (PyTorch's `parameters()` order). */
   readonly parametric: NetworkLayer[] = [];
   readonly nParams: number;
   readonly nSlots: number;
@@ -66,51 +78,70 @@ export class Network {
   readonly inputSize: number;
   readonly outputSize: number;
   readonly inputShape: Shape;
+  private readonly steps: Step[];
+  private offset = 0;
+  private slots = 0;
 
   constructor(model: SequentialLike) {
     if (!Array.isArray(model.layers) || model.layers.length === 0) {
       throw new ValueError('laplace: the model has no layers');
     }
-    let offset = 0;
-    let slots = 0;
-    let shape: Shape = model.inputShape;
-    this.inputShape = shape;
-    model.layers.forEach((layer, index) => {
-      const rule = ruleFor(layer);
-      const inputShape = shape;
-      shape = layer.outputShape(inputShape);
-      const tensorShapes: Shape[] = layer.parameters().map((t: Tensor) => t.shape);
-      const nParams = tensorShapes.reduce((sum: number, t: Shape) => sum + sizeOf(t), 0);
-      const blocks = nParams > 0 ? rule.blocks(layer, inputShape) : [];
-      const entry: NetworkLayer = {
-        layer,
-        rule,
-        index,
-        inputShape,
-        outputShape: shape,
-        offset,
-        tensorShapes,
-        nParams,
-        blocks,
-        firstSlot: slots,
-      };
-      this.layers.push(entry);
-      if (nParams > 0) {
-        this.parametric.push(entry);
-        slots += 1 + Math.max(...blocks.map((b) => b.slot));
-      }
-      offset += nParams;
-    });
+    this.inputShape = model.inputShape;
+    const { steps, shape } = this.chain(model.layers, model.inputShape, 'layers');
+    this.steps = steps;
     if (this.parametric.length === 0) throw new ValueError('laplace: the model has no parameters');
     if (shape.length !== 1) {
       throw new ShapeError(
         `laplace: the network's output for one example must be a vector [K], got ${shapeString(shape)}; end it with flatten and a linear layer`,
       );
     }
-    this.nParams = offset;
-    this.nSlots = slots;
+    this.nParams = this.offset;
+    this.nSlots = this.slots;
     this.inputSize = sizeOf(model.inputShape);
     this.outputSize = shape[0]!;
+  }
+
+  /** The steps of a chain of layers, registering its leaves in order. */
+  private chain(layers: readonly Layer[], input: Shape, path: string): { steps: Step[]; shape: Shape } {
+    let shape = input;
+    const steps = layers.map((layer, i): Step => {
+      const where = `${path}[${i}]`;
+      const rule = ruleFor(layer);
+      if ('branches' in rule) {
+        const branches = rule.branches(layer).map((branch, b) => {
+          const built = this.chain(branch, shape, `${where}.branches[${b}]`);
+          return built;
+        });
+        shape = layer.outputShape(shape);
+        return { branches: branches.map((b) => b.steps) };
+      }
+      const inputShape = shape;
+      shape = layer.outputShape(inputShape);
+      const tensorShapes: Shape[] = layer.parameters().map((t: Tensor) => t.shape);
+      const nParams = tensorShapes.reduce((sum: number, t: Shape) => sum + sizeOf(t), 0);
+      const blocks = nParams > 0 ? rule.blocks(layer, inputShape) : [];
+      const leaf: NetworkLayer = {
+        layer,
+        rule,
+        index: this.layers.length,
+        path: where,
+        inputShape,
+        outputShape: shape,
+        offset: this.offset,
+        tensorShapes,
+        nParams,
+        blocks,
+        firstSlot: this.slots,
+      };
+      this.layers.push(leaf);
+      if (nParams > 0) {
+        this.parametric.push(leaf);
+        this.slots += 1 + Math.max(...blocks.map((b) => b.slot));
+      }
+      this.offset += nParams;
+      return { leaf };
+    });
+    return { steps, shape };
   }
 
   /** The model's current parameters as one flat vector in PyTorch order. */
@@ -125,7 +156,7 @@ export class Network {
     return out;
   }
 
-  /** Layer ℓ's parameter tensors, views into θ. */
+  /** A leaf's parameter tensors, views into θ. */
   parametersOf(entry: NetworkLayer, theta: Float64Array): Tensor[] {
     let offset = entry.offset;
     return entry.tensorShapes.map((shape) => {
@@ -138,51 +169,63 @@ export class Network {
 
   /**
    * Forward pass on n examples of `x` ([n, inputSize], row-major) with
-   * parameters `theta`, keeping every layer's input for the backward pass.
+   * parameters `theta`, keeping every leaf's input for the backward pass.
    */
   forward(theta: Float64Array, x: Float64Array, n: number): ForwardCache {
-    let current = new Tensor(x, [n, ...this.inputShape]);
-    const inputs: Tensor[] = [];
-    for (const entry of this.layers) {
-      inputs.push(current);
-      current = entry.rule.forward(entry.layer, this.parametersOf(entry, theta), current);
-    }
-    return { n, inputs, output: current.data };
+    const inputs: Tensor[] = new Array(this.layers.length);
+    const run = (steps: Step[], input: Tensor): Tensor =>
+      steps.reduce((current, step) => {
+        if ('leaf' in step) {
+          inputs[step.leaf.index] = current;
+          return step.leaf.rule.forward(step.leaf.layer, this.parametersOf(step.leaf, theta), current);
+        }
+        return step.branches.map((branch) => run(branch, current)).reduce(sum);
+      }, input);
+    const output = run(this.steps, new Tensor(x, [n, ...this.inputShape]));
+    return { n, inputs, output: output.data };
   }
 
   /**
    * Pull m output-space vectors per example, v [n, m, K], back through the
-   * network, down to the parametric layer `lowest` (an index into
-   * `parametric`; below it nothing is needed). Returns the cotangents at each
-   * parametric layer's output, [n·m, ...outputShape], from `lowest` up.
+   * network, down to the parametric leaf `lowest` (an index into `parametric`;
+   * below it nothing is needed). Returns the cotangents at each parametric
+   * leaf's output, [n·m, ...outputShape], from `lowest` up.
    */
   backward(theta: Float64Array, cache: ForwardCache, v: Float64Array, m: number, lowest = 0): Tensor[] {
     const pulled: Tensor[] = new Array(this.parametric.length);
-    const first = this.parametric[lowest]!.index;
-    let cotangent = new Tensor(v, [cache.n * m, this.outputSize]);
-    for (let l = this.layers.length - 1; l >= first; l--) {
-      const entry = this.layers[l]!;
-      if (entry.nParams > 0) pulled[this.parametric.indexOf(entry)] = cotangent;
-      if (l > first) {
-        cotangent = entry.rule.pullback(
-          entry.layer,
-          this.parametersOf(entry, theta),
-          cache.inputs[l]!,
-          cotangent,
-          m,
+    const stop = this.parametric[lowest]!.index;
+    /** The cotangent at the chain's input, or null once every leaf from `stop` up has been reached. */
+    const back = (steps: Step[], cotangent: Tensor): Tensor | null => {
+      let current: Tensor | null = cotangent;
+      for (let s = steps.length - 1; s >= 0 && current !== null; s--) {
+        const step = steps[s]!;
+        if ('leaf' in step) {
+          const entry = step.leaf;
+          if (entry.nParams > 0) pulled[this.parametric.indexOf(entry)] = current;
+          if (entry.index <= stop) return null;
+          const params = this.parametersOf(entry, theta);
+          current = entry.rule.pullback(entry.layer, params, cache.inputs[entry.index]!, current, m);
+          continue;
+        }
+        const parts = step.branches.map((branch) =>
+          branch.length === 0 ? (current as Tensor) : back(branch, current as Tensor),
         );
+        if (parts.some((p) => p === null)) return null;
+        current = (parts as Tensor[]).reduce(sum);
       }
-    }
+      return current;
+    };
+    back(this.steps, new Tensor(v, [cache.n * m, this.outputSize]));
     return pulled;
   }
 
-  /** The slots of parametric layer `index` from its input and the cotangents at its output. */
+  /** The slots of parametric leaf `index` from its input and the cotangents at its output. */
   slotsOf(index: number, theta: Float64Array, input: Tensor, cotangent: Tensor, m: number): Slot[] {
     const entry = this.parametric[index]!;
     return entry.rule.slots(entry.layer, this.parametersOf(entry, theta), input, cotangent, m);
   }
 
-  /** The parametric layer that owns slot `slot`. */
+  /** The parametric leaf that owns slot `slot`. */
   layerOfSlot(slot: number): number {
     let index = 0;
     while (index + 1 < this.parametric.length && this.parametric[index + 1]!.firstSlot <= slot) index++;
@@ -190,9 +233,17 @@ export class Network {
   }
 }
 
+/** a + b elementwise, for tensors of one shape. */
+function sum(a: Tensor, b: Tensor): Tensor {
+  const out = a.data.slice();
+  const bd = b.data;
+  for (let i = 0; i < out.length; i++) out[i]! += bd[i]!;
+  return new Tensor(out, a.shape);
+}
+
 export interface ForwardCache {
   readonly n: number;
-  /** The input of every layer, [n, ...inputShape of that layer]. */
+  /** The input of every leaf, [n, ...inputShape of that leaf]. */
   readonly inputs: Tensor[];
   /** Network output f, [n × K]. */
   readonly output: Float64Array;

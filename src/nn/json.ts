@@ -7,8 +7,17 @@
  * `layerFromJSON` itself to read their children.
  */
 import { ValueError } from '../errors.js';
+import { AdaptiveAvgPool2d } from './adaptive-avgpool2d.js';
+import { AvgPool2d } from './avgpool2d.js';
+import { BatchNorm1d, BatchNorm2d } from './batchnorm.js';
+import { Conv2d } from './conv2d.js';
+import { Dropout } from './dropout.js';
+import { Flatten } from './flatten.js';
+import { LayerNorm } from './layernorm.js';
 import { ACTIVATION_NAMES, type ActivationName, activation, Linear } from './layers.js';
+import { MaxPool2d } from './maxpool2d.js';
 import type { Layer } from './module.js';
+import { Residual } from './residual.js';
 
 /** Rebuilds one layer from its JSON fields; `what` names it in errors, e.g. "Sequential.fromJSON: layers[2]". */
 export type LayerReader = (
@@ -40,6 +49,16 @@ const activationReader =
 /** Every layer type by its JSON `type`. */
 export const LAYER_READERS: Readonly<Record<string, LayerReader>> = {
   linear: (spec, what) => Linear.fromJSON(spec, what),
+  conv2d: (spec, what) => Conv2d.fromJSON(spec, what),
+  maxpool2d: (spec, what) => MaxPool2d.fromJSON(spec, what),
+  avgpool2d: (spec, what) => AvgPool2d.fromJSON(spec, what),
+  adaptiveavgpool2d: (spec, what) => AdaptiveAvgPool2d.fromJSON(spec, what),
+  flatten: (spec, what) => Flatten.fromJSON(spec, what),
+  batchnorm1d: (spec, what) => BatchNorm1d.fromJSON(spec, what),
+  batchnorm2d: (spec, what) => BatchNorm2d.fromJSON(spec, what),
+  layernorm: (spec, what) => LayerNorm.fromJSON(spec, what),
+  dropout: (spec, what) => Dropout.fromJSON(spec, what),
+  residual: (spec, what, readLayer) => Residual.fromJSON(spec, what, readLayer),
   ...Object.fromEntries(ACTIVATION_NAMES.map((name) => [name, activationReader(name)])),
 };
 

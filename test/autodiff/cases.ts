@@ -602,18 +602,24 @@ export const samplers: Record<string, Sampler> = {
     },
   },
   conv2d: {
-    arbitrary: convSetup.map((c) => {
+    arbitrary: fc.tuple(convSetup, fc.boolean()).map(([c, withBias]) => {
       const { x, w } = convShapes(c);
       return {
         params: convParams(c),
-        sample: (rng: Rng) => [fill(x, normal, rng), fill(w, normal, rng)],
-        diff: [0, 1],
+        sample: (rng: Rng) => [
+          fill(x, normal, rng),
+          fill(w, normal, rng),
+          ...(withBias ? [fill([w[0]!], normal, rng)] : []),
+        ],
+        diff: withBias ? [0, 1, 2] : [0, 1],
       };
     }),
-    reference: ([x, w], p: ConvParamsT) => {
+    reference: ([x, w, b], p: ConvParamsT) => {
       const terms: [number, number, number][] = [];
       const shape = convTerms(x!.shape, w!.shape, p, (xi, wi, yi) => terms.push([xi, wi, yi]));
+      const plane = shape[2]! * shape[3]!;
       const out = new Float64Array(sizeOf(shape));
+      if (b) for (let i = 0; i < out.length; i++) out[i] = b.data[Math.floor(i / plane) % shape[1]!]!;
       for (const [xi, wi, yi] of terms) out[yi]! += x!.data[xi]! * w!.data[wi]!;
       return new Tensor(out, shape);
     },

@@ -1,133 +1,58 @@
-/** Minimal convolutional layers for the Laplace tests (test-only stand-ins built on the AD ops). */
-import { avgPool2d, conv2d, maxPool2d, relu, reshape, tanh } from '../../src/autodiff/ops.js';
-import type { Layer, LayerJSON } from '../../src/nn/index.js';
-import { Linear, Sequential } from '../../src/nn/index.js';
+/** The convolutional networks of the Laplace tests, small enough for finite differences. */
+import {
+  AvgPool2d,
+  BatchNorm2d,
+  Conv2d,
+  Flatten,
+  LayerNorm,
+  Linear,
+  MaxPool2d,
+  ReLU,
+  Residual,
+  Sequential,
+  Tanh,
+} from '../../src/nn/index.js';
 import { seededRng } from '../../src/random.js';
-import { type Shape, sizeOf, Tensor } from '../../src/tensor.js';
+import { Tensor } from '../../src/tensor.js';
 
-const out = (n: number, k: number, s: number, p: number, d = 1) =>
-  Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
-
-export class TestConv2d implements Layer {
-  readonly type = 'conv2d';
-  readonly kernelSize: [number, number];
-  readonly stride: [number, number];
-  readonly padding: [number, number];
-  readonly dilation: [number, number] = [1, 1];
-  weight: Tensor;
-  bias: Tensor | null;
-  constructor(
-    readonly inChannels: number,
-    readonly outChannels: number,
-    k: number,
-    { stride = 1, padding = 0, bias = true, groups = 1, seed = 0 } = {},
-    readonly groups_ = groups,
-  ) {
-    this.kernelSize = [k, k];
-    this.stride = [stride, stride];
-    this.padding = [padding, padding];
-    const rng = seededRng(seed);
-    const w = new Float64Array((outChannels * inChannels * k * k) / groups).map(() => rng.normal() * 0.5);
-    this.weight = new Tensor(w, [outChannels, inChannels / groups, k, k]);
-    this.bias = bias
-      ? new Tensor(
-          new Float64Array(outChannels).map(() => 0.2 * rng.normal()),
-          [outChannels],
-        )
-      : null;
-  }
-  get groups(): number {
-    return this.groups_;
-  }
-  parameters(): Tensor[] {
-    return this.bias ? [this.weight, this.bias] : [this.weight];
-  }
-  setParameters(params: readonly Tensor[]): void {
-    this.weight = params[0]!;
-    if (this.bias) this.bias = params[1]!;
-  }
-  outputShape([, h, w]: Shape): Shape {
-    const [k] = this.kernelSize;
-    return [
-      this.outChannels,
-      out(h!, k, this.stride[0], this.padding[0]),
-      out(w!, k, this.stride[1], this.padding[1]),
-    ];
-  }
-  apply(params: readonly Tensor[], x: Tensor): Tensor {
-    return conv2d(x, params[0]!, params[1] ?? null, {
-      stride: this.stride,
-      padding: this.padding,
-      groups: this.groups,
-    });
-  }
-  toJSON(): LayerJSON {
-    return { type: this.type };
-  }
+function randomMatrix(rows: number, cols: number, seed: number): Tensor {
+  const rng = seededRng(seed);
+  return new Tensor(
+    new Float64Array(rows * cols).map(() => rng.normal() * 0.5),
+    [rows, cols],
+  );
 }
 
-function parameterless(type: string, shape: (s: Shape) => Shape, f: (x: Tensor) => Tensor): Layer {
-  return {
-    type,
-    parameters: () => [],
-    setParameters: () => {},
-    outputShape: shape,
-    apply: (_p: readonly Tensor[], x: Tensor) => f(x),
-    toJSON: () => ({ type }),
-  };
-}
+const head = (outputs: number, features: number, seed: number) =>
+  Linear.fromParameters(randomMatrix(outputs, features, seed), randomMatrix(1, outputs, seed + 1).data);
 
-export const testMaxPool = (k: number) =>
-  parameterless(
-    'test-maxpool',
-    ([c, h, w]) => [c!, out(h!, k, k, 0), out(w!, k, k, 0)],
-    (x) => maxPool2d(x, { kernelSize: k }),
-  );
-export const testAvgPool = (k: number, s: number) =>
-  parameterless(
-    'test-avgpool',
-    ([c, h, w]) => [c!, out(h!, k, s, 0), out(w!, k, s, 0)],
-    (x) => avgPool2d(x, { kernelSize: k, stride: s }),
-  );
-export const testFlatten = () =>
-  parameterless(
-    'test-flatten',
-    (s) => [sizeOf(s)],
-    (x) => reshape(x, [x.shape[0]!, -1]),
-  );
-export const testRelu = () => parameterless('test-relu', (s) => s, relu);
-export const testTanh = () => parameterless('test-tanh', (s) => s, tanh);
-
-/** The three networks of the convolutional conformance cases, small enough for finite differences. */
+/** The three networks of the convolutional conformance cases. */
 export function smallCnns(): { name: string; model: Sequential; outputs: number }[] {
   const reluMax = new Sequential(
     [
-      new TestConv2d(1, 2, 3, { padding: 1, seed: 1 }),
-      testRelu(),
-      testMaxPool(2),
-      testFlatten(),
-      Linear.fromParameters(randomMatrix(3, 2 * 2 * 2, 2), randomMatrix(1, 3, 3).data),
+      new Conv2d(1, 2, 3, { padding: 1, seed: 1 }),
+      new ReLU(),
+      new MaxPool2d(2),
+      new Flatten(),
+      head(3, 8, 2),
     ],
     { inputShape: [1, 4, 4] },
   );
   const tanhStrided = new Sequential(
     [
-      new TestConv2d(1, 2, 3, { stride: 2, bias: false, seed: 4 }),
-      testTanh(),
-      testAvgPool(2, 1),
-      testFlatten(),
-      Linear.fromParameters(randomMatrix(3, 2 * 1 * 1, 5), randomMatrix(1, 3, 6).data),
+      new Conv2d(1, 2, 3, { stride: 2, bias: false, seed: 4 }),
+      new Tanh(),
+      new AvgPool2d(2, { stride: 1 }),
+      new Flatten(),
+      head(3, 2, 5),
     ],
     { inputShape: [1, 5, 5] },
   );
   const twoChannel = new Sequential(
-    [
-      new TestConv2d(2, 3, 2, { seed: 7 }),
-      testTanh(),
-      testFlatten(),
-      Linear.fromParameters(randomMatrix(2, 3 * 2 * 2, 8), randomMatrix(1, 2, 9).data),
-    ],
-    { inputShape: [2, 3, 3] },
+    [new Conv2d(2, 3, 2, { seed: 7 }), new Tanh(), new Flatten(), head(2, 12, 8)],
+    {
+      inputShape: [2, 3, 3],
+    },
   );
   return [
     { name: 'relu + max pooling', model: reluMax, outputs: 3 },
@@ -140,10 +65,30 @@ export function smallCnns(): { name: string; model: Sequential; outputs: number 
   ];
 }
 
-function randomMatrix(rows: number, cols: number, seed: number): Tensor {
-  const rng = seededRng(seed);
-  return new Tensor(
-    new Float64Array(rows * cols).map(() => rng.normal() * 0.5),
-    [rows, cols],
+/** A small residual CNN: conv stem, a residual block with a 1×1 conv shortcut, an identity block, a head. */
+export function residualCnn(): Sequential {
+  return new Sequential(
+    [
+      new Conv2d(1, 2, 3, { padding: 1, seed: 11 }),
+      new Tanh(),
+      new Residual(
+        [new Conv2d(2, 3, 3, { padding: 1, seed: 12 }), new Tanh()],
+        [new Conv2d(2, 3, 1, { bias: false, seed: 13 })],
+      ),
+      new Residual([new Tanh(), new Conv2d(3, 3, 3, { padding: 1, seed: 14 })]),
+      new AvgPool2d(2),
+      new Flatten(),
+      head(2, 12, 15),
+    ],
+    { inputShape: [1, 4, 4] },
+  );
+}
+
+/** A CNN with normalisation layers (BatchNorm in eval mode, LayerNorm), whose rows come from the generic rule. */
+export function normalisedCnn(): Sequential {
+  const bn = new BatchNorm2d(2, {});
+  return new Sequential(
+    [new Conv2d(1, 2, 3, { seed: 21 }), bn, new Tanh(), new Flatten(), new LayerNorm(8), head(2, 8, 22)],
+    { inputShape: [1, 4, 4] },
   );
 }

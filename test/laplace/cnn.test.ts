@@ -7,11 +7,11 @@
 import { Matrix } from 'ml-matrix';
 import { describe, expect, test } from 'vitest';
 import { type HessianStructure, laplace } from '../../src/laplace/index.js';
-import type { Layer, LayerJSON, Sequential } from '../../src/nn/index.js';
+import type { Conv2d, Layer, LayerJSON, Sequential } from '../../src/nn/index.js';
 import { Sequential as SequentialClass } from '../../src/nn/index.js';
 import type { Shape, Tensor } from '../../src/tensor.js';
 import { expectClose } from '../helpers.js';
-import { smallCnns, TestConv2d } from './cnn-layers.js';
+import { normalisedCnn, residualCnn, smallCnns } from './cnn-layers.js';
 import { denseGgnOf, fdJacobianOf, randomInputs } from './oracle.js';
 
 function images(model: Sequential, n: number, seed: number): number[][] {
@@ -69,7 +69,7 @@ describe.each(smallCnns())('$name', ({ model, outputs }) => {
 
   test('the convolution rule agrees with the generic rule', () => {
     const twin = new SequentialClass(
-      model.layers.map((l) => (l instanceof TestConv2d ? generic(l) : l)),
+      model.layers.map((l) => (l.type === 'conv2d' ? generic(l) : l)),
       { inputShape: model.inputShape },
     );
     for (const structure of ['full', 'diag'] as HessianStructure[]) {
@@ -81,7 +81,7 @@ describe.each(smallCnns())('$name', ({ model, outputs }) => {
   });
 
   test('kron: the convolution factors are BackPACK KFLR (A from unfolded patches, B from the bias Jacobian)', () => {
-    const conv = model.layers[0] as TestConv2d;
+    const conv = model.layers[0] as Conv2d;
     const la = laplace(model, { ...base, hessianStructure: 'kron' }).fit(X, y);
     const [factors] = (la as unknown as { kroneckerFactors: { a: Tensor; b: Tensor }[] }).kroneckerFactors;
     const { a, b } = kflrOracle(model, conv, X, likelihood);
@@ -140,7 +140,7 @@ function generic(layer: Layer): Layer {
  */
 function kflrOracle(
   model: Sequential,
-  conv: TestConv2d,
+  conv: Conv2d,
   X: number[][],
   likelihood: 'regression' | 'classification',
 ): { a: number[]; b: number[] } {
@@ -218,3 +218,83 @@ function kflrOracle(
   }
   return { a, b: b.to1DArray() };
 }
+
+describe('a residual CNN', () => {
+  const model = residualCnn();
+  const X = images(model, 5, 21);
+  const Y = randomInputs(5, 2, 22);
+  const ggn = denseGgnOf(model, X, 'regression');
+  const base = { likelihood: 'regression' as const, subsetOfWeights: 'all' as const, priorPrecision: 1.1 };
+
+  test('full and diag equal the dense GGN; Laplace walks into the blocks (one prior group per tensor)', () => {
+    const full = laplace(model, { ...base, hessianStructure: 'full' }).fit(X, Y);
+    expectClose((full as unknown as { hessian: Tensor }).hessian.data, ggn.to1DArray(), {
+      rtol: 1e-6,
+      atol: 1e-7,
+    });
+    const diag = laplace(model, { ...base, hessianStructure: 'diag' }).fit(X, Y);
+    const d = (diag as unknown as { hessian: Tensor }).hessian.data;
+    expectClose(
+      d,
+      Array.from({ length: model.nParams }, (_, i) => ggn.get(i, i)),
+      { rtol: 1e-6, atol: 1e-7 },
+    );
+    // conv (w, b), conv (w, b), 1×1 conv (w), conv (w, b), linear (w, b): 9 tensors.
+    const layerwise = laplace(model, {
+      ...base,
+      hessianStructure: 'diag',
+      priorPrecision: new Array(9).fill(1),
+    });
+    expect((layerwise.priorPrecision as number[]).length).toBe(9);
+  });
+
+  test('the same as the whole block through the generic rule', () => {
+    const twin = new SequentialClass(
+      model.layers.map((l) => (l.type === 'residual' ? generic(l) : l)),
+      { inputShape: model.inputShape },
+    );
+    const a = laplace(model, { ...base, hessianStructure: 'full' }).fit(X, Y);
+    const b = laplace(twin, { ...base, hessianStructure: 'full' }).fit(X, Y);
+    expect(b.logMarginalLikelihood()).toBeCloseTo(a.logMarginalLikelihood(), 8);
+    const xt = images(model, 3, 23);
+    const pa = a.predict(xt) as unknown as { functionalCovariance: Tensor };
+    const pb = b.predict(xt) as unknown as { functionalCovariance: Tensor };
+    expectClose(pb.functionalCovariance, pa.functionalCovariance, { rtol: 1e-8, atol: 1e-12 });
+  });
+
+  test('kron reaches the convolutions inside the blocks, and last-layer stops at the head', () => {
+    const kron = laplace(model, { ...base, hessianStructure: 'kron' }).fit(X, Y);
+    expect((kron as unknown as { kroneckerFactors: unknown[] }).kroneckerFactors).toHaveLength(5);
+    expect(Number.isFinite(kron.logMarginalLikelihood())).toBe(true);
+    const last = laplace(model, { ...base, subsetOfWeights: 'lastLayer', hessianStructure: 'full' }).fit(
+      X,
+      Y,
+    );
+    const q = last.nParams;
+    const p = model.nParams;
+    const h = (last as unknown as { hessian: Tensor }).hessian;
+    expectClose(h.data, ggn.subMatrix(p - q, p - 1, p - q, p - 1).to1DArray(), { rtol: 1e-6, atol: 1e-7 });
+  });
+});
+
+describe('normalisation layers through the generic rule', () => {
+  const model = normalisedCnn();
+  const X = images(model, 5, 31);
+  const y = X.map((_, i) => i % 2);
+  const ggn = denseGgnOf(model, X, 'classification');
+
+  test('full equals the dense GGN; kron says which layer has no factors', () => {
+    const la = laplace(model, {
+      likelihood: 'classification',
+      subsetOfWeights: 'all',
+      hessianStructure: 'full',
+    }).fit(X, y);
+    expectClose((la as unknown as { hessian: Tensor }).hessian.data, ggn.to1DArray(), {
+      rtol: 1e-6,
+      atol: 1e-7,
+    });
+    expect(() =>
+      laplace(model, { likelihood: 'classification', subsetOfWeights: 'all', hessianStructure: 'kron' }),
+    ).toThrow(/layers\[1\] \(batchnorm2d\) has no Kronecker factors/);
+  });
+});

@@ -72,7 +72,7 @@ describe('the generic rule agrees with the Linear rule', () => {
 
   test('kron names the layer that has no Kronecker factors', () => {
     expect(() => laplace(twin, { likelihood: 'regression', hessianStructure: 'kron' })).toThrow(
-      /layer 4 \(generic-linear\) has no Kronecker factors/,
+      /layers\[4\] \(generic-linear\) has no Kronecker factors/,
     );
   });
 });

@@ -43,7 +43,7 @@ import {
 } from '../../kernels/conv.js';
 import { type Shape, shapeString, sizeOf, Tensor } from '../../tensor.js';
 import { bind, type Primitive } from '../core.js';
-import { broadcastTo, reshape, transpose } from '../ops.js';
+import { add, broadcastTo, reshape, sum, transpose } from '../ops.js';
 import { addTangents } from './elementwise.js';
 
 export interface Conv2dParams {
@@ -68,9 +68,9 @@ function options(p: Conv2dParams): Conv2dParams {
   return { stride: p.stride, padding: p.padding, dilation: p.dilation, groups: p.groups };
 }
 
-/** y = conv(x, w): x [N, C, H, W], w [O, C/G, kh, kw]. */
-export function conv2dRaw(x: Tensor, w: Tensor, params: Conv2dParams): Tensor {
-  return bind(conv2dP, [x, w], params);
+/** y = conv(x, w) (+ bias per output channel): x [N, C, H, W], w [O, C/G, kh, kw], bias [O]. */
+export function conv2dRaw(x: Tensor, w: Tensor, params: Conv2dParams, bias?: Tensor): Tensor {
+  return bind(conv2dP, bias === undefined ? [x, w] : [x, w, bias], params);
 }
 
 /** The input gradient convᵀ(g, w) for images of spatial size `inputSize`. */
@@ -142,11 +142,17 @@ function checkOutput(name: string, geo: ConvGeometry, p: Conv2dParams): void {
   }
 }
 
+/** The convolution, with an optional third input: a bias [O] added per output channel. */
 export const conv2dP: Primitive<Conv2dParams> = {
   name: 'conv2d',
-  shape([x, w], p) {
+  shape([x, w, b], p) {
     checkRank('conv2d', 'input', x!);
     checkRank('conv2d', 'weight', w!);
+    if (b !== undefined && (b.length !== 1 || b[0] !== w![0])) {
+      throw new ShapeError(
+        `conv2d: bias is ${shapeString(b)}, expected [${w![0]}] for weight ${shapeString(w!)}`,
+      );
+    }
     const [n, c, h, wd] = x! as [number, number, number, number];
     const [o, cg, kh, kw] = w! as [number, number, number, number];
     checkGroups('conv2d', 'output channels of the weight', o, p.groups);
@@ -159,31 +165,45 @@ export const conv2dP: Primitive<Conv2dParams> = {
     checkOutput('conv2d', geo, p);
     return [n, o, geo.outH, geo.outW];
   },
-  impl([x, w], p, shape) {
+  impl([x, w, b], p, shape) {
     const [n, c, h, wd] = x!.shape as [number, number, number, number];
     const [o, , kh, kw] = w!.shape as [number, number, number, number];
     const out = new Float64Array(sizeOf(shape));
-    conv2dKernel(n, o, p.groups, geometry(c, h, wd, kh, kw, p), x!.data, w!.data, out);
+    const geo = geometry(c, h, wd, kh, kw, p);
+    conv2dKernel(n, o, p.groups, geo, x!.data, w!.data, b === undefined ? null : b.data, out);
     return new Tensor(out, shape);
   },
-  jvp: ([x, w], [dx, dw], _y, p) =>
-    addTangents(dx ? conv2dRaw(dx, w!, p) : null, dw ? conv2dRaw(x!, dw, p) : null),
-  vjp: (ct, [x, w], _y, p, [wantX, wantW]) => [
-    wantX ? conv2dTranspose(ct, w!, p, [x!.shape[2]!, x!.shape[3]!]) : null,
-    wantW ? conv2dWeightGrad(x!, ct, p, [w!.shape[2]!, w!.shape[3]!]) : null,
-  ],
-  batch([x, w], [bx, bw], size, p) {
-    if (!bw) return unfoldExamples(conv2dRaw(foldExamples(x!), w!, p), size);
-    if (!bx && p.groups === 1) {
+  // The bias enters as b[o] on every position of channel o: its tangent broadcasts
+  // from [1, O, 1, 1], its cotangent sums over examples and positions.
+  jvp: ([x, w, b], [dx, dw, db], _y, p) =>
+    addTangents(
+      addTangents(dx ? conv2dRaw(dx, w!, p) : null, dw ? conv2dRaw(x!, dw, p) : null),
+      db ? reshape(db, [1, b!.shape[0]!, 1, 1]) : null,
+    ),
+  vjp: (ct, [x, w, b], _y, p, [wantX, wantW, wantB]) => {
+    const cts = [
+      wantX ? conv2dTranspose(ct, w!, p, [x!.shape[2]!, x!.shape[3]!]) : null,
+      wantW ? conv2dWeightGrad(x!, ct, p, [w!.shape[2]!, w!.shape[3]!]) : null,
+    ];
+    if (b !== undefined) cts.push(wantB ? sum(ct, [0, 2, 3]) : null);
+    return cts;
+  },
+  batch([x, w, b], [bx, bw, bb], size, p) {
+    if (!bw && !bb) return unfoldExamples(conv2dRaw(foldExamples(x!), w!, p, b), size);
+    let y: Tensor;
+    if (!bw) y = bx ? unfoldExamples(conv2dRaw(foldExamples(x!), w!, p), size) : conv2dRaw(x!, w!, p);
+    else if (!bx && p.groups === 1) {
       // One convolution with B·O output channels, then the members' blocks moved to the front.
-      const y = conv2dRaw(x!, foldMembers(w!), p);
-      return splitMembers(y, size);
+      y = splitMembers(conv2dRaw(x!, foldMembers(w!), p), size);
+    } else {
+      const xs = bx ? x! : broadcastTo(x!, [size, ...x!.shape]);
+      const grouped = { ...options(p), groups: size * p.groups };
+      y = splitMembers(conv2dRaw(mergeIntoChannels(xs), foldMembers(w!), grouped), size);
     }
-    const xs = bx ? x! : broadcastTo(x!, [size, ...x!.shape]);
-    return splitMembers(
-      conv2dRaw(mergeIntoChannels(xs), foldMembers(w!), { ...options(p), groups: size * p.groups }),
-      size,
-    );
+    if (b === undefined) return y;
+    // y is [B, N, O, H', W'] (or [N, O, H', W'] when only the bias is batched);
+    // the bias [O] or [B, O] lines up with axes 0 and 2 by broadcasting.
+    return add(y, bb ? reshape(b, [size, 1, b.shape[1]!, 1, 1]) : reshape(b, [b.shape[0]!, 1, 1]));
   },
 };
 

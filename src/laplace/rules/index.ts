@@ -80,15 +80,37 @@ export interface LayerRule<T extends Layer = Layer> {
   kronecker?(layer: T, x: Tensor, cotangent: Tensor, m: number): KroneckerSums;
 }
 
+/**
+ * A layer that is a sum of chains of layers on the same input (a residual
+ * block): Laplace walks into it instead of treating it as one layer.
+ */
+export interface BranchRule<T extends Layer = Layer> {
+  readonly name: string;
+  /** The chains whose outputs are summed; an empty chain is the identity. */
+  branches(layer: T): readonly (readonly Layer[])[];
+}
+
+/** What a residual block exposes (src/nn/residual.ts). */
+interface ResidualLike extends Layer {
+  readonly inner: readonly Layer[];
+  readonly shortcut: readonly Layer[] | null;
+}
+
+const residualRule: BranchRule<ResidualLike> = {
+  name: 'residual',
+  branches: (layer) => [layer.inner, layer.shortcut ?? []],
+};
+
 /** Rules of the layer types that have one; any other layer gets the generic rule. */
-const RULES: Readonly<Record<string, LayerRule>> = {
+const RULES: Readonly<Record<string, LayerRule | BranchRule>> = {
   linear: linearRule as LayerRule,
   conv2d: conv2dRule as LayerRule,
+  residual: residualRule as BranchRule,
   ...Object.fromEntries(ACTIVATION_NAMES.map((name) => [name, activationRule as LayerRule])),
 };
 
 /** The rule Laplace uses for `layer`. */
-export function ruleFor(layer: Layer): LayerRule {
+export function ruleFor(layer: Layer): LayerRule | BranchRule {
   if (typeof layer !== 'object' || layer === null || typeof layer.apply !== 'function') {
     throw new ShapeError('laplace: the model holds something that is not a layer');
   }
