@@ -17,12 +17,14 @@
  * arrays and one chunk of Jacobian factors.
  *
  * The prior precision of each group g (scalar, per layer or per weight) is
- * tuned by the EM / MacKay update δ_g ← γ_g / ‖θ̄ − μ₀‖²_g, with the group's
- * effective number of parameters γ_g = Σ_{i∈g} (c·H P⁻¹)ᵢᵢ = E[ζ_gᵀ (c·H ζ)_g]
- * estimated from the samples (c·Hζ = b − P₀ζ, already at hand); the fixed
- * point is the evidence's stationary point (hyperparameters.ts) up to Monte
- * Carlo error O(1/√S). The same noise is redrawn from the seed at every
- * step, so the iteration is a deterministic map.
+ * tuned by EM: δ_g ← n_g / E‖θ_g − μ₀‖² = n_g / (‖θ̄ − μ₀‖²_g + tr_g P⁻¹), with
+ * the trace estimated from the samples. Its fixed point is MacKay's
+ * δ_g‖θ̄ − μ₀‖²_g = γ_g, the evidence's stationary point (hyperparameters.ts),
+ * up to Monte Carlo error O(1/√S); unlike MacKay's update γ_g/‖θ̄ − μ₀‖²_g
+ * from an estimate of γ_g it cannot turn negative. The effective number of
+ * parameters γ_g = Σ_{i∈g} (c·H P⁻¹)ᵢᵢ = E[ζ_gᵀ (c·H ζ)_g] is also estimated
+ * (`effectiveParameters`; c·Hζ = b − P₀ζ is already at hand). The same noise
+ * is redrawn from the seed at every step, so the iteration is a deterministic map.
  *
  * The posterior mean θ̄ is the network's θ* ('map') or the linearised model's
  * own optimum ('linearised', Antorán et al., ICML 2022): θ̄ = θ* − P⁻¹∇ with ∇
@@ -405,17 +407,32 @@ export class SampledLaplace<L extends LikelihoodName = LikelihoodName> extends B
     return out;
   }
 
-  /** One EM / MacKay step: δ_g ← γ_g / ‖θ̄ − μ₀‖²_g from the current samples. */
+  /**
+   * One EM step: δ_g ← n_g / (‖θ̄ − μ₀‖²_g + tr_g P⁻¹), the expected squared
+   * distance from the prior mean under the posterior, with tr_g P⁻¹ estimated by
+   * (1/S) Σₛ ‖ζₛ,g‖² ≥ 0 (so the update is always positive). Its fixed point is
+   * MacKay's, δ_g‖θ̄ − μ₀‖²_g = n_g − δ_g tr_g P⁻¹ = γ_g.
+   */
   emUpdate(): Float64Array {
-    const gamma = this.effectiveParameters();
+    this.checkFitted('emUpdate');
+    this.ensureSolved();
     const scatter = this.groupScatter();
-    return gamma.map((g, i) => {
-      if (!(scatter[i]! > 0) || !(g > 0)) {
+    const sizes = this.prior.groupSizes();
+    const trace = new Float64Array(sizes.length);
+    const s = this.posteriorSamples;
+    for (let i = 0; i < this.nParams; i++) {
+      let sum = 0;
+      for (let j = 0; j < s; j++) sum += this.draws[i * s + j]! ** 2;
+      trace[this.prior.groupOf[i]!]! += sum / s;
+    }
+    return sizes.map((n, g) => {
+      const expected = scatter[g]! + trace[g]!;
+      if (!(expected > 0)) {
         throw new ValueError(
-          `emUpdate: prior group ${i} has γ = ${g} and ‖θ̄ − μ₀‖² = ${scatter[i]}; its precision has no finite update`,
+          `emUpdate: prior group ${g} has ‖θ̄ − μ₀‖² + tr P⁻¹ = ${expected}; its precision has no finite update`,
         );
       }
-      return g / scatter[i]!;
+      return n / expected;
     });
   }
 
