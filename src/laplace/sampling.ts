@@ -39,6 +39,7 @@
  */
 
 import { ValueError } from '../errors.js';
+import { gemmKernel } from '../kernels/gemm.js';
 import { type Rng, toRng } from '../random.js';
 import { Tensor } from '../tensor.js';
 import {
@@ -57,10 +58,14 @@ import {
 import type { OptimizeHyperparametersOptions, OptimizePriorOptions } from './hyperparameters.js';
 import { toMatrix } from './inputs.js';
 import type { LikelihoodName, Targets } from './likelihood.js';
-import type { SequentialLike } from './network.js';
+import type { Network, SequentialLike } from './network.js';
 import { CHUNK } from './predictive.js';
+import type { Selection } from './selection.js';
 
 export type PosteriorMean = 'map' | 'linearised';
+
+/** Numbers of Jacobian factors kept between CG iterations (2²⁵: 256 MiB). */
+const FACTOR_CACHE_BUDGET = 2 ** 25;
 
 /** What sample-then-optimise keeps of the training data. */
 interface TrainingData {
@@ -97,6 +102,9 @@ export class SampledLaplace<L extends LikelihoodName = LikelihoodName> extends B
   /** θ̄ − θ* over the random weights (zero for 'map'). */
   private shift = new Float64Array(0);
   private solvedVersion = -1;
+  /** Factors by first row, while they fit the budget (−1 once they do not). */
+  private factorCache = new Map<number, JacobianFactors>();
+  private factorCacheSize = 0;
   /** The last solve's statistics. */
   lastSolve: SolveReport = { iterations: 0, relativeResidual: 0, converged: true };
 
@@ -151,6 +159,8 @@ export class SampledLaplace<L extends LikelihoodName = LikelihoodName> extends B
     const { data: x, rows: n } = toMatrix(X, this.network.inputSize, 'fit: X');
     this.data = { x, n, targets: this.likelihoodRule.parseTargets(y, n, this.nOutputs, 'fit: y') };
     this.solvedVersion = -1;
+    this.factorCache = new Map();
+    this.factorCacheSize = 0;
   }
 
   /** Solve for the samples (and θ̄) at the current hyperparameters, unless done already. */
@@ -163,8 +173,31 @@ export class SampledLaplace<L extends LikelihoodName = LikelihoodName> extends B
   // ------------------------------------------------------------------------
   // The linear algebra, one pass over the data at a time
 
-  /** The factors of data rows [start, end) with the GGN's rows S·J (m per example). */
+  /**
+   * The factors of data rows [start, end) with the GGN's rows S·J (m per
+   * example). Kept between CG iterations while all chunks' factors (with the
+   * slots formed from them) stay under FACTOR_CACHE_BUDGET numbers; otherwise
+   * every product recomputes them (a forward and a backward pass).
+   */
   private rootedFactors(start: number, end: number): JacobianFactors {
+    const cached = this.factorCache.get(start);
+    if (cached) return cached;
+    const factors = this.computeRootedFactors(start, end);
+    if (this.factorCacheSize >= 0) {
+      let size = 0;
+      for (const t of [...factors.layerInputs, ...factors.layerCotangents]) size += t?.size ?? 0;
+      // The slots formed from them take about as much again.
+      this.factorCacheSize += 2 * size;
+      if (this.factorCacheSize <= FACTOR_CACHE_BUDGET) this.factorCache.set(start, factors);
+      else {
+        this.factorCache.clear();
+        this.factorCacheSize = -1;
+      }
+    }
+    return factors;
+  }
+
+  private computeRootedFactors(start: number, end: number): JacobianFactors {
     const { x, targets } = this.data!;
     const d = this.network.inputSize;
     const k = this.nOutputs;
@@ -196,7 +229,7 @@ export class SampledLaplace<L extends LikelihoodName = LikelihoodName> extends B
     }
   }
 
-  /** out[:, j] += scale·Rᵀ W[:, j] for W [rows × k]. */
+  /** out += scale·Rᵀ W for W [rows × k]. */
   private addTransposeTimes(
     factors: JacobianFactors,
     w: Float64Array,
@@ -204,13 +237,8 @@ export class SampledLaplace<L extends LikelihoodName = LikelihoodName> extends B
     scale: number,
     out: Float64Array,
   ): void {
-    const rows = factors.n * factors.m;
-    const column = new Float64Array(rows);
-    for (let j = 0; j < k; j++) {
-      for (let r = 0; r < rows; r++) column[r] = w[r * k + j]!;
-      const back = rowsTransposeTimes(factors, this.network, this.selection, column);
-      for (let i = 0; i < back.length; i++) out[i * k + j]! += scale * back[i]!;
-    }
+    const back = rowsTransposeTimesMatrix(factors, this.network, this.selection, w, k);
+    for (let i = 0; i < back.length; i++) out[i]! += scale * back[i]!;
   }
 
   /**
@@ -590,6 +618,68 @@ export class SampledLaplace<L extends LikelihoodName = LikelihoodName> extends B
   protected restoreCurvature(): void {
     throw new ValueError("Laplace.fromJSON: a 'sampled' posterior cannot be restored");
   }
+}
+
+/**
+ * Rᵀ W [P × k] for W [n·m × k], the transpose of rowsTimesMatrix: per outer
+ * block, Y[e, i, :] = Σᵣ g[e, r, i] W[(e, r), :] (one gemm per example) and then
+ * out[(i, j), :] = Σₑ aₑ[j] Y[e, i, :] (one gemm per output unit); a direct
+ * block takes gᵀW. A subnetwork goes column by column through rowsTransposeTimes.
+ */
+function rowsTransposeTimesMatrix(
+  factors: JacobianFactors,
+  network: Network,
+  selection: Selection,
+  w: Float64Array,
+  k: number,
+): Float64Array {
+  const { n, m } = factors;
+  if (selection.indices) {
+    const p = selection.nParams;
+    const out = new Float64Array(p * k);
+    const column = new Float64Array(n * m);
+    for (let j = 0; j < k; j++) {
+      for (let r = 0; r < n * m; r++) column[r] = w[r * k + j]!;
+      const back = rowsTransposeTimes(factors, network, selection, column);
+      for (let i = 0; i < p; i++) out[i * k + j] = back[i]!;
+    }
+    return out;
+  }
+  const out = new Float64Array(selection.nParams * k);
+  for (const block of selection.blocks) {
+    const base = block.selectedOffset;
+    const { g, a, width } = factors.slot(block.slot);
+    if (block.structure === 'direct') {
+      // biome-ignore format: BLAS argument groups
+      gemmKernel(
+        width, k, n * m, 1,
+        g, 0, width, true,
+        w, 0, k, false,
+        1, out, base * k, k,
+      );
+      continue;
+    }
+    const y = new Float64Array(n * block.rows * k);
+    for (let e = 0; e < n; e++) {
+      // biome-ignore format: BLAS argument groups
+      gemmKernel(
+        block.rows, k, m, 1,
+        g, e * m * block.rows, block.rows, true,
+        w, e * m * k, k, false,
+        0, y, e * block.rows * k, k,
+      );
+    }
+    for (let i = 0; i < block.rows; i++) {
+      // biome-ignore format: BLAS argument groups
+      gemmKernel(
+        block.cols, k, n, 1,
+        a!, 0, block.cols, true,
+        y, i * k, block.rows * k, false,
+        1, out, (base + i * block.cols) * k, k,
+      );
+    }
+  }
+  return out;
 }
 
 function columnNorms(a: Float64Array, p: number, k: number): Float64Array {
