@@ -106,6 +106,8 @@ export interface LaplaceOptions<L extends LikelihoodName = LikelihoodName> {
   /** For 'sampled': relative residual at which conjugate gradients stop (default 1e-6), and its iteration cap (default 1000). */
   cgTol?: number;
   cgMaxIter?: number;
+  /** For 'sampled': 'g' scales each weight's prior precision by its mean curvature diag(H)ᵢ/N (the g-prior). Default 'none'. */
+  priorScaling?: 'none' | 'g';
 }
 
 /** What `predict` returns for a likelihood known at compile time. */

@@ -34,6 +34,13 @@
  * Newton step of the linearised model. The scatter of the EM update and the
  * predictive mean f(x, θ*) + J(x)(θ̄ − θ*) then use θ̄.
  *
+ * The g-prior (`priorScaling: 'g'`, Antorán et al. 2022) scales weight i's
+ * prior precision by sᵢ² = diag(H)ᵢ / N, the mean squared curvature the data
+ * put on it: P₀ = diag(δ_{g(i)}·sᵢ²). Rescaling a weight's feature (as a
+ * normalisation layer lets the network do freely) rescales sᵢ with it, so the
+ * posterior over functions and the tuned δ do not depend on that scale, where a
+ * plain scalar prior would be unidentifiable.
+ *
  * There is no log det P here: `logMarginalLikelihood` is refused, and the
  * predictive covariance and posterior variance are sample estimates.
  */
@@ -102,6 +109,9 @@ export class SampledLaplace<L extends LikelihoodName = LikelihoodName> extends B
   /** θ̄ − θ* over the random weights (zero for 'map'). */
   private shift = new Float64Array(0);
   private solvedVersion = -1;
+  /** sᵢ² = max(diag(H)ᵢ/N, floor) under the g-prior; null without it. */
+  private gScale: Float64Array | null = null;
+  readonly priorScaling: 'none' | 'g';
   /** Factors by first row, while they fit the budget (−1 once they do not). */
   private factorCache = new Map<number, JacobianFactors>();
   private factorCacheSize = 0;
@@ -129,6 +139,11 @@ export class SampledLaplace<L extends LikelihoodName = LikelihoodName> extends B
     if (!Number.isInteger(maxIter) || maxIter < 1) {
       throw new ValueError(`SampledLaplace: cgMaxIter must be a positive integer, got ${maxIter}`);
     }
+    const scaling = options.priorScaling ?? 'none';
+    if (scaling !== 'none' && scaling !== 'g') {
+      throw new ValueError(`SampledLaplace: priorScaling must be 'none' or 'g', got '${String(scaling)}'`);
+    }
+    this.priorScaling = scaling;
     this.posteriorSamples = samples;
     this.posteriorMean = mean;
     this.cgTol = tol;
@@ -159,6 +174,12 @@ export class SampledLaplace<L extends LikelihoodName = LikelihoodName> extends B
     const { data: x, rows: n } = toMatrix(X, this.network.inputSize, 'fit: X');
     this.data = { x, n, targets: this.likelihoodRule.parseTargets(y, n, this.nOutputs, 'fit: y') };
     this.solvedVersion = -1;
+    if (this.priorScaling === 'g') {
+      // Weights the data never move (dead units) keep a small positive scale, so that P₀ stays definite.
+      const scale = this.hessianDiagonal.map((h) => h / n);
+      const floor = 1e-8 * Math.max(...scale.map((v) => v), Number.MIN_VALUE);
+      this.gScale = scale.map((v) => Math.max(v, floor));
+    } else this.gScale = null;
     this.factorCache = new Map();
     this.factorCacheSize = 0;
   }
@@ -217,7 +238,7 @@ export class SampledLaplace<L extends LikelihoodName = LikelihoodName> extends B
   /** out ← P·V for V [P × k]: c·Rᵀ(R V) + P₀ V. */
   private precisionTimes(v: Float64Array, k: number, out: Float64Array): void {
     const p = this.nParams;
-    const p0 = this.prior.diagonal();
+    const p0 = this.priorDiagonal();
     for (let i = 0; i < p; i++) for (let j = 0; j < k; j++) out[i * k + j] = p0[i]! * v[i * k + j]!;
     const c = this.hessianFactor;
     const n = this.data!.n;
@@ -252,7 +273,7 @@ export class SampledLaplace<L extends LikelihoodName = LikelihoodName> extends B
     const k = samples + offset;
     const b = new Float64Array(p * k);
     const c = this.hessianFactor;
-    const p0 = this.prior.diagonal();
+    const p0 = this.priorDiagonal();
     for (let i = 0; i < p; i++) {
       const root = Math.sqrt(p0[i]!);
       for (let s = 0; s < samples; s++) b[i * k + offset + s] = root * rng.normal();
@@ -303,7 +324,7 @@ export class SampledLaplace<L extends LikelihoodName = LikelihoodName> extends B
   private conjugateGradients(b: Float64Array, k: number, x0?: Float64Array): Float64Array {
     const p = this.nParams;
     const c = this.hessianFactor;
-    const p0 = this.prior.diagonal();
+    const p0 = this.priorDiagonal();
     const inverseDiagonal = new Float64Array(p);
     for (let i = 0; i < p; i++) inverseDiagonal[i] = 1 / (c * this.hessianDiagonal[i]! + p0[i]!);
     const x = x0 ? x0.slice() : new Float64Array(p * k);
@@ -413,7 +434,7 @@ export class SampledLaplace<L extends LikelihoodName = LikelihoodName> extends B
     this.ensureSolved();
     const p = this.nParams;
     const s = this.posteriorSamples;
-    const p0 = this.prior.diagonal();
+    const p0 = this.priorDiagonal();
     const gamma = new Float64Array(this.prior.values.length);
     for (let i = 0; i < p; i++) {
       let sum = 0;
@@ -426,20 +447,43 @@ export class SampledLaplace<L extends LikelihoodName = LikelihoodName> extends B
     return gamma;
   }
 
-  /** ‖θ̄ − μ₀‖² per prior group. */
+  /** ‖θ̄ − μ₀‖² per prior group, each weight times its g-prior scale. */
   private groupScatter(): Float64Array {
     const out = new Float64Array(this.prior.values.length);
     const mean = this.posteriorMeanWeights;
     for (let i = 0; i < mean.length; i++)
-      out[this.prior.groupOf[i]!]! += (mean[i]! - this.priorMeanVector[i]!) ** 2;
+      out[this.prior.groupOf[i]!]! += this.priorScale(i) * (mean[i]! - this.priorMeanVector[i]!) ** 2;
     return out;
+  }
+
+  /** sᵢ² of the g-prior (1 without it). */
+  private priorScale(i: number): number {
+    return this.gScale ? this.gScale[i]! : 1;
+  }
+
+  /** p₀ per weight: δ_{g(i)}, times sᵢ² under the g-prior. */
+  private priorDiagonal(): Float64Array {
+    const p0 = this.prior.diagonal();
+    if (this.gScale) for (let i = 0; i < p0.length; i++) p0[i]! *= this.gScale[i]!;
+    return p0;
+  }
+
+  /** (θ̄ − μ₀)ᵀ P₀ (θ̄ − μ₀) with the prior actually used (g-prior scales included). */
+  override get scatter(): number {
+    this.checkFitted('scatter');
+    const p0 = this.priorDiagonal();
+    const mean = this.posteriorMeanWeights;
+    let sum = 0;
+    for (let i = 0; i < p0.length; i++) sum += p0[i]! * (mean[i]! - this.priorMeanVector[i]!) ** 2;
+    return sum;
   }
 
   /**
    * One EM step: δ_g ← n_g / (‖θ̄ − μ₀‖²_g + tr_g P⁻¹), the expected squared
    * distance from the prior mean under the posterior, with tr_g P⁻¹ estimated by
    * (1/S) Σₛ ‖ζₛ,g‖² ≥ 0 (so the update is always positive). Its fixed point is
-   * MacKay's, δ_g‖θ̄ − μ₀‖²_g = n_g − δ_g tr_g P⁻¹ = γ_g.
+   * MacKay's, δ_g‖θ̄ − μ₀‖²_g = n_g − δ_g tr_g P⁻¹ = γ_g. Under the g-prior
+   * every square is weighted by the weight's sᵢ².
    */
   emUpdate(): Float64Array {
     this.checkFitted('emUpdate');
@@ -451,7 +495,7 @@ export class SampledLaplace<L extends LikelihoodName = LikelihoodName> extends B
     for (let i = 0; i < this.nParams; i++) {
       let sum = 0;
       for (let j = 0; j < s; j++) sum += this.draws[i * s + j]! ** 2;
-      trace[this.prior.groupOf[i]!]! += sum / s;
+      trace[this.prior.groupOf[i]!]! += (this.priorScale(i) * sum) / s;
     }
     return sizes.map((n, g) => {
       const expected = scatter[g]! + trace[g]!;
@@ -582,7 +626,7 @@ export class SampledLaplace<L extends LikelihoodName = LikelihoodName> extends B
     const p = this.nParams;
     const rng = toRng(Math.floor(Math.abs(z[0] ?? 0) * 2 ** 31));
     const b = new Float64Array(p * n);
-    const p0 = this.prior.diagonal();
+    const p0 = this.priorDiagonal();
     for (let i = 0; i < p; i++) for (let s = 0; s < n; s++) b[i * n + s] = Math.sqrt(p0[i]!) * z[s * p + i]!;
     const { n: rows } = this.data!;
     const c = this.hessianFactor;

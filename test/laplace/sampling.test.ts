@@ -228,3 +228,42 @@ describe("'sampled' options", () => {
     expect(Array.from(a.sample(2, 7).data)).toEqual(Array.from(b.sample(2, 7).data));
   });
 });
+
+describe('the g-prior', () => {
+  test('makes the samples’ predictive and the EM prior invariant to the scale of a feature', () => {
+    const scales = [1, 30, 0.05];
+    const make = (scaled: boolean) => {
+      const model = makeMlp([3, 2], 'identity', 6);
+      const { X, Y } = regressionData(15, 3, 2, 6);
+      if (scaled) {
+        const theta = model.flatParameters();
+        for (let k = 0; k < 2; k++) for (let j = 0; j < 3; j++) theta[k * 3 + j]! /= scales[j]!;
+        model.setFlatParameters(theta);
+      }
+      const x = scaled ? X.map((row) => row.map((v, j) => v * scales[j]!)) : X;
+      const test = [[0.4, -1, 2]].map((row) => (scaled ? row.map((v, j) => v * scales[j]!) : row));
+      return { model, x, Y, test };
+    };
+    const run = (scaled: boolean, priorScaling: 'none' | 'g') => {
+      const { model, x, Y, test } = make(scaled);
+      const la = laplace(model, {
+        likelihood: 'regression',
+        subsetOfWeights: 'all',
+        hessianStructure: 'sampled',
+        priorScaling,
+        posteriorSamples: 8,
+        cgTol: 1e-12,
+        seed: 3,
+      }).fit(x, Y) as SampledLaplace;
+      const delta = la.optimizePriorPrecision({ maxIter: 4 }).priorPrecision as number;
+      const cov = (la.predict(test) as { functionalCovariance: Tensor }).functionalCovariance.data;
+      return { delta, cov };
+    };
+    const plain = run(false, 'g');
+    const rescaled = run(true, 'g');
+    expect(rescaled.delta).toBeCloseTo(plain.delta, 6);
+    expectClose(rescaled.cov, plain.cov, { rtol: 1e-6, atol: 1e-10 });
+    // A scalar prior without the scaling is not invariant.
+    expect(Math.abs(run(true, 'none').delta / run(false, 'none').delta - 1)).toBeGreaterThan(0.01);
+  });
+});
