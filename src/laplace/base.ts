@@ -101,8 +101,21 @@ export interface LaplaceOptions<L extends LikelihoodName = LikelihoodName> {
   curvature?: CurvatureName;
   /** Rank for hessianStructure 'lowrank'. Default min(50, nParams). */
   rank?: number;
-  /** Seed for the Lanczos start vector of 'lowrank'. Default 0. */
+  /** Seed for the Lanczos start vector of 'lowrank' and the random subset of 'gp'. Default 0. */
   seed?: number;
+  /** For 'gp': the number of training examples the GP conditions on, drawn by `seed`. Default all. */
+  nSubset?: number;
+  /** For 'gp': the training examples (row indices) the GP conditions on, instead of a random draw. */
+  subsetIndices?: readonly number[] | Int32Array;
+  /** For 'sampled': posterior samples drawn by sample-then-optimise. Default 32. */
+  posteriorSamples?: number;
+  /** For 'sampled': θ* ('map', default) or the linearised model's own optimum ('linearised'). */
+  posteriorMean?: 'map' | 'linearised';
+  /** For 'sampled': relative residual at which conjugate gradients stop (default 1e-6), and its iteration cap (default 1000). */
+  cgTol?: number;
+  cgMaxIter?: number;
+  /** For 'sampled': 'g' scales each weight's prior precision by its mean curvature diag(H)ᵢ/N (the g-prior). Default 'none'. */
+  priorScaling?: 'none' | 'g';
 }
 
 /** What `predict` returns for a likelihood known at compile time. */
@@ -424,6 +437,11 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
   /** J P⁻¹ Jᵀ for the examples of `factors` (unit-vector rows, m = K), [n × K × K]. */
   protected abstract functionalCovariance(factors: JacobianFactors): Float64Array;
 
+  /** J (θ̄ − θ*) [n × K] when the posterior mean θ̄ is not the network's weights; null when it is. */
+  protected functionalMeanShift(_factors: JacobianFactors): Float64Array | null {
+    return null;
+  }
+
   // ------------------------------------------------------------------------
   // Samples and moments
 
@@ -541,6 +559,7 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
       self.sigmaNoise = value;
     },
     functionalCovariance: (factors: JacobianFactors) => self.functionalCovariance(factors),
+    meanShift: (factors: JacobianFactors) => self.functionalMeanShift(factors),
     sampleWeights: (n: number, seed: RngLike) => self.sampleFlat(n, seed),
     get prior() {
       return self.prior;
