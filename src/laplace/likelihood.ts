@@ -80,6 +80,8 @@ export interface LikelihoodRule {
   readonly name: LikelihoodName;
   /** Whether the observation noise σ is a free hyperparameter (otherwise it is 1). */
   readonly hasNoise: boolean;
+  /** The fewest network outputs the likelihood makes sense for. */
+  readonly minOutputs: number;
   /** The loss `train` minimises for this likelihood. */
   readonly trainingLoss: 'mse' | 'crossEntropy';
   /** The factor c in P = c·H + P₀. */
@@ -99,6 +101,8 @@ export interface LikelihoodRule {
     n: number,
     k: number,
   ): OutputCurvature;
+  /** ∂ loss / ∂f for outputs f [n × K], in the loss's own convention (f − y; softmax(f) − onehot(y)). */
+  outputGradient(f: Float64Array, targets: Targets, offset: number, n: number, k: number): Float64Array;
   /** The predictive from the linearised outputs N(mean, covariance). */
   glmPredictive(
     mean: Float64Array,
@@ -149,6 +153,7 @@ export function softmaxRows(
 export const regressionRule: LikelihoodRule = {
   name: 'regression',
   hasNoise: true,
+  minOutputs: 1,
   trainingLoss: 'mse',
   hessianFactor: (sigma, temperature) => 1 / (sigma * sigma * temperature),
   logLikelihood(loss, sigma, temperature, nData, nOutputs) {
@@ -180,6 +185,12 @@ export const regressionRule: LikelihoodRule = {
     const roots = new Float64Array(n * k * k);
     for (let e = 0; e < n; e++) for (let j = 0; j < k; j++) roots[(e * k + j) * k + j] = 1;
     return { loss, roots, m: k };
+  },
+  outputGradient(f, targets, offset, n, k) {
+    if (targets.kind !== 'regression') throw new ValueError('laplace: regression needs real-valued targets');
+    const gradient = new Float64Array(n * k);
+    for (let i = 0; i < n * k; i++) gradient[i] = f[i]! - targets.values[offset * k + i]!;
+    return gradient;
   },
   glmPredictive(mean, covariance, n, k, sigma) {
     const variance = new Float64Array(n * k);
@@ -231,6 +242,8 @@ export const regressionRule: LikelihoodRule = {
 export const classificationRule: LikelihoodRule = {
   name: 'classification',
   hasNoise: false,
+  // A softmax over one class is the constant 1: there is nothing to learn or predict.
+  minOutputs: 2,
   trainingLoss: 'crossEntropy',
   hessianFactor: (_sigma, temperature) => 1 / temperature,
   logLikelihood(loss, sigma, temperature) {
@@ -273,6 +286,13 @@ export const classificationRule: LikelihoodRule = {
       }
     }
     return { loss, roots, m: k };
+  },
+  outputGradient(f, targets, offset, n, k) {
+    if (targets.kind !== 'classification')
+      throw new ValueError('laplace: classification needs integer labels');
+    const gradient = softmaxRows(f, n, k);
+    for (let e = 0; e < n; e++) gradient[e * k + targets.labels[offset + e]!]! -= 1;
+    return gradient;
   },
   glmPredictive(mean, covariance, n, k, _sigma, link, nSamples, seed) {
     let probs: Float64Array;

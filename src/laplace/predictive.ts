@@ -11,9 +11,10 @@
  * The structure-specific part is one product, J P⁻¹ Jᵀ for a batch of Jacobian
  * factors, and one sampler of N(θ*, P⁻¹); both are passed in.
  */
-import { ValueError } from '../errors.js';
+import { NotFiniteError, ValueError } from '../errors.js';
 import type { RngLike } from '../random.js';
 import { type JacobianFactors, jacobianFactors } from './factors.js';
+import { checkAllocation, firstNonFinite } from './inputs.js';
 import type {
   FlatPrediction,
   LikelihoodRule,
@@ -47,6 +48,11 @@ export interface PredictiveSource {
   functionalCovariance(factors: JacobianFactors): Float64Array;
   /** n samples of the random weights from N(θ*, P⁻¹), [n × nParams]. */
   sampleWeights(n: number, seed: RngLike): Float64Array;
+  /**
+   * J (θ̄ − θ*) for the examples of `factors`, [n × K], when the posterior mean θ̄
+   * is not the network's θ* (the linearised model's own optimum); null otherwise.
+   */
+  meanShift?(factors: JacobianFactors): Float64Array | null;
 }
 
 const LINKS: readonly LinkApprox[] = ['probit', 'bridge', 'bridgeNorm', 'mc'];
@@ -82,7 +88,10 @@ export function predictFlat(
 ): FlatPrediction {
   const { predType, link, nSamples, seed } = predictiveSettings(options);
   const k = source.nOutputs;
-  if (predType === 'nn') return predictNn(source, x, n, nSamples, seed);
+  if (predType === 'nn' || link === 'mc') {
+    checkAllocation(nSamples * Math.max(source.nParams, n * k), `predict: ${nSamples} samples`);
+  }
+  if (predType === 'nn') return checkFinite(predictNn(source, x, n, nSamples, seed), k);
   const mean = new Float64Array(n * k);
   const covariance = new Float64Array(n * k * k);
   const d = source.network.inputSize;
@@ -98,9 +107,35 @@ export function predictFlat(
       source.selection.layers,
     );
     mean.set(factors.output, start * k);
+    const shift = source.meanShift?.(factors);
+    if (shift) for (let i = 0; i < shift.length; i++) mean[start * k + i]! += shift[i]!;
     covariance.set(source.functionalCovariance(factors), start * k * k);
   }
-  return source.likelihoodRule.glmPredictive(mean, covariance, n, k, source.sigmaNoise, link, nSamples, seed);
+  return checkFinite(
+    source.likelihoodRule.glmPredictive(mean, covariance, n, k, source.sigmaNoise, link, nSamples, seed),
+    k,
+  );
+}
+
+/** A predictive whose numbers overflowed names the example, instead of returning NaN. */
+function checkFinite(prediction: FlatPrediction, k: number): FlatPrediction {
+  const parts: [keyof FlatPrediction, string, number][] = [
+    ['mean', "the network's output", k],
+    ['covariance', 'the covariance J P⁻¹ Jᵀ', k * k],
+    ['variance', 'the predictive variance', k],
+    ['probs', 'the class probabilities', k],
+  ];
+  for (const [key, name, perExample] of parts) {
+    const bad = firstNonFinite(prediction[key] ?? []);
+    if (bad) {
+      const example = Math.floor(bad.index / perExample);
+      throw new NotFiniteError(
+        `predict: ${name} is not finite for example ${example} (${bad.value}); the inputs or weights overflow`,
+        { example },
+      );
+    }
+  }
+  return prediction;
 }
 
 function predictNn(
