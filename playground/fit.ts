@@ -23,7 +23,7 @@
  * canvas' own units, which are of order one by construction of the views.
  */
 
-import { evenlySpaced, grid2d } from '../demo/toy-data.js';
+import { evenlySpaced, grid2d } from '../src/data/toy.js';
 import {
   type ActivationName,
   adam,

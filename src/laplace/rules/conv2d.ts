@@ -21,7 +21,7 @@ import { type ConvGeometry, convOutputSize, im2col } from '../../kernels/conv.js
 import { gemmKernel } from '../../kernels/gemm.js';
 import type { Layer } from '../../nn/module.js';
 import type { Tensor } from '../../tensor.js';
-import type { LayerRule } from './index.js';
+import type { LayerRule } from './rule.js';
 
 /** What this rule reads of a Conv2d layer (src/nn/conv2d.ts). */
 export interface Conv2dLike extends Layer {

@@ -9,7 +9,7 @@
 import { gemmKernel } from '../../kernels/gemm.js';
 import type { Linear } from '../../nn/layers.js';
 import { Tensor } from '../../tensor.js';
-import type { LayerRule } from './index.js';
+import type { LayerRule } from './rule.js';
 
 export const linearRule: LayerRule<Linear> = {
   name: 'linear',
