@@ -122,8 +122,8 @@ describe('cholesky', () => {
     const { a } = randomSpd(n, 3);
     const index = where % (n * n);
     a.data[index] = bad;
-    expect(() => cholesky(a)).toThrow(`cholesky: a has a non-finite entry ${bad} at flat index ${index}`);
-    expect(() => choleskyWithJitter(a)).toThrow(`choleskyWithJitter: a has a non-finite entry ${bad}`);
+    expect(() => cholesky(a)).toThrow(`cholesky: a has a non-finite value ${bad} at index ${index}`);
+    expect(() => choleskyWithJitter(a)).toThrow(`choleskyWithJitter: a has a non-finite value ${bad}`);
   });
 
   test('choleskyKernel reports −1 on success and leaves the upper triangle alone', () => {
