@@ -204,6 +204,3 @@ export function logdetFromCholesky(l: TensorLike): number {
   for (let i = 0; i < n; i++) s += Math.log(t.data[i * n + i]!);
   return 2 * s;
 }
-
-/** Alias of `logdetFromCholesky`: the log-determinant of L·Lᵀ from the factor L. */
-export const logdet = logdetFromCholesky;

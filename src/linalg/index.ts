@@ -37,7 +37,6 @@ export {
   choleskySolve,
   choleskyWithJitter,
   type JitterOptions,
-  logdet,
   logdetFromCholesky,
   type SolveTriangularOptions,
   solveTriangular,

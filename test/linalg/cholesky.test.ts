@@ -8,7 +8,6 @@ import {
   choleskyKernel,
   choleskySolve,
   choleskyWithJitter,
-  logdet,
   logdetFromCholesky,
   solveTriangular,
   triangularInverseKernel,
@@ -269,7 +268,7 @@ describe('triangular solves', () => {
   });
 });
 
-describe('choleskySolve, choleskyInverse, logdet', () => {
+describe('choleskySolve, choleskyInverse, logdetFromCholesky', () => {
   property.prop([fc.integer({ min: 1, max: 80 }), fc.integer({ min: 1, max: 5 }), fc.nat(1000)])(
     'A·X = B, A·A⁻¹ = I and log det A = Σ log λ',
     (n, r, seed) => {
@@ -286,7 +285,6 @@ describe('choleskySolve, choleskyInverse, logdet', () => {
       expectClose(mlProduct(a, inverse), eye(n), { rtol: 0, atol: 64 * scale });
       const expected = eigenvalues.reduce((s, v) => s + Math.log(v), 0);
       expect(logdetFromCholesky(l)).toBeCloseTo(expected, 9);
-      expect(logdet(l)).toBe(logdetFromCholesky(l));
     },
   );
 
