@@ -1,5 +1,5 @@
 /**
- * The backends side by side (issue 7): gemm at n = 256, 512, 1024, cholesky at
+ * The backends side by side: gemm at n = 256, 512, 1024, cholesky at
  * n = 1024 and the gradient of an MLP 1→50→tanh→50→tanh→1 over 1,000 inputs,
  * each under 'js', 'wasm-simd' and (where relaxed SIMD runs) 'wasm-relaxed';
  * gemm and cholesky also with the worker pool (one worker beside the caller).

@@ -20,7 +20,7 @@
  * do not repay packing and take loops that read both operands along rows.
  */
 
-// WebAssembly dispatch (issue 7): the packed path runs in src/kernels/wasm when a wasm backend is active.
+// The packed path runs in src/kernels/wasm when a WebAssembly backend is active.
 import { gemmWasm } from './wasm/gemm.js';
 
 /** Rows and columns of the register tile. */
@@ -64,7 +64,7 @@ export function gemmKernel(
     gemmUnpacked(m, n, k, alpha, a, aOffset, lda, transA, b, bOffset, ldb, transB, beta, c, cOffset, ldc);
     return;
   }
-  // WebAssembly dispatch (issue 7): same blocking, same bits, returns false under the 'js' backend.
+  // WebAssembly: same blocking, so the same bits; returns false under the 'js' backend.
   if (gemmWasm(m, n, k, alpha, a, aOffset, lda, transA, b, bOffset, ldb, transB, beta, c, cOffset, ldc))
     return;
   scaleC(m, n, beta, c, cOffset, ldc);
