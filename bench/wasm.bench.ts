@@ -14,13 +14,13 @@
 import v8 from 'node:v8';
 import { linear, mul, square, sum, tanh } from '../src/autodiff/ops.js';
 import { grad } from '../src/autodiff/transforms.js';
+import { gemmKernel } from '../src/kernels/index.js';
 import { pauseWorkers } from '../src/kernels/wasm/pool.js';
 import {
   availableBackends,
   type Backend,
   backend,
   cholesky,
-  gemmKernel,
   setBackend,
   startWorkers,
   stopWorkers,

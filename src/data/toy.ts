@@ -41,7 +41,7 @@ export const GAP_CLUSTERS: readonly (readonly [number, number])[] = [
 ];
 
 /** Range covered by the test inputs of `gapRegression`, gap and far field included. */
-export const GAP_TEST_RANGE: readonly [number, number] = [-3, 3];
+const GAP_TEST_RANGE: readonly [number, number] = [-3, 3];
 
 /**
  * 1-D regression with a gap: half the training inputs uniform in each cluster,

@@ -64,7 +64,6 @@ export type {
   HyperparameterResult,
   OptimizePriorOptions,
 } from './hyperparameters.js';
-export { toMatrix } from './inputs.js';
 export type {
   ClassificationPrediction,
   LinkApprox,

@@ -137,7 +137,7 @@ function number(value: unknown, what: string): number {
 }
 
 /** A value as an error message shows it: its type and, when short, itself. */
-export function describe(value: unknown): string {
+function describe(value: unknown): string {
   if (value === null || value === undefined) return String(value);
   if (typeof value === 'string')
     return `the string '${value.length > 20 ? `${value.slice(0, 20)}…` : value}'`;

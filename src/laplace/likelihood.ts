@@ -38,7 +38,7 @@ export type Targets =
   | { kind: 'regression'; values: Float64Array }
   | { kind: 'classification'; labels: Int32Array };
 
-export interface OutputCurvature {
+interface OutputCurvature {
   /** Σₙ loss(fₙ, yₙ) in laplace-torch's convention (½ SSE or summed cross-entropy). */
   loss: number;
   /** Rows of Sₙ for each example, [n, m, K]. */
@@ -125,7 +125,7 @@ export interface LikelihoodRule {
   toPrediction(flat: FlatPrediction, n: number, k: number, predType: PredType): Prediction;
 }
 
-export const regressionRule: LikelihoodRule = {
+const regressionRule: LikelihoodRule = {
   name: 'regression',
   hasNoise: true,
   trainingLoss: 'mse',
@@ -207,7 +207,7 @@ export const regressionRule: LikelihoodRule = {
   },
 };
 
-export const classificationRule: LikelihoodRule = {
+const classificationRule: LikelihoodRule = {
   name: 'classification',
   hasNoise: false,
   trainingLoss: 'crossEntropy',

@@ -115,7 +115,7 @@ export function bridgeProbabilities(
  * and return the samples [s × n × K]. Used by the 'mc' link and by
  * predictive sampling.
  */
-export function sampleGaussianRows(
+function sampleGaussianRows(
   mean: Float64Array,
   covariance: Float64Array,
   n: number,

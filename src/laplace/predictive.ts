@@ -52,7 +52,7 @@ export interface PredictiveSource {
 const LINKS: readonly LinkApprox[] = ['probit', 'bridge', 'bridgeNorm', 'mc'];
 
 /** The validated predictive options, with laplace-torch's defaults. */
-export function predictiveSettings(
+function predictiveSettings(
   options: PredictOptions,
   what = 'predict',
 ): { predType: PredType; link: LinkApprox; nSamples: number; seed: RngLike } {
@@ -74,7 +74,7 @@ export function predictiveSettings(
 }
 
 /** The predictive at the n rows of x in flat arrays. */
-export function predictFlat(
+function predictFlat(
   source: PredictiveSource,
   x: Float64Array,
   n: number,

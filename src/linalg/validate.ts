@@ -81,7 +81,7 @@ export function countOption(value: number, fn: string, name: string, min = 0): n
  * an infinity through to the end, where it sends us to requireFinite for the
  * message, and the worst pair is searched for only once we know it fails.
  */
-export function requireSymmetric(a: Float64Array, n: number, fn: string, arg: string, tol = 1e-10): void {
+function requireSymmetric(a: Float64Array, n: number, fn: string, arg: string, tol = 1e-10): void {
   let scale = 0;
   let worst = 0;
   const B = 32;

@@ -195,7 +195,7 @@ class GraphBuilder {
 }
 
 /** A TensorProto with raw little-endian data of `elemType` (DOUBLE or FLOAT). */
-export function tensorProto(
+function tensorProto(
   name: string,
   dims: readonly number[],
   values: ArrayLike<number>,
@@ -237,8 +237,4 @@ function attrFloat(name: string, v: number): ProtoWriter {
 
 function attrInt(name: string, v: number): ProtoWriter {
   return new ProtoWriter().string(1, name).int(3, v).int(20, 2);
-}
-
-export function attrInts(name: string, v: readonly number[]): ProtoWriter {
-  return new ProtoWriter().string(1, name).packedInt64(8, v).int(20, 7);
 }

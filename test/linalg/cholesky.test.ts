@@ -2,16 +2,14 @@ import { fc, test as property } from '@fast-check/vitest';
 import { CholeskyDecomposition } from 'ml-matrix';
 import { describe, expect, test } from 'vitest';
 import { NotPositiveDefiniteError, ShapeError, ValueError } from '../../src/errors.js';
+import { choleskyKernel, triangularInverseKernel, trsmKernel } from '../../src/kernels/index.js';
 import {
   cholesky,
   choleskyInverse,
-  choleskyKernel,
   choleskySolve,
   choleskyWithJitter,
   logdetFromCholesky,
   solveTriangular,
-  triangularInverseKernel,
-  trsmKernel,
 } from '../../src/linalg/index.js';
 import { eye, randn, Tensor, tensor } from '../../src/tensor.js';
 import { expectClose } from '../helpers.js';
