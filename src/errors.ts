@@ -28,6 +28,16 @@ export class ValueError extends LaplaceTsError {
   override name = 'ValueError';
 }
 
+/** A computed value overflowed to ±∞ or NaN; `example` is the input it came from. */
+export class NotFiniteError extends ValueError {
+  override name = 'NotFiniteError';
+  readonly example: number;
+  constructor(message: string, details: { example: number }) {
+    super(message);
+    this.example = details.example;
+  }
+}
+
 /** A matrix required to be symmetric positive definite is not; `pivot` is the failing index. */
 export class NotPositiveDefiniteError extends LaplaceTsError {
   override name = 'NotPositiveDefiniteError';

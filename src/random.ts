@@ -7,6 +7,8 @@
  * from two 32-bit outputs; normals come from the Box–Muller transform.
  */
 
+import { ValueError } from './errors.js';
+
 export interface Rng {
   /** Uniform on [0, 1). */
   uniform(): number;
@@ -103,11 +105,22 @@ function rotl(x: number, k: number): number {
 
 /** A reproducible generator from an integer seed. */
 export function seededRng(seed: number): Rng {
-  if (!Number.isFinite(seed)) throw new TypeError(`seededRng: seed must be a finite number, got ${seed}`);
+  if (typeof seed !== 'number' || !Number.isFinite(seed))
+    throw new ValueError(`seededRng: seed must be a finite number, got ${String(seed)}`);
   return new Xoshiro128(Math.trunc(seed));
 }
 
 /** Accept a seed or a generator. */
 export function toRng(seedOrRng: RngLike): Rng {
-  return typeof seedOrRng === 'number' ? seededRng(seedOrRng) : seedOrRng;
+  if (typeof seedOrRng === 'number') return seededRng(seedOrRng);
+  const rng = seedOrRng as Partial<Rng> | null;
+  if (
+    typeof rng !== 'object' ||
+    rng === null ||
+    typeof rng.normal !== 'function' ||
+    typeof rng.uniform !== 'function'
+  ) {
+    throw new ValueError(`seed must be a finite number or a generator (an Rng), got ${String(seedOrRng)}`);
+  }
+  return seedOrRng;
 }

@@ -5,7 +5,7 @@
  * levels; parts on the same level are siblings and import neither each other
  * nor anything above. From the bottom:
  *
- *   1  errors, random                 no imports at all
+ *   1  errors; random                 typed errors; seeded generators (which throw them)
  *   2  tensor; kernels                the data type; Float64Array kernels (arrays, sizes, strides)
  *   3  autodiff; linalg               siblings: autodiff's matmul calls a kernel, linalg's wrappers take tensors
  *   4  nn; metrics                    layers, losses, training; scores of predictions given as tensors or arrays
@@ -40,7 +40,7 @@ interface Part {
 
 const PARTS: readonly Part[] = [
   { name: 'errors', path: 'src/errors.ts', rank: 1, level: '1' },
-  { name: 'random', path: 'src/random.ts', rank: 1, level: '1' },
+  { name: 'random', path: 'src/random.ts', rank: 1.5, level: '1 (above errors)' },
   { name: 'tensor', path: 'src/tensor.ts', rank: 2, level: '2' },
   { name: 'kernels', path: 'src/kernels/', rank: 2, level: '2' },
   { name: 'autodiff', path: 'src/autodiff/', rank: 3, level: '3' },

@@ -5,7 +5,10 @@ torch.onnx.export and run in PyTorch on a fixed input. For every network this
 writes test/fixtures/onnx/<name>.onnx and <name>.json holding the input, the
 output PyTorch computes in float32 (the model as exported) and in float64 (the
 same float32 weights, promoted, so the comparison measures the importer and
-not float32 rounding), and the names of `model.parameters()` in order.
+not float32 rounding), the names of `model.parameters()` in order, and for
+the networks that end in logits the diagonal of the generalised Gauss–Newton
+of the softmax cross-entropy over `model.parameters()` (laplace-torch's
+Hessian for classification), in float64.
 
 Run from the repository root with Debian's PyTorch:
 
@@ -59,6 +62,18 @@ class KerasStyle(nn.Module):
         return torch.log_softmax(self.dense3(h), dim=-1)
 
 
+class MeanPooled(nn.Module):
+    """A convolution, then the mean over H and W written by hand (ReduceMean)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 4, 3, padding=1)
+        self.head = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.head(torch.relu(self.conv(x)).mean((2, 3)))
+
+
 class Block(nn.Module):
     """y = relu(bn2(conv2(relu(bn1(conv1 x)))) + shortcut(x)), ResNet's basic block."""
 
@@ -101,6 +116,30 @@ def randomize_batchnorm(model):
                 m.running_var.uniform_(0.5, 2.0)
                 m.weight.uniform_(0.5, 1.5)
                 m.bias.uniform_(-0.3, 0.3)
+
+
+def ggn_diagonal(model, x):
+    """diag Σₙ Jₙᵀ (diag(pₙ) − pₙpₙᵀ) Jₙ over model.parameters() in order: the
+    generalised Gauss–Newton of the softmax cross-entropy, laplace-torch's
+    Hessian for classification, with Jₙ = ∂ logitsₙ / ∂θ by backward passes."""
+    params = list(model.parameters())
+    logits = model(x)
+    n, k = logits.shape
+    diag = torch.zeros(sum(p.numel() for p in params), dtype=torch.float64)
+    for i in range(n):
+        rows = []
+        for j in range(k):
+            grads = torch.autograd.grad(logits[i, j], params, retain_graph=True, allow_unused=True)
+            rows.append(torch.cat([(g if g is not None else torch.zeros_like(p)).flatten() for g, p in zip(grads, params)]))
+        jac = torch.stack(rows)  # [k, P]
+        prob = torch.softmax(logits[i].detach(), dim=0)
+        lam = torch.diag(prob) - torch.outer(prob, prob)
+        diag += torch.einsum("kp,kl,lp->p", jac, lam, jac)
+    return diag
+
+
+# Networks whose output is the logits (no final Softmax), small enough for a GGN check.
+GGN_FIXTURES = {"cnn_mean", "mlp", "mlp_bn", "cnn", "cnn_strided", "residual", "residual_bn", "cnn_bn", "mlp_float64"}
 
 
 def networks():
@@ -181,6 +220,9 @@ def networks():
     torch.manual_seed(9)
     yield "keras_dense", KerasStyle(), (5,), {"opset": 13}
 
+    torch.manual_seed(11)
+    yield "cnn_mean", MeanPooled(), (2, 5, 5), {"opset": 14}
+
     torch.manual_seed(10)
     yield "mlp_float64", nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2)).double(), (3,), {
         "opset": 12,
@@ -208,6 +250,7 @@ def main():
         with torch.no_grad():
             y = model(x)
             y64 = model.double()(x.double())
+        ggn = ggn_diagonal(model, x.double()).tolist() if name in GGN_FIXTURES else None
         model.to(dtype)
         record = {
             "name": name,
@@ -221,6 +264,7 @@ def main():
             "parameters": [n for n, _ in model.named_parameters()],
             "parameterShapes": [list(p.shape) for p in model.parameters()],
             "torch": torch.__version__,
+            **({"ggnDiagonal": ggn} if ggn is not None else {}),
         }
         with open(os.path.join(OUT, name + ".json"), "w") as f:
             json.dump(record, f, indent=1)

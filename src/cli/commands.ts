@@ -24,7 +24,7 @@ import {
   trainTestSplit,
   unstandardize,
 } from '../data/dataset.js';
-import { LaplaceTsError, ValueError } from '../errors.js';
+import { LaplaceTsError, NotFiniteError, ValueError } from '../errors.js';
 import type { BaseLaplace, HessianStructure, LinkApprox } from '../laplace/base.js';
 import {
   type ClassificationScores,
@@ -535,13 +535,13 @@ function fitOne(
     const { X, y: targets } = data.test;
     if (targetScale) {
       const map = mapRegression(posterior, model, X, targetScale);
-      const glm = regressionPredictive(posterior, X, targetScale);
+      const glm = heldOutPredictive(() => regressionPredictive(posterior, X, targetScale));
       checkHeldOut([map.mean, map.variance, glm.mean, glm.variance]);
       scores = { map: regressionScores(map, targets), glm: regressionScores(glm, targets) };
       heldOut = { map, glm };
     } else {
       const map = mapProbabilities(model, X);
-      const glm = classificationPredictive(posterior, X);
+      const glm = heldOutPredictive(() => classificationPredictive(posterior, X));
       checkHeldOut([map, glm]);
       scores = {
         map: classificationScores(map, targets, data.nClasses),
@@ -562,9 +562,34 @@ function fitOne(
  */
 function checkHeldOut(predictions: readonly Float64Array[]): void {
   if (predictions.every((p) => p.every(Number.isFinite))) return;
-  throw new ValueError(
-    'a held-out row lies so far outside the training rows that its prediction is not a finite number; use --holdout 0 or another --seed',
-  );
+  throw new ValueError(HELD_OUT_NOT_FINITE);
+}
+
+const HELD_OUT_NOT_FINITE =
+  'a held-out row lies so far outside the training rows that its prediction is not a finite number; use --holdout 0 or another --seed';
+
+/** A held-out predictive, with the library's overflow refusal said in the CLI's words. */
+function heldOutPredictive<T>(predictive: () => T): T {
+  try {
+    return predictive();
+  } catch (error) {
+    if (error instanceof NotFiniteError) throw new ValueError(HELD_OUT_NOT_FINITE);
+    throw error;
+  }
+}
+
+/** A predictive over the rows of `table`; a row whose prediction overflows is named by its line. */
+function predictRows<T>(table: NumericTable, predictive: () => T): T {
+  try {
+    return predictive();
+  } catch (error) {
+    if (!(error instanceof NotFiniteError)) throw error;
+    const line = table.lines[error.example]!;
+    throw new CsvError(`${table.fileName}: line ${line} ${NOT_FINITE}`, {
+      fileName: table.fileName,
+      row: line,
+    });
+  }
 }
 
 function architectureName(inputs: number, hidden: readonly number[], outputs: number): string {
@@ -830,7 +855,7 @@ function predictCommand(values: Values, io: CliIo): void {
   let rows: number[][];
   let score = '';
   if (file.task === 'regression') {
-    const prediction = regressionPredictive(posterior, X, file.targetScale!);
+    const prediction = predictRows(table, () => regressionPredictive(posterior, X, file.targetScale!));
     header = ['mean', 'std', 'lower95', 'upper95'];
     rows = Array.from(prediction.mean, (mean, i) => {
       const std = Math.sqrt(prediction.variance[i]!);
@@ -847,7 +872,7 @@ function predictCommand(values: Values, io: CliIo): void {
     }
   } else {
     const k = file.nClasses!;
-    const probs = classificationPredictive(posterior, X, link);
+    const probs = predictRows(table, () => classificationPredictive(posterior, X, link));
     const entropy = predictiveEntropy(tensor(probs, [X.length, k]));
     header = [...Array.from({ length: k }, (_, c) => `prob_${c}`), 'class', 'entropy'];
     rows = Array.from({ length: X.length }, (_, i) => {

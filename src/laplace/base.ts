@@ -34,7 +34,7 @@ import {
   priorStructureOf,
   type TuningSource,
 } from './hyperparameters.js';
-import { positive, toMatrix } from './inputs.js';
+import { checkAllocation, checkOptionNames, describe, firstNonFinite, positive, toMatrix } from './inputs.js';
 import {
   type ClassificationPrediction,
   type CurvatureName,
@@ -103,6 +103,26 @@ export type PredictionFor<L extends LikelihoodName> = L extends 'regression'
     ? ClassificationPrediction
     : Prediction;
 
+const LAPLACE_OPTIONS = [
+  'likelihood',
+  'subsetOfWeights',
+  'hessianStructure',
+  'priorPrecision',
+  'sigmaNoise',
+  'priorMean',
+  'temperature',
+  'curvature',
+  'rank',
+  'seed',
+] as const satisfies readonly (keyof LaplaceOptions)[];
+
+const PREDICT_OPTIONS = [
+  'predType',
+  'linkApprox',
+  'nSamples',
+  'seed',
+] as const satisfies readonly (keyof PredictOptions)[];
+
 export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
   readonly likelihood: L;
   abstract readonly hessianStructure: HessianStructure;
@@ -134,6 +154,7 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
   protected version = 0;
 
   constructor(model: SequentialLike, options: LaplaceOptions<L>) {
+    checkOptionNames(options, LAPLACE_OPTIONS, 'laplace');
     this.likelihoodRule = likelihoodRule(options.likelihood);
     this.likelihood = options.likelihood;
     this.model = model;
@@ -148,6 +169,14 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
     }
     this.network = new Network(model);
     this.nOutputs = this.network.outputSize;
+    if (this.nOutputs < this.likelihoodRule.minOutputs) {
+      throw new ValueError(
+        `laplace: ${this.likelihood} needs at least ${this.likelihoodRule.minOutputs} outputs, the model has ${this.nOutputs}`,
+      );
+    }
+    if (options.seed !== undefined && !Number.isInteger(options.seed)) {
+      throw new ValueError(`laplace: seed must be an integer, got ${describe(options.seed)}`);
+    }
     this.subsetOfWeights = options.subsetOfWeights ?? 'lastLayer';
     this.selection = new Selection(this.network, this.subsetOfWeights);
     this.theta = Network.flatParameters(model);
@@ -210,6 +239,12 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
     if (n === 0) throw new ValueError('fit: X has no rows');
     const targets = this.likelihoodRule.parseTargets(y, n, this.nOutputs, 'fit: y');
     this.theta = Network.flatParameters(this.model);
+    const weight = firstNonFinite(this.theta);
+    if (weight) {
+      throw new ValueError(
+        `fit: the model's weight ${weight.index} is ${weight.value}; did training diverge?`,
+      );
+    }
     this.mean = this.selection.gather(this.theta);
     this.beginCurvature();
     this.loss = 0;
@@ -218,8 +253,11 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
     for (let start = 0; start < n; start += batch) {
       const end = Math.min(n, start + batch);
       const factors = this.trainingFactors(x.subarray(start * d, end * d), targets, start, end - start);
+      checkCurvatureFinite(factors, start);
       this.accumulateCurvature(factors);
     }
+    if (!Number.isFinite(this.loss))
+      throw new ValueError(`fit: the training loss is not finite (${this.loss})`);
     this.nData = n;
     this.finishCurvature();
     this.fittedNetworkHash = networkHash(this.model);
@@ -235,6 +273,13 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
       x,
       n,
       (output) => {
+        const bad = firstNonFinite(output);
+        if (bad) {
+          const k = this.nOutputs;
+          throw new ValueError(
+            `fit: the network's output is not finite for example ${offset + Math.floor(bad.index / k)} (output ${bad.index % k} is ${bad.value}); the inputs or weights overflow`,
+          );
+        }
         const oc = this.likelihoodRule.outputCurvature(
           this.curvature,
           output,
@@ -296,12 +341,31 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
    */
   logMarginalLikelihood(hyper: { priorPrecision?: PriorPrecision; sigmaNoise?: number } = {}): number {
     this.checkFitted('logMarginalLikelihood');
+    checkOptionNames(hyper, ['priorPrecision', 'sigmaNoise'], 'logMarginalLikelihood');
     if (hyper.priorPrecision !== undefined) this.priorPrecision = hyper.priorPrecision;
     if (hyper.sigmaNoise !== undefined) this.sigmaNoise = hyper.sigmaNoise;
-    return (
-      this.logLikelihood -
-      0.5 * (this.computeLogDetPosteriorPrecision() - this.logDetPriorPrecision + this.scatter)
-    );
+    const logLikelihood = this.logLikelihood;
+    const logDetPosterior = this.computeLogDetPosteriorPrecision();
+    const logDetPrior = this.logDetPriorPrecision;
+    const scatter = this.scatter;
+    const evidence = logLikelihood - 0.5 * (logDetPosterior - logDetPrior + scatter);
+    if (!Number.isFinite(evidence)) {
+      const terms = {
+        logLikelihood,
+        logDetPosteriorPrecision: logDetPosterior,
+        logDetPriorPrecision: logDetPrior,
+        scatter,
+      };
+      const culprits = Object.entries(terms).filter(([, v]) => !Number.isFinite(v));
+      throw new ValueError(
+        `logMarginalLikelihood: the evidence is not finite (${evidence}): ${
+          culprits.length > 0
+            ? culprits.map(([name, v]) => `${name} is ${v}`).join(', ')
+            : 'its finite terms cancel as ∞ − ∞'
+        }; the hyperparameters (priorPrecision ${JSON.stringify(this.prior.toPublic())}, sigmaNoise ${this.sigma}) are out of range for this data`,
+      );
+    }
+    return evidence;
   }
 
   /**
@@ -342,6 +406,7 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
    */
   predict(X: unknown, options: PredictOptions = {}): PredictionFor<L> {
     this.checkFitted('predict');
+    checkOptionNames(options, PREDICT_OPTIONS, 'predict');
     const { data: x, rows: n } = toMatrix(X, this.network.inputShape, 'predict: X');
     return predict(this.internals, x, n, options) as PredictionFor<L>;
   }
@@ -357,6 +422,7 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
     this.checkFitted('sample');
     if (!Number.isInteger(n) || n < 0)
       throw new ValueError(`sample: n must be a non-negative integer, got ${n}`);
+    checkAllocation(n * this.nParams, `sample: ${n} samples of ${this.nParams} weights`);
     return new Tensor(this.sampleFlat(n, seed), [n, this.nParams]);
   }
 
@@ -495,4 +561,35 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
     posteriorVariance: () => self.posteriorVariance(),
     logMarginalLikelihood: () => self.logMarginalLikelihood(),
   }))(this);
+}
+
+/**
+ * The curvature sums products of Jacobian factors: a layer's rows are built
+ * from its input a and the rows g pulled back to its output (a Linear weight's
+ * diagonal entry gets Σₑ aⱼ²gᵢ², a bias Σₑ gᵢ²), and Kronecker factors square a
+ * and g on their own. If an example's largest such square is not finite, H is
+ * not either; say so here, where the example is known, instead of leaving a
+ * factorisation to fail later.
+ */
+function checkCurvatureFinite(factors: JacobianFactors, offset: number): void {
+  const { n } = factors;
+  factors.layerInputs.forEach((input, layer) => {
+    const cotangent = factors.layerCotangents[layer];
+    if (!input || !cotangent) return;
+    const perInput = input.data.length / n;
+    const perCotangent = (cotangent.data.length / n) | 0;
+    for (let e = 0; e < n; e++) {
+      let a = 0;
+      for (let j = e * perInput; j < (e + 1) * perInput; j++) a = Math.max(a, Math.abs(input.data[j]!));
+      let g = 0;
+      for (let i = e * perCotangent; i < (e + 1) * perCotangent; i++)
+        g = Math.max(g, Math.abs(cotangent.data[i]!));
+      // The structures square a and g separately as well as together.
+      if (!Number.isFinite(a * a) || !Number.isFinite(g * g) || !Number.isFinite((a * g) ** 2)) {
+        throw new ValueError(
+          `fit: the curvature is not finite: at example ${offset + e}, layer ${layer} (among those with parameters) has inputs up to ${a.toExponential(3)} and pulled-back rows up to ${g.toExponential(3)}, whose squares overflow; the inputs or weights are too large (scale the inputs)`,
+        );
+      }
+    }
+  });
 }

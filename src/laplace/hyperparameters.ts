@@ -22,9 +22,9 @@
  */
 import { NotPositiveDefiniteError, ValueError } from '../errors.js';
 import type { RngLike } from '../random.js';
-import { positive, toMatrix } from './inputs.js';
+import { checkOptionNames, finite, integerAtLeast, oneOf, positive, toMatrix } from './inputs.js';
 import type { LinkApprox, PredType } from './likelihood.js';
-import { negativeLogPredictive, type PredictiveSource } from './predictive.js';
+import { negativeLogPredictive, type PredictiveSource, predictiveSettings } from './predictive.js';
 import { Prior, type PriorStructure } from './prior.js';
 
 export interface HyperparameterResult {
@@ -106,18 +106,59 @@ export function priorStructureOf(prior: Prior): PriorStructure {
   return form === 'scalar' || form === 'diag' ? form : 'layerwise';
 }
 
+const PRIOR_OPTIONS = [
+  'method',
+  'priorStructure',
+  'valX',
+  'valY',
+  'gridSize',
+  'logPriorPrecisionMin',
+  'logPriorPrecisionMax',
+  'predType',
+  'linkApprox',
+  'nSamples',
+  'seed',
+  'tol',
+  'maxIter',
+  'optimizer',
+  'nSteps',
+  'lr',
+  'initPriorPrecision',
+] as const satisfies readonly (keyof OptimizePriorOptions)[];
+const HYPERPARAMETER_OPTIONS = [
+  'priorStructure',
+  'tol',
+  'maxIter',
+] as const satisfies readonly (keyof OptimizeHyperparametersOptions)[];
+const STRUCTURES: readonly PriorStructure[] = ['scalar', 'layerwise', 'diag'];
+
+/** Check the options every method shares; each method checks its own before it changes anything. */
+function checkCommon(options: OptimizeHyperparametersOptions, what: string): void {
+  if (options.priorStructure !== undefined)
+    oneOf(options.priorStructure, STRUCTURES, `${what}: priorStructure`);
+  if (options.tol !== undefined && !(finite(options.tol, `${what}: tol`) >= 0)) {
+    throw new ValueError(`${what}: tol must be non-negative, got ${options.tol}`);
+  }
+  if (options.maxIter !== undefined) integerAtLeast(options.maxIter, 1, `${what}: maxIter`);
+}
+
 /** Tune the prior precision by the marginal likelihood or a validation grid search. */
 export function optimizePriorPrecision(
   source: TuningSource,
   options: OptimizePriorOptions,
 ): HyperparameterResult {
-  const method = options.method ?? 'marglik';
+  const what = 'optimizePriorPrecision';
+  checkOptionNames(options, PRIOR_OPTIONS, what);
+  checkCommon(options, what);
+  const method = oneOf(options.method ?? 'marglik', ['marglik', 'gridsearch'], `${what}: method`);
+  const optimizer = oneOf(options.optimizer ?? 'exact', ['exact', 'adam'], `${what}: optimizer`);
+  if (method === 'gridsearch') checkGrid(options);
+  if (optimizer === 'adam') checkAdam(options);
   // As laplace-torch, the prior is made scalar unless another structure is asked for.
   const structure = options.priorStructure ?? 'scalar';
   if (structure !== priorStructureOf(source.prior)) restructurePrior(source, structure);
   if (method === 'gridsearch') return gridSearchPrior(source, options);
-  if (method !== 'marglik') throw new ValueError(`optimizePriorPrecision: unknown method '${method}'`);
-  if ((options.optimizer ?? 'exact') === 'adam') return adamOnPrior(source, options);
+  if (optimizer === 'adam') return adamOnPrior(source, options);
   return maximizeEvidence(source, false, options);
 }
 
@@ -126,8 +167,34 @@ export function optimizeHyperparameters(
   source: TuningSource,
   options: OptimizeHyperparametersOptions,
 ): HyperparameterResult {
+  checkOptionNames(options, HYPERPARAMETER_OPTIONS, 'optimizeHyperparameters');
+  checkCommon(options, 'optimizeHyperparameters');
   if (options.priorStructure) restructurePrior(source, options.priorStructure);
   return maximizeEvidence(source, source.likelihoodRule.hasNoise, options);
+}
+
+function checkGrid(options: OptimizePriorOptions): void {
+  const what = 'optimizePriorPrecision';
+  if (options.valX === undefined || options.valY === undefined) {
+    throw new ValueError(`${what}: gridsearch needs valX and valY`);
+  }
+  const size = integerAtLeast(options.gridSize ?? 100, 1, `${what}: gridSize`);
+  const lo = finite(options.logPriorPrecisionMin ?? -4, `${what}: logPriorPrecisionMin`);
+  const hi = finite(options.logPriorPrecisionMax ?? 4, `${what}: logPriorPrecisionMax`);
+  if (lo > hi || (size > 1 && lo === hi)) {
+    throw new ValueError(
+      `${what}: logPriorPrecisionMin (${lo}) must be below logPriorPrecisionMax (${hi})${size > 1 ? ` for ${size} grid points` : ''}`,
+    );
+  }
+  predictiveSettings(options, what);
+}
+
+function checkAdam(options: OptimizePriorOptions): void {
+  const what = 'optimizePriorPrecision';
+  integerAtLeast(options.nSteps ?? 100, 0, `${what}: nSteps`);
+  const lr = finite(options.lr ?? 0.1, `${what}: lr`);
+  if (!(lr > 0)) throw new ValueError(`${what}: lr must be positive, got ${lr}`);
+  positive(options.initPriorPrecision ?? 1, 'initPriorPrecision');
 }
 
 function result(source: TuningSource, iterations: number): HyperparameterResult {
@@ -154,10 +221,7 @@ function restructurePrior(source: TuningSource, structure: PriorStructure): void
 function adamOnPrior(source: TuningSource, options: OptimizePriorOptions): HyperparameterResult {
   const steps = options.nSteps ?? 100;
   const lr = options.lr ?? 0.1;
-  if (!Number.isInteger(steps) || steps < 0)
-    throw new ValueError(`optimizePriorPrecision: nSteps must be a non-negative integer, got ${steps}`);
-  if (!(lr > 0)) throw new ValueError(`optimizePriorPrecision: lr must be positive, got ${lr}`);
-  const init = positive(options.initPriorPrecision ?? 1, 'initPriorPrecision');
+  const init = options.initPriorPrecision ?? 1;
   const sizes = source.prior.groupSizes();
   const scatter = groupScatter(source);
   const logValues = new Float64Array(sizes.length).fill(Math.log(init));
@@ -288,7 +352,9 @@ function evidenceOrMinusInfinity(source: TuningSource): number {
     const evidence = source.logMarginalLikelihood();
     return Number.isNaN(evidence) ? Number.NEGATIVE_INFINITY : evidence;
   } catch (error) {
-    if (error instanceof NotPositiveDefiniteError) return Number.NEGATIVE_INFINITY;
+    // A start where P cannot be factorised, or the evidence overflows, is no better than anything.
+    if (error instanceof NotPositiveDefiniteError || error instanceof ValueError)
+      return Number.NEGATIVE_INFINITY;
     throw error;
   }
 }
@@ -318,9 +384,6 @@ function unboundedNoise(what: string, source: TuningSource, toZero: boolean): ne
 }
 
 function gridSearchPrior(source: TuningSource, options: OptimizePriorOptions): HyperparameterResult {
-  if (options.valX === undefined || options.valY === undefined) {
-    throw new ValueError('optimizePriorPrecision: gridsearch needs valX and valY');
-  }
   const { data: x, rows: n } = toMatrix(
     options.valX,
     source.network.inputShape,
@@ -342,7 +405,12 @@ function gridSearchPrior(source: TuningSource, options: OptimizePriorOptions): H
     source.setPrior(source.prior.withValues(new Float64Array(source.prior.values.length).fill(value)));
     let nll: number;
     try {
-      nll = negativeLogPredictive(source, x, n, targets, options);
+      nll = negativeLogPredictive(source, x, n, targets, {
+        predType: options.predType,
+        linkApprox: options.linkApprox,
+        nSamples: options.nSamples,
+        seed: options.seed,
+      });
     } catch (error) {
       // As laplace-torch: a precision too small to factorise scores +∞.
       if (error instanceof NotPositiveDefiniteError) continue;

@@ -137,7 +137,7 @@ function number(value: unknown, what: string): number {
 }
 
 /** A value as an error message shows it: its type and, when short, itself. */
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
   if (value === null || value === undefined) return String(value);
   if (typeof value === 'string')
     return `the string '${value.length > 20 ? `${value.slice(0, 20)}…` : value}'`;
@@ -174,4 +174,63 @@ export function positive(value: number, what: string): number {
     throw new ValueError(`laplace: ${what} must be a positive finite number, got ${value}`);
   }
   return value;
+}
+
+/** Reject option names outside `known` (a misspelt option is otherwise silently ignored). */
+export function checkOptionNames(options: unknown, known: readonly string[], what: string): void {
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new ValueError(`${what}: options must be an object, got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new ValueError(`${what}: unknown option '${key}'; expected one of ${known.join(', ')}`);
+    }
+  }
+}
+
+/** `value` if it is one of `allowed`, else a ValueError naming the option. */
+export function oneOf<T extends string>(value: unknown, allowed: readonly T[], what: string): T {
+  if (typeof value !== 'string' || !allowed.includes(value as T)) {
+    throw new ValueError(
+      `${what} must be ${allowed.map((a) => `'${a}'`).join(', ')}; got ${typeof value === 'string' ? `'${value}'` : describe(value)}`,
+    );
+  }
+  return value as T;
+}
+
+/** An integer ≥ min, else a ValueError naming the option. */
+export function integerAtLeast(value: unknown, min: number, what: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new ValueError(`${what} must be an integer ≥ ${min}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** A finite number, else a ValueError naming the option. */
+export function finite(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new ValueError(`${what} must be a finite number, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** The index and value of the first non-finite entry of `values`, or null. */
+export function firstNonFinite(values: ArrayLike<number>): { index: number; value: number } | null {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i]!)) return { index: i, value: values[i]! };
+  }
+  return null;
+}
+
+/** The most numbers one Float64Array may hold here (16 GiB), so that a huge count is a ValueError, not a RangeError. */
+const MAX_ARRAY = 2 ** 31;
+
+/** Refuse an allocation of `count` numbers beyond MAX_ARRAY, naming what it is for. */
+export function checkAllocation(count: number, what: string): void {
+  if (!(count <= MAX_ARRAY)) {
+    throw new ValueError(
+      `${what} needs ${count.toExponential(3)} numbers, more than one array may hold (${MAX_ARRAY})`,
+    );
+  }
 }

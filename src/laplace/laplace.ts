@@ -31,8 +31,16 @@ export function laplace<L extends LikelihoodName>(
   model: SequentialLike,
   options: LaplaceOptions<L>,
 ): BaseLaplace<L> {
+  if (typeof options !== 'object' || options === null) {
+    throw new ValueError(
+      `laplace: options must be an object with at least { likelihood }, got ${String(options)}`,
+    );
+  }
+  if (typeof model !== 'object' || model === null || !Array.isArray((model as { layers?: unknown }).layers)) {
+    throw new ValueError('laplace: the model must be a Sequential (an object with layers and an inputShape)');
+  }
   const structure = options.hessianStructure ?? 'kron';
-  const Structure = structures[structure];
+  const Structure = Object.hasOwn(structures, structure) ? structures[structure] : undefined;
   if (!Structure) {
     throw new ValueError(
       `laplace: hessianStructure must be 'full', 'kron', 'diag' or 'lowrank', got '${structure}'`,

@@ -80,6 +80,8 @@ export interface LikelihoodRule {
   readonly name: LikelihoodName;
   /** Whether the observation noise σ is a free hyperparameter (otherwise it is 1). */
   readonly hasNoise: boolean;
+  /** The fewest network outputs the likelihood makes sense for. */
+  readonly minOutputs: number;
   /** The loss `train` minimises for this likelihood. */
   readonly trainingLoss: 'mse' | 'crossEntropy';
   /** The factor c in P = c·H + P₀. */
@@ -128,6 +130,7 @@ export interface LikelihoodRule {
 const regressionRule: LikelihoodRule = {
   name: 'regression',
   hasNoise: true,
+  minOutputs: 1,
   trainingLoss: 'mse',
   hessianFactor: (sigma, temperature) => 1 / (sigma * sigma * temperature),
   logLikelihood(loss, sigma, temperature, nData, nOutputs) {
@@ -210,6 +213,8 @@ const regressionRule: LikelihoodRule = {
 const classificationRule: LikelihoodRule = {
   name: 'classification',
   hasNoise: false,
+  // A softmax over one class is the constant 1: there is nothing to learn or predict.
+  minOutputs: 2,
   trainingLoss: 'crossEntropy',
   hessianFactor: (_sigma, temperature) => 1 / temperature,
   logLikelihood(loss, sigma, temperature) {

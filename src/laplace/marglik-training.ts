@@ -29,7 +29,7 @@ import { train } from '../nn/train.js';
 import { type RngLike, toRng } from '../random.js';
 import type { TensorLike } from '../tensor.js';
 import type { BaseLaplace, HessianStructure } from './base.js';
-import { toMatrix } from './inputs.js';
+import { checkOptionNames, integerAtLeast, oneOf, toMatrix } from './inputs.js';
 import { laplace } from './laplace.js';
 import { type LikelihoodName, likelihoodRule } from './likelihood.js';
 import type { PriorStructure } from './prior.js';
@@ -66,12 +66,29 @@ export interface MarglikTrainingResult {
   bestEpoch: number;
 }
 
+const MARGLIK_OPTIONS = [
+  'likelihood',
+  'hessianStructure',
+  'priorStructure',
+  'epochs',
+  'marglikFrequency',
+  'burnin',
+  'optimizer',
+  'batchSize',
+  'priorPrecision',
+  'sigmaNoise',
+  'temperature',
+  'seed',
+  'onProgress',
+] as const satisfies readonly (keyof MarglikTrainingOptions)[];
+
 export function marglikTraining(
   model: Sequential,
   X: TensorLike,
   y: TensorLike | Labels,
   options: MarglikTrainingOptions,
 ): MarglikTrainingResult {
+  checkOptionNames(options, MARGLIK_OPTIONS, 'marglikTraining');
   const {
     likelihood,
     hessianStructure = 'kron',
@@ -81,13 +98,12 @@ export function marglikTraining(
     burnin = 0,
     temperature = 1,
   } = options;
-  if (!Number.isInteger(epochs) || epochs < 1)
-    throw new ValueError(`marglikTraining: epochs must be a positive integer, got ${epochs}`);
-  if (!Number.isInteger(marglikFrequency) || marglikFrequency < 1) {
-    throw new ValueError(
-      `marglikTraining: marglikFrequency must be a positive integer, got ${marglikFrequency}`,
-    );
-  }
+  const what = 'marglikTraining';
+  integerAtLeast(epochs, 1, `${what}: epochs`);
+  integerAtLeast(marglikFrequency, 1, `${what}: marglikFrequency`);
+  integerAtLeast(burnin, 0, `${what}: burnin`);
+  // The prior becomes the weight decay of training, one value per parameter tensor.
+  oneOf(priorStructure, ['scalar', 'layerwise'], `${what}: priorStructure`);
   const rule = likelihoodRule(likelihood, 'marglikTraining: likelihood');
   const rng = toRng(options.seed);
   const optimizer = options.optimizer ?? adam({ lr: 1e-3 });
@@ -103,7 +119,7 @@ export function marglikTraining(
 
   // The hyperparameters live in a Laplace object, which also validates them.
   let la = makeLaplace(options.priorPrecision ?? 1, options.sigmaNoise ?? 1);
-  const tensorCount = model.linearLayers.reduce((s, l) => s + (l.bias ? 2 : 1), 0);
+  const tensorCount = model.layers.reduce((s, l) => s + l.parameters().length, 0);
   const { rows: n } = toMatrix(X, model.inputShape, 'marglikTraining: X');
   const outputs = model.outFeatures;
 

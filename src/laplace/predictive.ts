@@ -11,9 +11,10 @@
  * The structure-specific part is one product, J P⁻¹ Jᵀ for a batch of Jacobian
  * factors, and one sampler of N(θ*, P⁻¹); both are passed in.
  */
-import { ValueError } from '../errors.js';
+import { NotFiniteError, ValueError } from '../errors.js';
 import type { RngLike } from '../random.js';
 import { type JacobianFactors, jacobianFactors } from './factors.js';
+import { checkAllocation, firstNonFinite } from './inputs.js';
 import type {
   FlatPrediction,
   LikelihoodRule,
@@ -52,7 +53,7 @@ export interface PredictiveSource {
 const LINKS: readonly LinkApprox[] = ['probit', 'bridge', 'bridgeNorm', 'mc'];
 
 /** The validated predictive options, with laplace-torch's defaults. */
-function predictiveSettings(
+export function predictiveSettings(
   options: PredictOptions,
   what = 'predict',
 ): { predType: PredType; link: LinkApprox; nSamples: number; seed: RngLike } {
@@ -82,7 +83,10 @@ function predictFlat(
 ): FlatPrediction {
   const { predType, link, nSamples, seed } = predictiveSettings(options);
   const k = source.nOutputs;
-  if (predType === 'nn') return predictNn(source, x, n, nSamples, seed);
+  if (predType === 'nn' || link === 'mc') {
+    checkAllocation(nSamples * Math.max(source.nParams, n * k), `predict: ${nSamples} samples`);
+  }
+  if (predType === 'nn') return checkFinite(predictNn(source, x, n, nSamples, seed), k);
   const mean = new Float64Array(n * k);
   const covariance = new Float64Array(n * k * k);
   const d = source.network.inputSize;
@@ -100,7 +104,31 @@ function predictFlat(
     mean.set(factors.output, start * k);
     covariance.set(source.functionalCovariance(factors), start * k * k);
   }
-  return source.likelihoodRule.glmPredictive(mean, covariance, n, k, source.sigmaNoise, link, nSamples, seed);
+  return checkFinite(
+    source.likelihoodRule.glmPredictive(mean, covariance, n, k, source.sigmaNoise, link, nSamples, seed),
+    k,
+  );
+}
+
+/** A predictive whose numbers overflowed names the example, instead of returning NaN. */
+function checkFinite(prediction: FlatPrediction, k: number): FlatPrediction {
+  const parts: [keyof FlatPrediction, string, number][] = [
+    ['mean', "the network's output", k],
+    ['covariance', 'the covariance J P⁻¹ Jᵀ', k * k],
+    ['variance', 'the predictive variance', k],
+    ['probs', 'the class probabilities', k],
+  ];
+  for (const [key, name, perExample] of parts) {
+    const bad = firstNonFinite(prediction[key] ?? []);
+    if (bad) {
+      const example = Math.floor(bad.index / perExample);
+      throw new NotFiniteError(
+        `predict: ${name} is not finite for example ${example} (${bad.value}); the inputs or weights overflow`,
+        { example },
+      );
+    }
+  }
+  return prediction;
 }
 
 function predictNn(

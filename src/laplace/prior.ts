@@ -30,9 +30,13 @@ export class Prior {
 
   static from(value: PriorPrecision, selection: Selection, what = 'priorPrecision'): Prior {
     const p = selection.nParams;
-    const arr = typeof value === 'number' ? [value] : Array.from(value);
+    if (typeof value !== 'number' && !Array.isArray(value) && !ArrayBuffer.isView(value)) {
+      throw new ValueError(`${what}: must be a number, a number[] or a Float64Array`);
+    }
+    const arr = typeof value === 'number' ? [value] : Array.from(value as ArrayLike<number>);
+    if (arr.length === 0) throw new ShapeError(`${what}: no values`);
     arr.forEach((v, i) => {
-      if (!(v > 0) || !Number.isFinite(v)) {
+      if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) {
         throw new ValueError(
           `${what}: precision must be positive and finite, got ${v}${arr.length > 1 ? ` at index ${i}` : ''}`,
         );
@@ -112,13 +116,25 @@ export class Prior {
 }
 
 /** The prior μ₀ per random weight from a scalar or per-parameter value. */
-export function priorMeanVector(value: number | Float64Array | readonly number[], p: number): Float64Array {
+export function priorMeanVector(value: unknown, p: number): Float64Array {
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new ValueError(`laplace: priorMean must be finite, got ${value}`);
     return new Float64Array(p).fill(value);
   }
-  if (value.length === 1) return new Float64Array(p).fill(value[0]!);
-  if (value.length !== p)
-    throw new ShapeError(`laplace: priorMean has ${value.length} values, expected 1 or ${p}`);
-  return Float64Array.from(value);
+  if (!Array.isArray(value) && !(value instanceof Float64Array)) {
+    throw new ValueError('laplace: priorMean must be a number, a number[] or a Float64Array');
+  }
+  const values = value as ArrayLike<unknown>;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      throw new ValueError(
+        `laplace: priorMean[${i}] is ${typeof v === 'string' ? `the string '${v}'` : String(v)}, not a finite number`,
+      );
+    }
+  }
+  if (values.length === 1) return new Float64Array(p).fill(values[0] as number);
+  if (values.length !== p)
+    throw new ShapeError(`laplace: priorMean has ${values.length} values, expected 1 or ${p}`);
+  return Float64Array.from(values as ArrayLike<number>);
 }

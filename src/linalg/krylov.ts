@@ -203,7 +203,7 @@ export function lanczos(op: LinearOperator, k: number, options: LanczosOptions =
     let ok = j >= k;
     for (let c = 0; c < Math.min(k, j); c++) {
       residuals[c] = Math.abs(run.beta[j - 1]! * components[j - 1 - c]!);
-      if (residuals[c]! > tol * scale) ok = false;
+      if (!(residuals[c]! <= tol * scale)) ok = false;
     }
     return { residuals, ok, values };
   };
@@ -233,6 +233,14 @@ export function lanczos(op: LinearOperator, k: number, options: LanczosOptions =
   };
   const run = lanczosRun(op, start, Math.min(maxIter, n), rng, stop);
   const j = run.steps;
+  // A NaN compares false with every tolerance, so it would pass as converged.
+  for (let i = 0; i < j; i++) {
+    if (!Number.isFinite(run.alpha[i]!) || (i < j - 1 && !Number.isFinite(run.beta[i]!))) {
+      throw new ValueError(
+        `lanczos: the operator's products are not finite (the tridiagonal entry at step ${i} is ${run.alpha[i]}, ${run.beta[i]}); check the operator's matvec`,
+      );
+    }
+  }
   const { residuals, ok } = residualsOf(run, j);
   // Full eigenvectors of T, then Ritz vectors Y = Qᵀ·S.
   const d = run.alpha.slice(0, j);

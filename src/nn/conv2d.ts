@@ -12,9 +12,9 @@
  * reduces to this bound for the weight).
  */
 import { conv2d, type Pair } from '../autodiff/ops.js';
-import { ShapeError, ValueError } from '../errors.js';
+import { assertFinite, ShapeError, ValueError } from '../errors.js';
 import { type RngLike, toRng } from '../random.js';
-import { rand, type Shape, shapeString, type Tensor } from '../tensor.js';
+import { asTensor, rand, type Shape, shapeString, type Tensor, type TensorLike } from '../tensor.js';
 import { asObject, readInteger, readOptionalTensor, readPair, readTensor } from './fields.js';
 import type { Layer, LayerJSON } from './module.js';
 import { toPair } from './pooling.js';
@@ -68,6 +68,42 @@ export class Conv2d implements Layer {
     const bound = 1 / Math.sqrt(fanIn);
     this.weight = rand([outChannels, inChannels / groups, ...this.kernelSize], rng, -bound, bound);
     this.bias = (options.bias ?? true) ? rand([outChannels], rng, -bound, bound) : null;
+  }
+
+  /**
+   * A layer holding the given weight [O, C/groups, kh, kw] and bias [O] (or
+   * null), e.g. trained in PyTorch (`conv.weight.tolist()` is already in this
+   * layout); the tensors are held, not copied.
+   */
+  static fromParameters(
+    weight: TensorLike,
+    bias: TensorLike | null = null,
+    options: Omit<Conv2dLayerOptions, 'seed' | 'bias'> = {},
+  ): Conv2d {
+    const w = asTensor(weight);
+    const groups = options.groups ?? 1;
+    if (w.ndim !== 4 || w.size === 0) {
+      throw new ShapeError(
+        `Conv2d.fromParameters: weight is ${shapeString(w.shape)}, expected [out, in/groups, kh, kw], non-empty`,
+      );
+    }
+    const [outChannels, perGroup, kh, kw] = w.shape as [number, number, number, number];
+    const b = bias === null ? null : asTensor(bias);
+    if (b !== null && (b.ndim !== 1 || b.shape[0] !== outChannels)) {
+      throw new ShapeError(
+        `Conv2d.fromParameters: bias is ${shapeString(b.shape)}, expected [${outChannels}] for weight ${shapeString(w.shape)}`,
+      );
+    }
+    assertFinite(w.data, 'Conv2d.fromParameters: weight');
+    if (b !== null) assertFinite(b.data, 'Conv2d.fromParameters: bias');
+    const layer = new Conv2d(perGroup * groups, outChannels, [kh, kw], {
+      ...options,
+      bias: b !== null,
+      seed: 0,
+    });
+    layer.weight = w;
+    layer.bias = b;
+    return layer;
   }
 
   /** "Conv2d(1→4, 3×3)", for error messages. */

@@ -6,11 +6,17 @@
  * float64 weights as they are (no copy, no rounding), so a network written by
  * `exportOnnx` in float64 comes back bit for bit.
  */
+import { AdaptiveAvgPool2d } from '../nn/adaptive-avgpool2d.js';
+import { AvgPool2d } from '../nn/avgpool2d.js';
+import { BatchNorm1d, BatchNorm2d } from '../nn/batchnorm.js';
+import { Conv2d } from '../nn/conv2d.js';
+import { Flatten } from '../nn/flatten.js';
 import { activation, Linear } from '../nn/layers.js';
+import { MaxPool2d } from '../nn/maxpool2d.js';
 import type { Layer } from '../nn/module.js';
+import { Residual } from '../nn/residual.js';
 import { Sequential } from '../nn/sequential.js';
 import { Tensor } from '../tensor.js';
-import { OnnxError } from './errors.js';
 import type { LayerSpec } from './graph.js';
 
 /** The Sequential of `specs` for examples of `inputShape`. */
@@ -30,7 +36,49 @@ function buildLayer(spec: LayerSpec): Layer {
         ...(spec.negativeSlope !== undefined ? { negativeSlope: spec.negativeSlope } : {}),
         ...(spec.alpha !== undefined ? { alpha: spec.alpha } : {}),
       });
-    default:
-      throw new OnnxError(`importOnnx: a ${spec.kind} layer is not available in this build`);
+    case 'conv2d': {
+      const layer = new Conv2d(spec.inChannels, spec.outChannels, spec.kernelSize, {
+        stride: spec.stride,
+        padding: spec.padding,
+        dilation: spec.dilation,
+        groups: spec.groups,
+        bias: spec.bias !== null,
+        seed: 0,
+      });
+      const weight = new Tensor(spec.weight, [
+        spec.outChannels,
+        spec.inChannels / spec.groups,
+        ...spec.kernelSize,
+      ]);
+      layer.setParameters(
+        spec.bias === null ? [weight] : [weight, new Tensor(spec.bias, [spec.outChannels])],
+      );
+      return layer;
+    }
+    case 'maxpool2d':
+      return new MaxPool2d(spec.kernelSize, {
+        stride: spec.stride,
+        padding: spec.padding,
+        dilation: spec.dilation,
+      });
+    case 'avgpool2d':
+      return new AvgPool2d(spec.kernelSize, { stride: spec.stride, padding: spec.padding });
+    case 'globalavgpool2d':
+      return new AdaptiveAvgPool2d(1);
+    case 'flatten':
+      return new Flatten();
+    case 'batchnorm': {
+      const c = spec.numFeatures;
+      const layer =
+        spec.dims === 1 ? new BatchNorm1d(c, { eps: spec.eps }) : new BatchNorm2d(c, { eps: spec.eps });
+      layer.setParameters([new Tensor(spec.weight, [c]), new Tensor(spec.bias, [c])]);
+      layer.setRunningStats(new Tensor(spec.runningMean, [c]), new Tensor(spec.runningVar, [c]));
+      return layer;
+    }
+    case 'residual':
+      return new Residual(
+        spec.inner.map(buildLayer),
+        spec.shortcut.length === 0 ? null : spec.shortcut.map(buildLayer),
+      );
   }
 }

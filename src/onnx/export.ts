@@ -9,16 +9,36 @@
  *   activations  Relu, Tanh, Sigmoid, Softplus, LeakyRelu(alpha), Elu(alpha),
  *                and GELU as x·(1 + erf(x/√2))·½ (opset 13 has no Gelu)
  *   Identity     Identity
+ *   Conv2d       Conv;  MaxPool2d, AvgPool2d  MaxPool, AveragePool (padding
+ *                counted); AdaptiveAvgPool2d(1)  GlobalAveragePool
+ *   Flatten      Flatten (axis 1);  Dropout  nothing (prediction)
+ *   BatchNorm    BatchNormalization with the running statistics
+ *   Residual     its inner and shortcut branches from the same value, then Add
  *
  * Weights are named like PyTorch's `nn.Sequential` state: "<layer>.weight",
- * "<layer>.bias". In float64 (the default) the initializers, the input and
- * the output are DOUBLE, so import(export(m)) holds the very same numbers and
- * computes bitwise the same outputs; `{ dtype: 'float32' }` rounds the
- * weights to FLOAT, the type most runtimes run everywhere.
+ * "<layer>.bias" (inside a residual block "<block>.inner.<j>.weight"). ONNX
+ * attributes are float32; where that would round a float64 value (a LeakyReLU
+ * slope of 0.01, a BatchNorm ε), the exact value also goes in the node's
+ * doc_string, which runtimes ignore and `importOnnx` reads.
+ *
+ * In float64 (the default) the initializers, the input and the output are
+ * DOUBLE, so import(export(m)) holds the very same numbers and computes
+ * bitwise the same outputs; `{ dtype: 'float32' }` rounds the weights to
+ * FLOAT, the type every runtime runs every operator in (onnxruntime's CPU
+ * kernels for Softplus, LeakyRelu, Elu and Erf, for one, are float32 only).
  */
+import { AdaptiveAvgPool2d } from '../nn/adaptive-avgpool2d.js';
+import { AvgPool2d } from '../nn/avgpool2d.js';
+import { BatchNorm1d, BatchNorm2d } from '../nn/batchnorm.js';
+import { Conv2d } from '../nn/conv2d.js';
+import { Dropout } from '../nn/dropout.js';
+import { Flatten } from '../nn/flatten.js';
 import { Activation, type ELU, type LeakyReLU, Linear } from '../nn/layers.js';
+import { MaxPool2d } from '../nn/maxpool2d.js';
+import type { Layer } from '../nn/module.js';
+import { Residual } from '../nn/residual.js';
 import type { Sequential } from '../nn/sequential.js';
-import type { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor.js';
 import { OnnxError } from './errors.js';
 import { DataType } from './model.js';
 import { ProtoWriter } from './protobuf.js';
@@ -93,7 +113,7 @@ class GraphBuilder {
   constructor(private readonly elemType: number) {}
 
   /** Add `layer` (named `prefix`) reading `x`; its output value. */
-  layer(layer: unknown, prefix: string, x: string): string {
+  layer(layer: Layer, prefix: string, x: string): string {
     if (layer instanceof Linear) {
       const inputs = [x, this.tensor(`${prefix}.weight`, layer.weight)];
       if (layer.bias !== null) inputs.push(this.tensor(`${prefix}.bias`, layer.bias));
@@ -104,8 +124,84 @@ class GraphBuilder {
       ]);
     }
     if (layer instanceof Activation) return this.activation(layer, prefix, x);
-    const type = (layer as { type?: unknown; name?: unknown }).type ?? (layer as { name?: unknown }).name;
-    throw new OnnxError(`exportOnnx: layer ${prefix} (${String(type)}) has no ONNX form here`);
+    if (layer instanceof Conv2d) {
+      const inputs = [x, this.tensor(`${prefix}.weight`, layer.weight)];
+      if (layer.bias !== null) inputs.push(this.tensor(`${prefix}.bias`, layer.bias));
+      const [ph, pw] = layer.padding;
+      return this.node('Conv', `/${prefix}/Conv`, inputs, [
+        attrInts('dilations', layer.dilation),
+        attrInt('group', layer.groups),
+        attrInts('kernel_shape', layer.kernelSize),
+        attrInts('pads', [ph, pw, ph, pw]),
+        attrInts('strides', layer.stride),
+      ]);
+    }
+    if (layer instanceof MaxPool2d) {
+      const [ph, pw] = layer.padding;
+      return this.node(
+        'MaxPool',
+        `/${prefix}/MaxPool`,
+        [x],
+        [
+          attrInts('kernel_shape', layer.kernelSize),
+          attrInts('pads', [ph, pw, ph, pw]),
+          attrInts('strides', layer.stride),
+          attrInts('dilations', layer.dilation),
+        ],
+      );
+    }
+    if (layer instanceof AvgPool2d) {
+      const [ph, pw] = layer.padding;
+      return this.node(
+        'AveragePool',
+        `/${prefix}/AveragePool`,
+        [x],
+        [
+          attrInts('kernel_shape', layer.kernelSize),
+          attrInts('pads', [ph, pw, ph, pw]),
+          attrInts('strides', layer.stride),
+          attrInt('count_include_pad', 1),
+        ],
+      );
+    }
+    if (layer instanceof AdaptiveAvgPool2d)
+      return this.node('GlobalAveragePool', `/${prefix}/GlobalAveragePool`, [x]);
+    if (layer instanceof Flatten)
+      return this.node('Flatten', `/${prefix}/Flatten`, [x], [attrInt('axis', 1)]);
+    if (layer instanceof Dropout) return x; // the network at prediction
+    if (layer instanceof BatchNorm1d || layer instanceof BatchNorm2d) {
+      const c = layer.numFeatures;
+      // without affine parameters γ = 1, β = 0
+      const gamma = layer.weight ?? new Tensor(new Float64Array(c).fill(1), [c]);
+      const beta = layer.bias ?? new Tensor(new Float64Array(c), [c]);
+      return this.node(
+        'BatchNormalization',
+        `/${prefix}/BatchNormalization`,
+        [
+          x,
+          this.tensor(`${prefix}.weight`, gamma),
+          this.tensor(`${prefix}.bias`, beta),
+          this.tensor(`${prefix}.running_mean`, layer.runningMean),
+          this.tensor(`${prefix}.running_var`, layer.runningVar),
+        ],
+        [attrFloat('epsilon', layer.eps)],
+        exactDoc('epsilon', layer.eps),
+      );
+    }
+    if (layer instanceof Residual) {
+      let inner = x;
+      layer.inner.forEach((child, j) => {
+        inner = this.layer(child, `${prefix}.inner.${j}`, inner);
+      });
+      let shortcut = x;
+      (layer.shortcut ?? []).forEach((child, j) => {
+        shortcut = this.layer(child, `${prefix}.shortcut.${j}`, shortcut);
+      });
+      return this.node('Add', `/${prefix}/Add`, [inner, shortcut]);
+    }
+    throw new OnnxError(
+      `exportOnnx: layer ${prefix} (${layer.type}) has no ONNX form; exportable: linear, conv2d, maxpool2d, avgpool2d, adaptiveavgpool2d, flatten, dropout, batchnorm1d, batchnorm2d, residual and the activations`,
+    );
   }
 
   private activation(layer: Activation, prefix: string, x: string): string {
@@ -237,4 +333,8 @@ function attrFloat(name: string, v: number): ProtoWriter {
 
 function attrInt(name: string, v: number): ProtoWriter {
   return new ProtoWriter().string(1, name).int(3, v).int(20, 2);
+}
+
+function attrInts(name: string, v: readonly number[]): ProtoWriter {
+  return new ProtoWriter().string(1, name).packedInt64(8, v).int(20, 7);
 }

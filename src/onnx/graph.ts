@@ -10,10 +10,12 @@
  *                          b = β·C broadcast to [out]
  *   MatMul(x, B) [→ Add]   Linear, W = Bᵀ, b the added constant (if any)
  *   Conv                   Conv2d (symmetric pads, NOTSET or VALID auto_pad)
- *   [Pad →] AveragePool    AvgPool2d (a zero Pad in front, as PyTorch writes
- *                          padding with count_include_pad, becomes padding)
+ *   [Pad →] AveragePool    AvgPool2d, padding counted in the mean (PyTorch
+ *                          writes such padding as a zero Pad in front)
+ *   Pad → Conv             Conv2d with the Pad's zeros as its padding
  *   MaxPool, GlobalAveragePool, Flatten (axis 1), Reshape to [N, −1]
- *   BatchNormalization     BatchNorm1d on [C], BatchNorm2d on [C, H, W]
+ *   ReduceMean over H, W   AdaptiveAvgPool2d(1) (and Flatten without keepdims)
+ *   BatchNormalization     BatchNorm1d on [C] or [C, L], BatchNorm2d on [C, H, W]
  *   Relu Tanh Sigmoid LeakyRelu Elu Softplus Gelu   activations
  *   Div → Erf → Add → Mul → Mul   GELU as x·½(1 + erf(x/√2)), its old spelling
  *   Dropout, Identity      nothing (the network at prediction)
@@ -69,6 +71,7 @@ export const ONNX_SUPPORTED_OPS: readonly string[] = [
   'AveragePool',
   'Pad (zeros, before AveragePool or Conv)',
   'GlobalAveragePool',
+  'ReduceMean (over H and W)',
   'Flatten',
   'Reshape (to [N, -1])',
   'BatchNormalization',
@@ -130,7 +133,7 @@ export type LayerSpec =
   | { readonly kind: 'flatten' }
   | {
       readonly kind: 'batchnorm';
-      /** 1 for inputs [C], 2 for [C, H, W]. */
+      /** 1 for examples [C] or [C, L], 2 for [C, H, W]. */
       readonly dims: 1 | 2;
       readonly numFeatures: number;
       readonly eps: number;
@@ -171,6 +174,7 @@ const HANDLED_OPS = new Set([
   'AveragePool',
   'Pad',
   'GlobalAveragePool',
+  'ReduceMean',
   'Flatten',
   'Reshape',
   'BatchNormalization',
@@ -385,7 +389,8 @@ class Walker {
       if (this.used.has(node))
         throw new OnnxError(`${nodeLabel(node)} is reached twice; the graph has a cycle`);
       const step = this.step(node, value, shape);
-      if (step.layer !== null) layers.push(step.layer);
+      if (Array.isArray(step.layer)) layers.push(...step.layer);
+      else if (step.layer !== null) layers.push(step.layer);
       value = step.value;
       shape = step.shape;
       this.shapes.set(value, shape);
@@ -397,7 +402,7 @@ class Walker {
     node: OnnxNode,
     value: string,
     shape: Shape,
-  ): { layer: LayerSpec | null; value: string; shape: Shape } {
+  ): { layer: LayerSpec | LayerSpec[] | null; value: string; shape: Shape } {
     const op = node.opType;
     if (!HANDLED_OPS.has(op)) {
       throw new OnnxError(
@@ -469,6 +474,8 @@ class Walker {
         if (shape.length !== 3) this.shapeFail(node, shape, '[C, H, W]');
         return { layer: { kind: 'globalavgpool2d' }, value: out, shape: [shape[0]!, 1, 1] };
       }
+      case 'ReduceMean':
+        return this.spatialMean(node, shape, out);
       case 'Flatten': {
         let axis = attrInt(node, 'axis', 1);
         if (axis < 0) axis += shape.length + 1;
@@ -823,6 +830,24 @@ class Walker {
       : this.pool(next, shape, nextOut, 'avg', extra);
   }
 
+  /** ReduceMean over H and W, as `x.mean((2, 3))` exports: a global average pool (then a flatten). */
+  private spatialMean(node: OnnxNode, shape: Shape, out: string) {
+    if (shape.length !== 3) this.shapeFail(node, shape, '[C, H, W]');
+    const fromInput = node.inputs[1] !== undefined && node.inputs[1] !== '';
+    const axes = fromInput
+      ? Array.from(this.values(node, this.constant(node, 1, 'axes'), 'axes'))
+      : attrInts(node, 'axes', []);
+    const spatial = axes.map((a) => (a < 0 ? a + 4 : a)).sort();
+    if (spatial.length !== 2 || spatial[0] !== 2 || spatial[1] !== 3) {
+      throw new OnnxError(
+        `${nodeLabel(node)} averages over axes [${axes.join(', ')}]; only the mean over H and W (axes 2, 3) is supported`,
+      );
+    }
+    const pool: LayerSpec = { kind: 'globalavgpool2d' };
+    if (attrInt(node, 'keepdims', 1) !== 0) return { layer: pool, value: out, shape: [shape[0]!, 1, 1] };
+    return { layer: [pool, { kind: 'flatten' } as LayerSpec], value: out, shape: [shape[0]!] };
+  }
+
   private flatten(shape: Shape, out: string) {
     const size = shape.reduce((a, b) => a * b, 1);
     if (shape.length === 1) return { layer: null, value: out, shape };
@@ -840,6 +865,8 @@ class Walker {
     const rest = target.slice(1);
     const flat = rest.length === 1 && (rest[0] === -1 || rest[0] === size);
     if (target.length === 2 && batchFirst && flat) return this.flatten(shape, out);
+    // [-1, C·H·W], as tf2onnx writes a Keras Flatten: the batch is what is left
+    if (target.length === 2 && first === -1 && rest[0] === size) return this.flatten(shape, out);
     const same = target.length === shape.length + 1 && batchFirst && rest.every((d, i) => d === shape[i]);
     if (same) return { layer: null, value: out, shape };
     throw new OnnxError(
@@ -910,7 +937,7 @@ class Walker {
     if (attrInt(node, 'training_mode', 0) !== 0) {
       throw new OnnxError(`${nodeLabel(node)} has training_mode = 1; export the model in eval mode`);
     }
-    if (shape.length !== 1 && shape.length !== 3) this.shapeFail(node, shape, '[C] or [C, H, W]');
+    if (shape.length < 1 || shape.length > 3) this.shapeFail(node, shape, '[C], [C, L] or [C, H, W]');
     const channels = shape[0]!;
     const eps = attrFloat(node, 'epsilon', 1e-5);
     const parts = (['scale', 'B', 'input_mean', 'input_var'] as const).map((role, i) => {
@@ -930,7 +957,7 @@ class Walker {
     return {
       layer: {
         kind: 'batchnorm',
-        dims: shape.length === 1 ? 1 : 2,
+        dims: shape.length === 3 ? 2 : 1,
         numFeatures: channels,
         eps,
         weight: Float64Array.from(this.values(node, scale, 'scale')),
@@ -1157,11 +1184,21 @@ function attrInt(node: OnnxNode, name: string, fallback: number): number {
   return a.value;
 }
 
+/**
+ * A float attribute. Attributes are float32; the exporter rounded a float64
+ * (PyTorch keeps a LeakyReLU slope of 0.2 or a BatchNorm ε of 1e-5 as Python
+ * floats), and the shortest decimal that rounds to the same float32 is taken
+ * as the value it had: 0.2, not 0.20000000298023224.
+ */
 function attrFloat(node: OnnxNode, name: string, fallback: number): number {
   const a = attr(node, name);
   if (a === undefined) return fallback;
   if (a.kind !== 'float' || !Number.isFinite(a.value)) {
     throw new OnnxError(`${nodeLabel(node)}: attribute ${name} is not a finite float`);
+  }
+  for (let digits = 1; digits < 9; digits++) {
+    const shortest = Number(a.value.toPrecision(digits));
+    if (Math.fround(shortest) === a.value) return shortest;
   }
   return a.value;
 }

@@ -15,13 +15,14 @@
  * one field per element or packed: one length-delimited field holding the
  * elements back to back; a reader accepts both. int64 is a varint of the
  * two's-complement value, so −1 takes ten bytes; it is returned as a JS
- * number when |v| ≤ 2⁵³ − 1 and refused otherwise. Numbers that are not
- * integers of 64 bits or fewer never decode silently wrong: every read checks
- * the bytes remaining and throws an `OnnxError` naming the message, the field
- * and the byte offset.
+ * number when |v| ≤ 2⁵³ − 1 and refused otherwise, never rounded. Every read
+ * checks the bytes that remain, so a truncated or corrupted file is an
+ * `OnnxError` naming the message path, the field and the byte offset, never
+ * a read past the end.
  *
  * The writer is the inverse, for export: fields are written in the order
- * given, lengths of sub-messages computed when they are closed.
+ * given, a sub-message whole once its own writer is finished (its length is
+ * then known).
  */
 import { OnnxError } from './errors.js';
 

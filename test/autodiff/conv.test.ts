@@ -168,6 +168,34 @@ describe('conv2d', () => {
     );
   });
 
+  test('a 1×1 convolution (read without unfolding) matches the loop, and its gradients central differences', () => {
+    const x = randn([2, 4, 3, 5], 5);
+    const w = randn([6, 2, 1, 1], 6);
+    const b = randn([6], 7);
+    const y = conv2d(x, w, b, { groups: 2 });
+    expectClose(y, convLoop(x, w, b, [1, 1], [0, 0], [1, 1], 2), { rtol: 1e-12, atol: 1e-12 });
+    const loss = (xs: Tensor, ws: Tensor) => sum(tanh(conv2d(xs, ws, b, { groups: 2 })));
+    const [gx, gw] = grad(loss, [0, 1])(x, w) as Tensor[];
+    const at = (t: Tensor, f: (v: Tensor) => Tensor) => (theta: Float64Array) =>
+      f(new Tensor(theta, t.shape)).data[0]!;
+    expectClose(
+      gx!,
+      finiteDifferenceGradient(
+        at(x, (v) => loss(v, w)),
+        x.data,
+      ),
+      { rtol: 1e-6, atol: 1e-8 },
+    );
+    expectClose(
+      gw!,
+      finiteDifferenceGradient(
+        at(w, (v) => loss(x, v)),
+        w.data,
+      ),
+      { rtol: 1e-6, atol: 1e-8 },
+    );
+  });
+
   test('bad shapes are ShapeErrors and bad options ValueErrors, naming conv2d', () => {
     const x = randn([2, 4, 5, 5], 1);
     const w = randn([6, 2, 3, 3], 2);

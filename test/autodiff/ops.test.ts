@@ -23,6 +23,7 @@ import {
   moveAxis,
   mul,
   pad,
+  pow,
   reshape,
   scatterAdd,
   sigmoid,
@@ -332,5 +333,16 @@ describe('typed errors at the public boundary', () => {
 
   test('pytrees reject values that are not arrays, plain objects, tensors or numbers', () => {
     expect(() => treeFlatten({ a: new Map() } as never)).toThrow(/treeFlatten: \.a is an instance of Map/);
+  });
+});
+
+describe('pow at a zero base', () => {
+  test('∂/∂e of 0^e is 0, as JAX (not log(0)·0 = NaN), in both modes; elsewhere log(x)·xᵉ', () => {
+    const inExponent = (e: Tensor) => sum(pow(tensor([0, 0, 2, 0.5]), e));
+    const e = tensor([2, 0.5, 1.5, 3]);
+    const g = grad(inExponent)(e).data;
+    expectClose(g, [0, 0, Math.log(2) * 2 ** 1.5, Math.log(0.5) * 0.5 ** 3], { rtol: 1e-14 });
+    const [, tangent] = jvp(inExponent, [e], [tensor([1, 1, 0, 0])]);
+    expect(tangent.item()).toBe(0);
   });
 });

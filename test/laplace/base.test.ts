@@ -1,7 +1,13 @@
 import { inverse, Matrix } from 'ml-matrix';
 import { describe, expect, test } from 'vitest';
 import { NotFittedError, ShapeError, ValueError } from '../../src/errors.js';
-import { laplace } from '../../src/laplace/index.js';
+import {
+  type HessianStructure,
+  type LaplaceOptions,
+  laplace,
+  type OptimizePriorOptions,
+  type PredictOptions,
+} from '../../src/laplace/index.js';
 import type { Layer } from '../../src/nn/index.js';
 import { expectClose } from '../helpers.js';
 import { makeMlp, regressionData } from './oracle.js';
@@ -86,5 +92,134 @@ describe('errors', () => {
     expect(() =>
       laplace(model, { likelihood: 'regression', hessianStructure: 'kron', priorPrecision: perParameter }),
     ).toThrow(/scalar or per layer/);
+  });
+});
+
+describe('options are checked at the boundary', () => {
+  const model = makeMlp([2, 4, 2], 'tanh', 61);
+  const X = [
+    [0.1, 0.2],
+    [0.3, -0.4],
+    [1, 2],
+    [-1, 0.5],
+  ];
+  const Y = X.map(([a, b]) => [Math.sin(a!), Math.cos(b!)]);
+  const fitted = (hessianStructure: HessianStructure = 'full') =>
+    laplace(model, { likelihood: 'regression', hessianStructure, subsetOfWeights: 'all' }).fit(X, Y);
+
+  test('unknown option names are a ValueError naming them', () => {
+    expect(() =>
+      laplace(model, { likelihood: 'regression', hessianStrucure: 'full' } as unknown as LaplaceOptions),
+    ).toThrow(/unknown option 'hessianStrucure'/);
+    expect(() => fitted().optimizePriorPrecision({ metod: 'gridsearch' } as OptimizePriorOptions)).toThrow(
+      /unknown option 'metod'/,
+    );
+    expect(() => fitted().predict(X, { linkApprx: 'mc' } as PredictOptions)).toThrow(
+      /unknown option 'linkApprx'/,
+    );
+    expect(() => fitted().optimizeHyperparameters({ optimizer: 'adam' } as never)).toThrow(
+      /unknown option 'optimizer'/,
+    );
+  });
+
+  test('a priorMean with NaN, Infinity or a non-number is a ValueError, not a NaN evidence', () => {
+    const p = fitted().nParams;
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, '1']) {
+      const priorMean = new Array(p).fill(0);
+      priorMean[3] = bad;
+      expect(() => laplace(model, { likelihood: 'regression', subsetOfWeights: 'all', priorMean })).toThrow(
+        /priorMean\[3\]/,
+      );
+    }
+    expect(() => laplace(model, { likelihood: 'regression', priorMean: [Number.NaN] })).toThrow(ValueError);
+  });
+
+  test('a classifier needs at least two outputs', () => {
+    expect(() => laplace(makeMlp([2, 3, 1], 'tanh', 1), { likelihood: 'classification' })).toThrow(
+      /classification needs at least 2 outputs/,
+    );
+  });
+
+  test('bad values of the tuning options are a ValueError naming the option', () => {
+    const bad: [OptimizePriorOptions, RegExp][] = [
+      [{ optimizer: 'bogus' as 'adam' }, /optimizer/],
+      [{ priorStructure: 'bogus' as 'diag' }, /priorStructure/],
+      [{ method: 'bogus' as 'marglik' }, /method/],
+      [{ maxIter: -1 }, /maxIter/],
+      [{ maxIter: 2.5 }, /maxIter/],
+      [{ tol: Number.NaN }, /tol/],
+      [{ tol: -1 }, /tol/],
+      [{ method: 'gridsearch', valX: X, valY: Y, gridSize: 2.5 }, /gridSize/],
+      [{ method: 'gridsearch', valX: X, valY: Y, gridSize: 0 }, /gridSize/],
+      [{ method: 'gridsearch', valX: X, valY: Y, logPriorPrecisionMin: Number.NaN }, /logPriorPrecisionMin/],
+      [
+        { method: 'gridsearch', valX: X, valY: Y, logPriorPrecisionMax: Number.POSITIVE_INFINITY },
+        /logPriorPrecisionMax/,
+      ],
+      [
+        { method: 'gridsearch', valX: X, valY: Y, logPriorPrecisionMin: 2, logPriorPrecisionMax: 1 },
+        /logPriorPrecisionMin/,
+      ],
+      [{ optimizer: 'adam', lr: Number.NaN }, /lr/],
+      [{ optimizer: 'adam', nSteps: 1.5 }, /nSteps/],
+    ];
+    for (const [options, message] of bad) {
+      expect(() => fitted('diag').optimizePriorPrecision(options), JSON.stringify(options)).toThrow(message);
+    }
+    expect(() => fitted().optimizeHyperparameters({ priorStructure: 'bogus' as 'diag' })).toThrow(
+      /priorStructure/,
+    );
+    expect(() => fitted().optimizeHyperparameters({ maxIter: -1 })).toThrow(/maxIter/);
+  });
+});
+
+describe('non-finite numbers are reported where they arise', () => {
+  const model = makeMlp([2, 4, 2], 'tanh', 61);
+  const X = [
+    [0.1, 0.2],
+    [0.3, -0.4],
+  ];
+  const Y = [
+    [1, 2],
+    [3, 4],
+  ];
+
+  test('inputs so large that the curvature overflows: a ValueError saying so, not NotPositiveDefinite', () => {
+    for (const hessianStructure of ['full', 'diag', 'kron', 'lowrank'] as const) {
+      const la = laplace(model, { likelihood: 'regression', hessianStructure, subsetOfWeights: 'all' });
+      let error: unknown;
+      try {
+        la.fit([[1e300, 1e300], ...X], [[0, 0], ...Y]);
+        la.logMarginalLikelihood();
+      } catch (e) {
+        error = e;
+      }
+      expect(error, hessianStructure).toBeInstanceOf(ValueError);
+      expect((error as Error).message).toMatch(/not finite/);
+      expect((error as Error).message).toMatch(/example 0/);
+    }
+  });
+
+  test('a model with a non-finite weight (diverged training) is a ValueError naming the weight', () => {
+    const diverged = makeMlp([2, 4, 2], 'tanh', 61);
+    diverged.layers[0]!.parameters()[0]!.data[2] = Number.NaN;
+    expect(() => laplace(diverged, { likelihood: 'regression' }).fit(X, Y)).toThrow(/weight 2 .*NaN/);
+  });
+
+  test('predicting at inputs that overflow the network is a ValueError', () => {
+    // Linear in x: the output and its Jacobian grow with the input.
+    const linear = makeMlp([2, 4, 2], 'identity', 61);
+    const la = laplace(linear, {
+      likelihood: 'regression',
+      hessianStructure: 'full',
+      subsetOfWeights: 'all',
+    });
+    la.fit(X, Y);
+    expect(() =>
+      la.predict([
+        [0, 0],
+        [1e300, -1e300],
+      ]),
+    ).toThrow(/predict: .*not finite for example 1/);
   });
 });

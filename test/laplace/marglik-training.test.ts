@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { marglikTraining } from '../../src/laplace/index.js';
+import { type MarglikTrainingOptions, marglikTraining } from '../../src/laplace/index.js';
 import { adam } from '../../src/nn/optim.js';
 import { Sequential } from '../../src/nn/sequential.js';
 import { seededRng } from '../../src/random.js';
@@ -32,4 +32,36 @@ describe('online marginal-likelihood training', () => {
     expect(result.laplace.sigmaNoise).toBeLessThan(0.14);
     expect(result.laplace.priorPrecision).toHaveLength(4);
   });
+});
+
+describe('marglikTraining checks its options before training', () => {
+  const X = [[0], [1], [2]];
+  const y = [[0], [1], [0]];
+  for (const [options, message] of [
+    [{ priorStructure: 'diag' }, /priorStructure must be 'scalar', 'layerwise'/],
+    [{ priorStructure: 'bogus' }, /priorStructure/],
+    [{ hessianStructure: 'bogus' }, /hessianStructure/],
+    [{ likelihood: 'bogus' }, /likelihood/],
+    [{ burnin: -1 }, /burnin/],
+    [{ epochs: 2.5 }, /epochs/],
+    [{ marglikFrequence: 2 }, /unknown option 'marglikFrequence'/],
+  ] as const) {
+    test(`${JSON.stringify(options)} fails at once`, () => {
+      const model = Sequential.mlp([1, 3, 1], { activation: 'tanh', seed: 1 });
+      const before = model.flatParameters();
+      let epochs = 0;
+      expect(() =>
+        marglikTraining(model, X, y, {
+          likelihood: 'regression',
+          epochs: 4,
+          marglikFrequency: 2,
+          seed: 1,
+          onProgress: () => epochs++,
+          ...(options as object),
+        } as MarglikTrainingOptions),
+      ).toThrow(message);
+      expect(epochs).toBe(0);
+      expect(model.flatParameters()).toEqual(before);
+    });
+  }
 });

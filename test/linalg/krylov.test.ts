@@ -166,6 +166,19 @@ describe('lanczos', () => {
     expect(() => lanczos(diagonalOperator([1, 2]), 2, { maxIter: 1 })).toThrow(/maxIter/);
     expect(() => lanczos({ size: 2 } as unknown as LinearOperator, 1)).toThrow(/matvec/);
   });
+
+  test('an operator whose products are not finite is a ValueError, never converged NaN values', () => {
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
+      const op: LinearOperator = {
+        size: 4,
+        matvec: (v, out) => {
+          for (let i = 0; i < 4; i++) out[i] = (i + 1) * v[i]!;
+          out[2] = bad;
+        },
+      };
+      expect(() => lanczos(op, 2)).toThrow(/lanczos: .*not finite/);
+    }
+  });
 });
 
 function eyeData(k: number): Float64Array {

@@ -124,6 +124,27 @@ describe('Conv2d', () => {
     expect(new Conv2d(1, 2, 3, { bias: false, seed: 1 }).parameters()).toHaveLength(1);
   });
 
+  test('fromParameters holds the given tensors and checks them', () => {
+    const w = randn([4, 1, 3, 2], 1);
+    const b = randn([4], 2);
+    const layer = Conv2d.fromParameters(w, b, { groups: 2, padding: 1 });
+    expect(layer.weight).toBe(w);
+    expect(layer.bias).toBe(b);
+    expect([layer.inChannels, layer.outChannels, layer.groups]).toEqual([2, 4, 2]);
+    expect(layer.kernelSize).toEqual([3, 2]);
+    expect(layer.padding).toEqual([1, 1]);
+    expect(() => Conv2d.fromParameters(randn([4, 3], 1))).toThrow(
+      /Conv2d.fromParameters: weight is \[4, 3\]/,
+    );
+    expect(() => Conv2d.fromParameters(w, randn([3], 1), { groups: 2 })).toThrow(
+      /Conv2d.fromParameters: bias is \[3\], expected \[4\]/,
+    );
+    expect(() => Conv2d.fromParameters(w, null, { groups: 3 })).toThrow(ValueError);
+    expect(() =>
+      Conv2d.fromParameters(new Tensor(new Float64Array(12).fill(Number.NaN), [2, 2, 3, 1])),
+    ).toThrow(/non-finite/);
+  });
+
   test('JSON round trip, in the documented form', () => {
     const layer = new Conv2d(2, 4, 3, { padding: 1, seed: 3 });
     const json = layer.toJSON();

@@ -151,6 +151,14 @@ describe('weights in every storage', () => {
     });
   }
 
+  it('Reshape to [-1, features] (tf2onnx) is a flatten; to [features, -1] it is refused', () => {
+    const spec = gemmModel([{ op: 'Reshape', inputs: ['h', 'shape'], outputs: ['y'] }]);
+    spec.initializers!.push({ name: 'shape', dims: [2], values: [-1, 3], as: 'int64_data' });
+    expectClose(importOnnx(modelBytes(spec)).forward(x).data, expectedGemm, { rtol: 1e-15, atol: 1e-15 });
+    spec.initializers![2]!.values = [3, -1];
+    expect(() => importOnnx(modelBytes(spec))).toThrow(/reshapes one example of shape \[3\] to \[3, -1\]/);
+  });
+
   it('Reshape to [N, -1] with the target stored as int64_data or raw int64 is a flatten', () => {
     for (const as of ['int64_data', 'raw-int64'] as const) {
       const spec = gemmModel([{ op: 'Reshape', inputs: ['h', 'shape'], outputs: ['y'] }]);

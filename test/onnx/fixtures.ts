@@ -18,6 +18,12 @@ export interface Fixture {
   outputFloat64: { shape: number[]; data: number[] };
   parameters: string[];
   parameterShapes: number[][];
+  /**
+   * diag of Σₙ Jₙᵀ (diag pₙ − pₙpₙᵀ) Jₙ over PyTorch's `parameters()` (the
+   * softmax cross-entropy's GGN, laplace-torch's classification Hessian), for
+   * networks that end in logits.
+   */
+  ggnDiagonal?: number[];
   bytes: Uint8Array;
 }
 

@@ -24,10 +24,13 @@ describe('importOnnx on PyTorch exports', () => {
         return { imported, logits, y: withDroppedHead(logits, imported.notes) };
       };
 
-      it('gives the output of the same float32 weights run by PyTorch in float64, to 1e-10', () => {
+      it('gives the output of the same float32 weights run by PyTorch in float64, to 1e-10 (unfolded)', () => {
         const { logits, y } = run();
         expect([...logits.shape]).toEqual(fx.outputFloat64.shape);
-        expectClose(y, fx.outputFloat64.data, { rtol: 1e-10, atol: 1e-10 });
+        // A default export folds BatchNorm into the convolution in float32, so
+        // its weights are PyTorch's only to float32 rounding.
+        const tol = fx.exportedWithDefaults ? 1e-6 : 1e-10;
+        expectClose(y, fx.outputFloat64.data, { rtol: tol, atol: tol });
       });
 
       it("gives PyTorch's own (float32) output to 1e-6", () => {

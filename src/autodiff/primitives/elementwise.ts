@@ -371,19 +371,31 @@ export const divP = binary({
   ],
 });
 
-/** xʸ; ∂/∂x = y·xʸ⁻¹ and ∂/∂y = log(x)·xʸ (only formed when y carries a derivative). */
+/**
+ * xʸ; ∂/∂x = y·xʸ⁻¹ and ∂/∂y = log(x)·xʸ (only formed when y carries a derivative).
+ * At x = 0, log(x)·xʸ is (−∞)·0; as JAX, log is taken of 1 there, so ∂/∂y is 0
+ * (the limit of log(x)·xʸ as x → 0⁺ for y > 0).
+ */
 export const powP = binary({
   name: 'pow',
   kernel: (n, a, ia, sa, b, ib, sb, out, io) => {
     for (let k = 0; k < n; k++, ia += sa, ib += sb) out[io + k] = a[ia]! ** b[ib]!;
   },
   jvp: ([x, y], [dx, dy], z) =>
-    addTangents(dx ? mul(dx, mul(y!, pow(x!, sub(y!, 1)))) : null, dy ? mul(dy, mul(log(x!), z)) : null),
+    addTangents(
+      dx ? mul(dx, mul(y!, pow(x!, sub(y!, 1)))) : null,
+      dy ? mul(dy, mul(logReplacingZero(x!), z)) : null,
+    ),
   vjp: (ct, [x, y], z, _params, [wantX, wantY]) => [
     wantX ? mul(ct, mul(y!, pow(x!, sub(y!, 1)))) : null,
-    wantY ? mul(ct, mul(log(x!), z)) : null,
+    wantY ? mul(ct, mul(logReplacingZero(x!), z)) : null,
   ],
 });
+
+/** log(x) with log(1) = 0 where x = 0 (JAX's `_replace_zero` in pow's derivative in y). */
+function logReplacingZero(x: Tensor): Tensor {
+  return log(where(equal(x, 0), 1, x));
+}
 
 /**
  * The rules of max/min: the derivative follows the chosen argument, with
