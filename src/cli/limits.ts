@@ -44,6 +44,12 @@ function posteriorEntries(structure: HessianStructure, widths: readonly number[]
       return p;
     case 'lowrank':
       return p * Math.min(50, p);
+    case 'gp':
+      // The mean; its (M·K)² kernel depends on the data, not the widths.
+      return p;
+    case 'sampled':
+      // A few P × S arrays for S = 32 samples.
+      return 4 * 32 * p;
     case 'kron': {
       let entries = 0;
       for (let l = 1; l < widths.length; l++) entries += (widths[l - 1]! + 1) ** 2 + widths[l]! ** 2;

@@ -7,10 +7,13 @@ import { ValueError } from '../errors.js';
 import type { BaseLaplace, HessianStructure, LaplaceJSON, LaplaceOptions } from './base.js';
 import { DiagLaplace } from './diag.js';
 import { FullLaplace } from './full.js';
+import { FunctionalLaplace } from './functional.js';
+import { describe } from './inputs.js';
 import { KronLaplace } from './kron.js';
 import type { LikelihoodName } from './likelihood.js';
 import { LowRankLaplace } from './lowrank.js';
 import type { SequentialLike } from './network.js';
+import { SampledLaplace } from './sampling.js';
 import { checkLaplaceJSON } from './serialisation.js';
 
 const structures: Record<
@@ -24,6 +27,8 @@ const structures: Record<
   kron: KronLaplace,
   diag: DiagLaplace,
   lowrank: LowRankLaplace,
+  gp: FunctionalLaplace,
+  sampled: SampledLaplace,
 };
 
 /** A Laplace approximation of `model` (not yet fitted: call `fit(X, y)`). */
@@ -43,7 +48,7 @@ export function laplace<L extends LikelihoodName>(
   const Structure = Object.hasOwn(structures, structure) ? structures[structure] : undefined;
   if (!Structure) {
     throw new ValueError(
-      `laplace: hessianStructure must be 'full', 'kron', 'diag' or 'lowrank', got '${structure}'`,
+      `laplace: hessianStructure must be 'full', 'kron', 'diag', 'lowrank', 'gp' or 'sampled', got ${describe(structure)}`,
     );
   }
   const subset = options.subsetOfWeights ?? 'lastLayer';

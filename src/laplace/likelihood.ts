@@ -101,6 +101,8 @@ export interface LikelihoodRule {
     n: number,
     k: number,
   ): OutputCurvature;
+  /** ∂ loss / ∂f for outputs f [n × K], in the loss's own convention (f − y; softmax(f) − onehot(y)). */
+  outputGradient(f: Float64Array, targets: Targets, offset: number, n: number, k: number): Float64Array;
   /** The predictive from the linearised outputs N(mean, covariance). */
   glmPredictive(
     mean: Float64Array,
@@ -162,6 +164,12 @@ const regressionRule: LikelihoodRule = {
     const roots = new Float64Array(n * k * k);
     for (let e = 0; e < n; e++) for (let j = 0; j < k; j++) roots[(e * k + j) * k + j] = 1;
     return { loss, roots, m: k };
+  },
+  outputGradient(f, targets, offset, n, k) {
+    if (targets.kind !== 'regression') throw new ValueError('laplace: regression needs real-valued targets');
+    const gradient = new Float64Array(n * k);
+    for (let i = 0; i < n * k; i++) gradient[i] = f[i]! - targets.values[offset * k + i]!;
+    return gradient;
   },
   glmPredictive(mean, covariance, n, k, sigma) {
     const variance = new Float64Array(n * k);
@@ -257,6 +265,13 @@ const classificationRule: LikelihoodRule = {
       }
     }
     return { loss, roots, m: k };
+  },
+  outputGradient(f, targets, offset, n, k) {
+    if (targets.kind !== 'classification')
+      throw new ValueError('laplace: classification needs integer labels');
+    const gradient = softmaxRows(f, n, k);
+    for (let e = 0; e < n; e++) gradient[e * k + targets.labels[offset + e]!]! -= 1;
+    return gradient;
   },
   glmPredictive(mean, covariance, n, k, _sigma, link, nSamples, seed) {
     let probs: Float64Array;
