@@ -124,18 +124,26 @@ export type PredictionFor<L extends LikelihoodName> = L extends 'regression'
     ? ClassificationPrediction
     : Prediction;
 
-const LAPLACE_OPTIONS = [
-  'likelihood',
-  'subsetOfWeights',
-  'hessianStructure',
-  'priorPrecision',
-  'sigmaNoise',
-  'priorMean',
-  'temperature',
-  'curvature',
-  'rank',
-  'seed',
-] as const satisfies readonly (keyof LaplaceOptions)[];
+/** Every option's name: the type makes the list complete, so a new option cannot be refused as unknown. */
+const LAPLACE_OPTIONS = Object.keys({
+  likelihood: true,
+  subsetOfWeights: true,
+  hessianStructure: true,
+  priorPrecision: true,
+  sigmaNoise: true,
+  priorMean: true,
+  temperature: true,
+  curvature: true,
+  rank: true,
+  seed: true,
+  nSubset: true,
+  subsetIndices: true,
+  posteriorSamples: true,
+  posteriorMean: true,
+  cgTol: true,
+  cgMaxIter: true,
+  priorScaling: true,
+} satisfies Record<keyof LaplaceOptions, true>);
 
 const PREDICT_OPTIONS = [
   'predType',
