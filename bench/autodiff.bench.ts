@@ -1,5 +1,5 @@
 /**
- * Automatic differentiation benchmarks (issue 2):
+ * Automatic differentiation benchmarks:
  *  1. gradient of sum(f(x)²) for an MLP 1→50→tanh→50→tanh→1 over 1,000 inputs:
  *     ours vs tfjs-cpu `tf.grads` vs a hand-written backprop on our gemmKernel;
  *  2. per-example Jacobian of a 64→50→tanh→10 MLP over 1,000 inputs

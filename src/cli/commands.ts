@@ -61,7 +61,7 @@ export interface CliIo {
 }
 
 /** Bad command-line arguments. */
-export class UsageError extends LaplaceTsError {
+class UsageError extends LaplaceTsError {
   override name = 'UsageError';
 }
 

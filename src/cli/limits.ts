@@ -25,17 +25,17 @@ import type { HessianStructure } from '../laplace/base.js';
 import type { TargetScale } from '../laplace/pipeline.js';
 
 /** The largest posterior (or network) the CLI builds, in doubles: 2 GiB. */
-export const MAX_ENTRIES = 2 ** 28;
+const MAX_ENTRIES = 2 ** 28;
 
 /** Weights of an MLP with these layer widths (inputs first, outputs last). */
-export function mlpWeights(widths: readonly number[]): number {
+function mlpWeights(widths: readonly number[]): number {
   let p = 0;
   for (let l = 1; l < widths.length; l++) p += (widths[l - 1]! + 1) * widths[l]!;
   return p;
 }
 
 /** Doubles the posterior of `structure` stores for the layers `widths` (see the header). */
-export function posteriorEntries(structure: HessianStructure, widths: readonly number[]): number {
+function posteriorEntries(structure: HessianStructure, widths: readonly number[]): number {
   const p = mlpWeights(widths);
   switch (structure) {
     case 'full':

@@ -72,7 +72,6 @@ export type {
   HyperparameterResult,
   OptimizePriorOptions,
 } from './hyperparameters.js';
-export { toMatrix } from './inputs.js';
 export type {
   ClassificationPrediction,
   LinkApprox,

@@ -45,7 +45,7 @@
  */
 
 import { ShapeError, ValueError } from '../errors.js';
-import { gemmKernel } from '../kernels/gemm.js';
+import { gemm, mat, tr } from '../kernels/view.js';
 import { eigh } from '../linalg/index.js';
 import { toRng } from '../random.js';
 import { Tensor } from '../tensor.js';
@@ -279,12 +279,11 @@ export class FunctionalLaplace<L extends LikelihoodName = LikelihoodName> extend
       for (let j0 = 0; j0 < b.n; j0 += chunkB) {
         const j1 = Math.min(b.n, j0 + chunkB);
         assembleRows(b, this.network, this.selection, j0, j1, rowsB);
-        // biome-ignore format: BLAS argument groups
-        gemmKernel(
-          (i1 - i0) * a.m, (j1 - j0) * b.m, p, 1,
-          rowsA, 0, p, false,
-          rowsB, 0, p, true,
-          0, out, i0 * a.m * qb + j0 * b.m, qb,
+        gemm(
+          mat(out, (i1 - i0) * a.m, (j1 - j0) * b.m, i0 * a.m * qb + j0 * b.m, qb),
+          1,
+          mat(rowsA, (i1 - i0) * a.m, p),
+          tr(mat(rowsB, (j1 - j0) * b.m, p)),
         );
       }
     }
@@ -468,8 +467,7 @@ export class FunctionalLaplace<L extends LikelihoodName = LikelihoodName> extend
       const part = sliceFactors(factors, start, end);
       // C = J* Rᵀ, then C Q: the cross-kernel in B's eigenbasis.
       const cross = this.crossRows(part, state.factors);
-      // biome-ignore format: BLAS argument groups
-      gemmKernel(count, q, q, 1, cross, 0, q, false, state.vectors, 0, q, false, 0, projected, 0, q);
+      gemm(mat(projected, count, q), 1, mat(cross, count, q), mat(state.vectors, q, q));
       assembleRows(factors, this.network, this.selection, start, end, rows);
       for (let e = 0; e < end - start; e++) {
         for (let a = 0; a < k; a++) {
@@ -510,12 +508,12 @@ export class FunctionalLaplace<L extends LikelihoodName = LikelihoodName> extend
     for (let start = 0; start < factors.n; start += chunk) {
       const end = Math.min(factors.n, start + chunk);
       assembleRows(factors, this.network, this.selection, start, end, rows);
-      // biome-ignore format: BLAS argument groups
-      gemmKernel(
-        q, p, (end - start) * m, 1,
-        state.vectors, start * m * q, q, true,
-        rows, 0, p, false,
-        1, z, 0, p,
+      gemm(
+        mat(z, q, p),
+        1,
+        tr(mat(state.vectors, (end - start) * m, q, start * m * q)),
+        mat(rows, (end - start) * m, p),
+        1,
       );
     }
     return z;
@@ -579,7 +577,7 @@ export class FunctionalLaplace<L extends LikelihoodName = LikelihoodName> extend
       for (let j = 0; j < p; j++) scaled[i * p + j] = wi * z[i * p + j]!;
     });
     const out = new Float64Array(p * p);
-    gemmKernel(p, p, q, 1, z, 0, p, true, scaled, 0, p, false, 0, out, 0, p);
+    gemm(mat(out, p, p), 1, tr(mat(z, q, p)), mat(scaled, q, p));
     for (let i = 0; i < p; i++) out[i * p + i]! += diagonal;
     return out;
   }
@@ -672,7 +670,7 @@ function times(q: Float64Array, n: number, v: Float64Array): Float64Array {
  * points, then golden-section search in the bracket around it. A maximum on the
  * edge means f keeps increasing towards 0 or ∞, which is an error naming `what`.
  */
-export function maximizeOverLog(f: (x: number) => number, what: string): number {
+function maximizeOverLog(f: (x: number) => number, what: string): number {
   const lo = Math.log(1e-12);
   const hi = Math.log(1e12);
   const points = 97;

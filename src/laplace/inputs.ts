@@ -228,7 +228,7 @@ export function firstNonFinite(values: ArrayLike<number>): { index: number; valu
 }
 
 /** The most numbers one Float64Array may hold here (16 GiB), so that a huge count is a ValueError, not a RangeError. */
-export const MAX_ARRAY = 2 ** 31;
+const MAX_ARRAY = 2 ** 31;
 
 /** Refuse an allocation of `count` numbers beyond MAX_ARRAY, naming what it is for. */
 export function checkAllocation(count: number, what: string): void {

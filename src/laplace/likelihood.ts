@@ -26,7 +26,7 @@ import { ValueError } from '../errors.js';
 import type { RngLike } from '../random.js';
 import { Tensor } from '../tensor.js';
 import { toTargetRows } from './inputs.js';
-import { bridgeProbabilities, monteCarloProbabilities, probitProbabilities } from './link.js';
+import { bridgeProbabilities, monteCarloProbabilities, probitProbabilities, softmaxRows } from './link.js';
 
 export type LikelihoodName = 'regression' | 'classification';
 export type CurvatureName = 'ggn' | 'ef';
@@ -38,7 +38,7 @@ export type Targets =
   | { kind: 'regression'; values: Float64Array }
   | { kind: 'classification'; labels: Int32Array };
 
-export interface OutputCurvature {
+interface OutputCurvature {
   /** Σₙ loss(fₙ, yₙ) in laplace-torch's convention (½ SSE or summed cross-entropy). */
   loss: number;
   /** Rows of Sₙ for each example, [n, m, K]. */
@@ -129,28 +129,7 @@ export interface LikelihoodRule {
   toPrediction(flat: FlatPrediction, n: number, k: number, predType: PredType): Prediction;
 }
 
-/** Softmax of each row of `logits` [n × K], stable. */
-export function softmaxRows(
-  logits: Float64Array,
-  n: number,
-  k: number,
-  out = new Float64Array(n * k),
-): Float64Array {
-  for (let i = 0; i < n; i++) {
-    let max = Number.NEGATIVE_INFINITY;
-    for (let j = 0; j < k; j++) max = Math.max(max, logits[i * k + j]!);
-    let sum = 0;
-    for (let j = 0; j < k; j++) {
-      const e = Math.exp(logits[i * k + j]! - max);
-      out[i * k + j] = e;
-      sum += e;
-    }
-    for (let j = 0; j < k; j++) out[i * k + j]! /= sum;
-  }
-  return out;
-}
-
-export const regressionRule: LikelihoodRule = {
+const regressionRule: LikelihoodRule = {
   name: 'regression',
   hasNoise: true,
   minOutputs: 1,
@@ -239,7 +218,7 @@ export const regressionRule: LikelihoodRule = {
   },
 };
 
-export const classificationRule: LikelihoodRule = {
+const classificationRule: LikelihoodRule = {
   name: 'classification',
   hasNoise: false,
   // A softmax over one class is the constant 1: there is nothing to learn or predict.

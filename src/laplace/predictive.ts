@@ -80,7 +80,7 @@ export function predictiveSettings(
 }
 
 /** The predictive at the n rows of x in flat arrays. */
-export function predictFlat(
+function predictFlat(
   source: PredictiveSource,
   x: Float64Array,
   n: number,

@@ -46,7 +46,7 @@
  */
 
 import { ValueError } from '../errors.js';
-import { gemmKernel } from '../kernels/gemm.js';
+import { gemm, mat, tr } from '../kernels/view.js';
 import { type Rng, toRng } from '../random.js';
 import { Tensor } from '../tensor.js';
 import {
@@ -698,32 +698,25 @@ function rowsTransposeTimesMatrix(
     const base = block.selectedOffset;
     const { g, a, width } = factors.slot(block.slot);
     if (block.structure === 'direct') {
-      // biome-ignore format: BLAS argument groups
-      gemmKernel(
-        width, k, n * m, 1,
-        g, 0, width, true,
-        w, 0, k, false,
-        1, out, base * k, k,
-      );
+      gemm(mat(out, width, k, base * k), 1, tr(mat(g, n * m, width)), mat(w, n * m, k), 1);
       continue;
     }
     const y = new Float64Array(n * block.rows * k);
     for (let e = 0; e < n; e++) {
-      // biome-ignore format: BLAS argument groups
-      gemmKernel(
-        block.rows, k, m, 1,
-        g, e * m * block.rows, block.rows, true,
-        w, e * m * k, k, false,
-        0, y, e * block.rows * k, k,
+      gemm(
+        mat(y, block.rows, k, e * block.rows * k),
+        1,
+        tr(mat(g, m, block.rows, e * m * block.rows)),
+        mat(w, m, k, e * m * k),
       );
     }
     for (let i = 0; i < block.rows; i++) {
-      // biome-ignore format: BLAS argument groups
-      gemmKernel(
-        block.cols, k, n, 1,
-        a!, 0, block.cols, true,
-        y, i * k, block.rows * k, false,
-        1, out, (base + i * block.cols) * k, k,
+      gemm(
+        mat(out, block.cols, k, (base + i * block.cols) * k),
+        1,
+        tr(mat(a!, n, block.cols)),
+        mat(y, n, k, i * k, block.rows * k),
+        1,
       );
     }
   }

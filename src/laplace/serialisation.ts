@@ -19,7 +19,7 @@ import type { Selection, SubsetOfWeights } from './selection.js';
 export type HessianStructure = 'full' | 'kron' | 'diag' | 'lowrank' | 'gp' | 'sampled';
 export type CurvatureState = Record<string, number[] | number[][] | number>;
 
-export const FORMAT = 'laplace-ts/laplace@1';
+const FORMAT = 'laplace-ts/laplace@1';
 
 /** The serialised state of a fitted Laplace approximation. */
 export interface LaplaceJSON {
@@ -90,7 +90,7 @@ export function toLaplaceJSON(saved: SavedPosterior): LaplaceJSON {
  * 0xcbf29ce484222325, in four 16-bit limbs so that every product is exact in
  * a double.
  */
-export class Fnv1a64 {
+class Fnv1a64 {
   private h0 = 0x2325;
   private h1 = 0x8422;
   private h2 = 0x9ce4;

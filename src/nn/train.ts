@@ -12,10 +12,9 @@
 
 import { reshape } from '../autodiff/ops.js';
 import { valueAndGrad } from '../autodiff/transforms.js';
-import { ShapeError, ValueError } from '../errors.js';
+import { assertFinite, ShapeError, ValueError } from '../errors.js';
 import { type Rng, type RngLike, toRng } from '../random.js';
 import { asTensor, shapeString, shapesEqual, Tensor, type TensorLike } from '../tensor.js';
-import { assertFinite } from './layers.js';
 import { checkLabels, crossEntropy, type Labels, mseLoss } from './losses.js';
 import type { ApplyContext } from './module.js';
 import { adam, type Optimizer } from './optim.js';
