@@ -136,6 +136,13 @@ const LAPLACE_OPTIONS = [
   'curvature',
   'rank',
   'seed',
+  'nSubset',
+  'subsetIndices',
+  'posteriorSamples',
+  'posteriorMean',
+  'cgTol',
+  'cgMaxIter',
+  'priorScaling',
 ] as const satisfies readonly (keyof LaplaceOptions)[];
 
 const PREDICT_OPTIONS = [
