@@ -271,7 +271,9 @@ function matrix(v: unknown, n: number, field: string): number[][] {
   if (!Array.isArray(v) || v.length !== n) {
     throw new ShapeError(`${WHAT}: ${field} must be ${n} × ${n} (rows as arrays), got ${show(v)} rows`);
   }
-  v.forEach((row, r) => vector(row, n, `${field}[${r}]`));
+  v.forEach((row, r) => {
+    vector(row, n, `${field}[${r}]`);
+  });
   return v as number[][];
 }
 
