@@ -30,7 +30,7 @@ laplace-ts, which serves the GLM predictive in Node or a browser:
 
 and test/fixtures/serving/reference.json with, per case, a few test inputs and
 laplace-torch's GLM predictive on them (f_mu, f_var and, for classification,
-the probit probabilities), which test/laplace/serving.test.ts checks.
+the probit, bridge and Monte Carlo (10^5 samples) probabilities), which test/laplace/serving.test.ts checks.
 
 Networks are trained in float32, as a user would. Laplace is fitted in float32
 for one case (as it would be on a GPU) and on the float64 copy of the same
@@ -133,6 +133,9 @@ def predictive(la, x, likelihood):
     out = {"fMu": exact(f_mu), "fVar": exact(f_var)}
     if likelihood == "classification":
         out["probs"] = exact(la(x, pred_type="glm", link_approx="probit"))
+        out["probsBridge"] = exact(la(x, pred_type="glm", link_approx="bridge"))
+        torch.manual_seed(0)
+        out["probsMc"] = exact(la(x, pred_type="glm", link_approx="mc", n_samples=100000))
     return out
 
 
