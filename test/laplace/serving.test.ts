@@ -224,7 +224,7 @@ describe('Laplace.fromLaplaceTorch checks what it is given', () => {
   test.prop([fc.constantFrom(...required), fc.boolean()])(
     'a missing or mangled field is a typed error that names it',
     (key, missing) => {
-      const json: Record<string, unknown> = structuredClone(full);
+      const json: Record<string, unknown> = structuredClone(full) as unknown as Record<string, unknown>;
       if (missing) delete json[key];
       else json[key] = -1;
       expect(() => load(json)).toThrow(LaplaceTsError);
