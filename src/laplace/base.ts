@@ -34,7 +34,15 @@ import {
   priorStructureOf,
   type TuningSource,
 } from './hyperparameters.js';
-import { checkAllocation, checkOptionNames, describe, firstNonFinite, positive, toMatrix } from './inputs.js';
+import {
+  checkAllocation,
+  checkOptionNames,
+  describe,
+  firstNonFinite,
+  integerAtLeast,
+  positive,
+  toMatrix,
+} from './inputs.js';
 import {
   type ClassificationPrediction,
   type CurvatureName,
@@ -161,7 +169,7 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
     this.model = model;
     this.curvature = options.curvature ?? 'ggn';
     if (this.curvature !== 'ggn' && this.curvature !== 'ef') {
-      throw new ValueError(`laplace: curvature must be 'ggn' or 'ef', got '${this.curvature}'`);
+      throw new ValueError(`laplace: curvature must be 'ggn' or 'ef', got ${describe(this.curvature)}`);
     }
     this.temperature = positive(options.temperature ?? 1, 'temperature');
     this.sigma = positive(options.sigmaNoise ?? 1, 'sigmaNoise');
@@ -178,7 +186,8 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
     if (options.seed !== undefined && !Number.isInteger(options.seed)) {
       throw new ValueError(`laplace: seed must be an integer, got ${describe(options.seed)}`);
     }
-    this.subsetOfWeights = options.subsetOfWeights ?? 'lastLayer';
+    this.subsetOfWeights = checkSubset(options.subsetOfWeights ?? 'lastLayer');
+    if (options.rank !== undefined) integerAtLeast(options.rank, 1, 'laplace: rank');
     this.selection = new Selection(this.network, this.subsetOfWeights);
     this.theta = Network.flatParameters(model);
     this.mean = this.selection.gather(this.theta);
@@ -422,7 +431,7 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
   sample(n: number, seed: RngLike = 0): Tensor {
     this.checkFitted('sample');
     if (!Number.isInteger(n) || n < 0)
-      throw new ValueError(`sample: n must be a non-negative integer, got ${n}`);
+      throw new ValueError(`sample: n must be a non-negative integer, got ${describe(n)}`);
     checkAllocation(n * this.nParams, `sample: ${n} samples of ${this.nParams} weights`);
     return new Tensor(this.sampleFlat(n, seed), [n, this.nParams]);
   }
@@ -593,4 +602,19 @@ function checkCurvatureFinite(factors: JacobianFactors, offset: number): void {
       }
     }
   });
+}
+
+/** 'all', 'lastLayer' or { subnetwork: integer indices }; the indices' range is the Selection's to check. */
+function checkSubset(subset: unknown): SubsetOfWeights {
+  if (subset === 'all' || subset === 'lastLayer') return subset;
+  const indices =
+    typeof subset === 'object' && subset !== null
+      ? (subset as { subnetwork?: unknown }).subnetwork
+      : undefined;
+  if (!Array.isArray(indices) || !indices.every((i) => typeof i === 'number' && Number.isInteger(i))) {
+    throw new ValueError(
+      `laplace: subsetOfWeights must be 'all', 'lastLayer' or { subnetwork: integer[] }, got ${describe(subset)}`,
+    );
+  }
+  return subset as SubsetOfWeights;
 }

@@ -8,6 +8,7 @@ import { ValueError } from '../errors.js';
 import type { BaseLaplace, HessianStructure, LaplaceJSON, LaplaceOptions } from './base.js';
 import { DiagLaplace } from './diag.js';
 import { FullLaplace } from './full.js';
+import { describe } from './inputs.js';
 import { KronLaplace } from './kron.js';
 import { laplaceTorchToJSON } from './laplace-torch.js';
 import type { LikelihoodName } from './likelihood.js';
@@ -45,7 +46,7 @@ export function laplace<L extends LikelihoodName>(
   const Structure = Object.hasOwn(structures, structure) ? structures[structure] : undefined;
   if (!Structure) {
     throw new ValueError(
-      `laplace: hessianStructure must be 'full', 'kron', 'diag' or 'lowrank', got '${structure}'`,
+      `laplace: hessianStructure must be 'full', 'kron', 'diag' or 'lowrank', got ${describe(structure)}`,
     );
   }
   const subset = options.subsetOfWeights ?? 'lastLayer';

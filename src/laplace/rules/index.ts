@@ -21,7 +21,7 @@
  * `lowrank` and subnetworks then work for any layer, and `kron` asks for the
  * rule's `kronecker` and says which layer lacks it.
  */
-import { ShapeError } from '../../errors.js';
+import { ValueError } from '../../errors.js';
 import { ACTIVATION_NAMES } from '../../nn/layers.js';
 import type { Layer } from '../../nn/module.js';
 import type { Shape, Tensor } from '../../tensor.js';
@@ -116,7 +116,7 @@ const RULES: Readonly<Record<string, LayerRule | BranchRule>> = {
 /** The rule Laplace uses for `layer`. */
 export function ruleFor(layer: Layer): LayerRule | BranchRule {
   if (typeof layer !== 'object' || layer === null || typeof layer.apply !== 'function') {
-    throw new ShapeError('laplace: the model holds something that is not a layer');
+    throw new ValueError('laplace: the model holds something that is not a layer');
   }
   return Object.hasOwn(RULES, layer.type) ? RULES[layer.type]! : genericRule;
 }

@@ -9,6 +9,7 @@
  * find it again for each row. Flattening is a reshape.
  */
 import { reshape } from '../../autodiff/ops.js';
+import { convOutputSize } from '../../kernels/conv.js';
 import { avgPool2dTransposeKernel, maxPool2dKernel, type PoolGeometry } from '../../kernels/pool.js';
 import type { Layer } from '../../nn/module.js';
 import { Tensor } from '../../tensor.js';
@@ -28,8 +29,6 @@ function geometry(layer: Pool2dLike, x: Tensor): PoolGeometry {
   const [strideH, strideW] = layer.stride;
   const [padH, padW] = layer.padding;
   const [dilationH, dilationW] = layer.dilation ?? [1, 1];
-  const out = (size: number, k: number, s: number, p: number, d: number) =>
-    Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
   return {
     height,
     width,
@@ -41,8 +40,8 @@ function geometry(layer: Pool2dLike, x: Tensor): PoolGeometry {
     padW,
     dilationH,
     dilationW,
-    outH: out(height, kernelH, strideH, padH, dilationH),
-    outW: out(width, kernelW, strideW, padW, dilationW),
+    outH: convOutputSize(height, kernelH, strideH, padH, dilationH),
+    outW: convOutputSize(width, kernelW, strideW, padW, dilationW),
   };
 }
 
