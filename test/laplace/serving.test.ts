@@ -242,6 +242,60 @@ describe('Laplace.fromLaplaceTorch checks what it is given', () => {
     expect(() => load(full, model)).toThrow(`mean[${i}]`);
   });
 
+  /** Every place in a JSON value, as paths of keys and indices. */
+  function paths(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
+    if (typeof value !== 'object' || value === null) return [prefix];
+    const entries = Array.isArray(value) ? value.map((v, i) => [i, v] as const) : Object.entries(value);
+    return [prefix, ...entries.flatMap(([key, v]) => paths(v, [...prefix, key]))];
+  }
+  const junk = fc.oneof(
+    fc.constantFrom(
+      null,
+      undefined,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      -1,
+      0,
+      2.5,
+      '',
+      'kron',
+      {},
+      [],
+      [1, 2],
+    ),
+    fc.constantFrom([[1, 2]], [[Number.NaN]], true, 'lastLayer', 'all', 'full', 'classification'),
+    fc.double(),
+  );
+  const small = readJSON<LaplaceTorchJSON>('sine.all-kron.json');
+  const smallFull = readJSON<LaplaceTorchJSON>('sine.lastLayer-full.json');
+  const places = [
+    ...paths(small).map((p) => ['kron', p] as const),
+    ...paths(smallFull).map((p) => ['full', p] as const),
+  ];
+
+  test.prop([fc.constantFrom(...places), junk, fc.boolean()], { numRuns: 300 })(
+    'junk anywhere in the JSON: a typed error, or a posterior whose predictive is finite',
+    ([which, path], value, remove) => {
+      const json = structuredClone(which === 'kron' ? small : smallFull) as unknown;
+      if (path.length === 0) return;
+      let parent = json as Record<string | number, unknown>;
+      for (const key of path.slice(0, -1)) parent = parent[key] as Record<string | number, unknown>;
+      const last = path.at(-1)!;
+      if (remove && Array.isArray(parent)) parent.splice(last as number, 1);
+      else if (remove) delete parent[last];
+      else parent[last] = value;
+      let prediction: { mean?: Tensor };
+      try {
+        prediction = load(json, importOnnx(read('sine.onnx'))).predict([[0.5]]);
+      } catch (error) {
+        // e.g. a ShapeError naming the field, or NotPositiveDefiniteError for a damaged P.
+        expect(error).toBeInstanceOf(LaplaceTsError);
+        return;
+      }
+      expect(Array.from(prediction.mean!.data).every(Number.isFinite)).toBe(true);
+    },
+  );
+
   test("another network's posterior is refused by its size", () => {
     expect(() => load(full, importOnnx(read('cnn.onnx')))).toThrow(ShapeError);
     expect(() => load(kron, importOnnx(read('sine.onnx')))).toThrow(/mean has 123 weights/);
