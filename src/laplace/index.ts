@@ -19,6 +19,7 @@ export { FullLaplace } from './full.js';
 export { FunctionalLaplace } from './functional.js';
 export { KronLaplace } from './kron.js';
 export { Laplace, laplace } from './laplace.js';
+export type { LaplaceTorchFactors, LaplaceTorchJSON } from './laplace-torch.js';
 export type { CurvatureName, LikelihoodName } from './likelihood.js';
 export { LowRankLaplace } from './lowrank.js';
 export {
