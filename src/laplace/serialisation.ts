@@ -19,7 +19,7 @@ import type { Selection, SubsetOfWeights } from './selection.js';
 export type HessianStructure = 'full' | 'kron' | 'diag' | 'lowrank' | 'gp' | 'sampled';
 export type CurvatureState = Record<string, number[] | number[][] | number>;
 
-const FORMAT = 'laplace-ts/laplace@1';
+export const FORMAT = 'laplace-ts/laplace@1';
 
 /** The serialised state of a fitted Laplace approximation. */
 export interface LaplaceJSON {
