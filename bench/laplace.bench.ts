@@ -1,5 +1,5 @@
 /**
- * The digits benchmark of issue 4: an MLP 64→50→tanh→10 (P = 3,760) trained on
+ * The digits benchmark: an MLP 64→50→tanh→10 (P = 3,760) trained on
  * the first 1,000 UCI digits (standardised), Laplace over all weights, a scalar
  * prior tuned by the marginal likelihood, and the probit GLM predictive on the
  * other 797. One timed run per structure, by stage (fit, tune, predict), with

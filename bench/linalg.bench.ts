@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CholeskyDecomposition, EigenvalueDecomposition, Matrix } from 'ml-matrix';
+import { gemmKernel } from '../src/kernels/index.js';
 import {
   availableBackends,
   backend,
@@ -17,7 +18,6 @@ import {
   eigh,
   eigvalsh,
   gemm,
-  gemmKernel,
   lanczos,
   lowRankPlusDiagonal,
   setBackend,

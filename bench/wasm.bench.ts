@@ -1,5 +1,5 @@
 /**
- * The backends side by side (issue 7): gemm at n = 256, 512, 1024, cholesky at
+ * The backends side by side: gemm at n = 256, 512, 1024, cholesky at
  * n = 1024 and the gradient of an MLP 1→50→tanh→50→tanh→1 over 1,000 inputs,
  * each under 'js', 'wasm-simd' and (where relaxed SIMD runs) 'wasm-relaxed';
  * gemm and cholesky also with the worker pool (one worker beside the caller).
@@ -14,13 +14,13 @@
 import v8 from 'node:v8';
 import { linear, mul, square, sum, tanh } from '../src/autodiff/ops.js';
 import { grad } from '../src/autodiff/transforms.js';
+import { gemmKernel } from '../src/kernels/index.js';
 import { pauseWorkers } from '../src/kernels/wasm/pool.js';
 import {
   availableBackends,
   type Backend,
   backend,
   cholesky,
-  gemmKernel,
   setBackend,
   startWorkers,
   stopWorkers,

@@ -17,12 +17,12 @@
  * rank N) are all of it, and the evidence is exact even for 48,000 weights.
  */
 
+import { gapRegression } from '../src/data/toy.js';
 import type { RegressionPrediction } from '../src/laplace/base.js';
 import { fitPosterior, type TrainSettings } from '../src/laplace/pipeline.js';
 import { gaussianNll } from '../src/metrics.js';
 import { seriesPlot } from '../src/report/svg.js';
 import { type DemoOptions, type PartResult, secondsSince, trainWithProgress } from './common.js';
-import { gapRegression } from './toy-data.js';
 
 export function depthPart(options: DemoOptions): PartResult {
   const start = performance.now();

@@ -18,13 +18,13 @@
  * full GGN over all weights.
  */
 
+import { gapFunction, gapRegression } from '../src/data/toy.js';
 import type { RegressionPrediction } from '../src/laplace/base.js';
 import { fitPosterior, type TrainSettings, Z95 } from '../src/laplace/pipeline.js';
 import { gaussianNll, rmse } from '../src/metrics.js';
 import { linePlot } from '../src/report/svg.js';
 import { tensor } from '../src/tensor.js';
 import { type DemoOptions, meanWhere, type PartResult, secondsSince, trainWithProgress } from './common.js';
-import { gapFunction, gapRegression } from './toy-data.js';
 
 export function gapPart(options: DemoOptions): PartResult {
   const start = performance.now();

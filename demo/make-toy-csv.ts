@@ -7,7 +7,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { formatCsv } from '../src/data/csv.js';
-import { type Dataset, gapRegression, twoMoons } from './toy-data.js';
+import type { Dataset } from '../src/data/dataset.js';
+import { gapRegression, twoMoons } from '../src/data/toy.js';
 
 // Six significant digits: plenty for toy data, and the files stay readable.
 const round = (x: number) => Number(x.toPrecision(6));

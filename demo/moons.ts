@@ -13,6 +13,7 @@
  * 2020), while on the data it stays close to the MAP's.
  */
 
+import { grid2d, twoMoons } from '../src/data/toy.js';
 import {
   classificationPredictive,
   classificationScores,
@@ -23,7 +24,6 @@ import {
 import type { Sequential } from '../src/nn/index.js';
 import { heatmap } from '../src/report/svg.js';
 import { type DemoOptions, meanWhere, type PartResult, secondsSince, trainWithProgress } from './common.js';
-import { grid2d, twoMoons } from './toy-data.js';
 
 /** max over classes of each row of probabilities [n, k]. */
 function confidence(probs: Float64Array, k: number): Float64Array {

@@ -8,7 +8,7 @@
  */
 import type { ClassificationMap, DepthEvidence, Point, RegressionCurve, View } from './fit.js';
 
-export const COLORS = {
+const COLORS = {
   classes: ['#2f6db5', '#e0742f'] as const,
   /** Darker shades for points drawn over the confidence map. */
   classPoints: ['#1d4f8f', '#b9541a'] as const,
@@ -32,7 +32,7 @@ export interface PlotArea {
 
 const MARGIN = { left: 36, right: 10, top: 10, bottom: 26 };
 
-export function plotArea(cssWidth: number, cssHeight: number): PlotArea {
+function plotArea(cssWidth: number, cssHeight: number): PlotArea {
   return {
     left: MARGIN.left,
     top: MARGIN.top,
@@ -67,7 +67,7 @@ export class Scale {
 }
 
 /** Size the backing store to the element and return a context drawing in CSS pixels. */
-export function prepare(canvas: HTMLCanvasElement): {
+function prepare(canvas: HTMLCanvasElement): {
   ctx: CanvasRenderingContext2D;
   width: number;
   height: number;

@@ -23,7 +23,7 @@
  * canvas' own units, which are of order one by construction of the views.
  */
 
-import { evenlySpaced, grid2d } from '../demo/toy-data.js';
+import { evenlySpaced, grid2d } from '../src/data/toy.js';
 import {
   type ActivationName,
   adam,
@@ -44,8 +44,6 @@ export type Task = 'regression' | 'classification';
 
 /** The posterior choices offered: a Hessian structure over all weights, or a full one over the last layer. */
 export type PosteriorChoice = 'full' | 'kron' | 'diag' | 'lastLayer';
-
-export const POSTERIOR_CHOICES: readonly PosteriorChoice[] = ['full', 'kron', 'diag', 'lastLayer'];
 
 /** A clicked point: (x, y) on the canvas; `label` 0 or 1 is its class (classification only). */
 export interface Point {
@@ -255,7 +253,7 @@ export function fitLaplace(
 }
 
 /** The predictive of a fitted posterior over the view: a curve (regression) or a probability map. */
-export function predictOnView(
+function predictOnView(
   task: Task,
   la: BaseLaplace,
   view: View,
@@ -293,7 +291,7 @@ function scalarPrior(la: BaseLaplace): number {
 }
 
 /** Laplace and predictive at a trained MAP, with the numbers the page shows. */
-export function posteriorAt(
+function posteriorAt(
   task: Task,
   points: readonly Point[],
   map: TrainedMap,

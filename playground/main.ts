@@ -11,7 +11,7 @@
  * of everything shown, and the main element carries the status and headline
  * numbers as data attributes.
  */
-import { gapRegression, twoMoons } from '../demo/toy-data.js';
+import { gapRegression, twoMoons } from '../src/data/toy.js';
 import type { ActivationName, LinkApprox, PredType } from '../src/index.js';
 import { drawClassification, drawDepthEvidence, drawRegression, type Scale } from './draw.js';
 import {

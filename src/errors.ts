@@ -5,6 +5,14 @@
  * than as a NaN or a stack trace from deep inside a kernel.
  */
 
+/** Throw a ValueError unless every value is finite, naming `what` and the first offender. */
+export function assertFinite(values: ArrayLike<number>, what: string): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!Number.isFinite(v)) throw new ValueError(`${what} has a non-finite value ${v} at index ${i}`);
+  }
+}
+
 /** Base class of every error thrown on purpose by laplace-ts. */
 export class LaplaceTsError extends Error {
   override name = 'LaplaceTsError';

@@ -5,7 +5,6 @@
  */
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
-import { gapRegression, twoMoons } from '../demo/toy-data.js';
 import { confidenceColor, decisionBoundary, Scale } from '../playground/draw.js';
 import {
   CLASSIFICATION_VIEW,
@@ -23,6 +22,7 @@ import {
   trainingKey,
   trainMap,
 } from '../playground/fit.js';
+import { gapRegression, twoMoons } from '../src/data/toy.js';
 import type { RegressionPrediction } from '../src/index.js';
 
 /** Small and quick, still enough to fit the toy sets. */

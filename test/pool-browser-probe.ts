@@ -9,8 +9,9 @@
  * and compares both with a plain triple loop.
  */
 
+import { gemmKernel } from '../src/kernels/index.js';
 import { pauseWorkers, team } from '../src/kernels/wasm/pool.js';
-import { gemmKernel, startWorkers, stopWorkers } from '../src/linalg/index.js';
+import { startWorkers, stopWorkers } from '../src/linalg/index.js';
 import { seededRng } from '../src/random.js';
 
 export interface PoolProbeReport {

@@ -59,7 +59,6 @@ import {
   squareP,
   stopGradientP,
   subP,
-  tanhBackwardP,
   tanhP,
   whereP,
 } from './primitives/elementwise.js';
@@ -124,8 +123,6 @@ export const sign = (x: TensorLike): Tensor => unaryOp(signP, x);
 export const sin = (x: TensorLike): Tensor => unaryOp(sinP, x);
 export const cos = (x: TensorLike): Tensor => unaryOp(cosP, x);
 export const tanh = (x: TensorLike): Tensor => unaryOp(tanhP, x);
-/** t·(1 − y²): t pulled back through tanh with output y (fused; used by tanh's rules). */
-export const tanhBackward = (y: TensorLike, t: TensorLike): Tensor => binaryOp(tanhBackwardP, y, t);
 /** 1/(1 + e⁻ˣ). */
 export const sigmoid = (x: TensorLike): Tensor => unaryOp(sigmoidP, x);
 /** max(x, 0); derivative 0 at 0. */

@@ -26,6 +26,7 @@ import {
 } from '../data/dataset.js';
 import { LaplaceTsError, NotFiniteError, ValueError } from '../errors.js';
 import type { BaseLaplace, HessianStructure, LinkApprox } from '../laplace/base.js';
+import { laplace } from '../laplace/laplace.js';
 import {
   type ClassificationScores,
   classificationPredictive,
@@ -47,7 +48,15 @@ import {
 } from '../laplace/pipeline.js';
 import { predictiveEntropy } from '../metrics.js';
 import { ACTIVATION_NAMES, type ActivationName, type Sequential } from '../nn/index.js';
-import { checkDistinct, checkWritable, readTextFile, writeFilesAtomically } from '../node/files.js';
+import {
+  checkDistinct,
+  checkWritable,
+  FileError,
+  readBinaryFile,
+  readTextFile,
+  writeFilesAtomically,
+} from '../node/files.js';
+import { importOnnxWithNotes, OnnxError } from '../onnx/index.js';
 import { formatTable, ProgressBar, type ProgressStream } from '../report/progress.js';
 import { tensor } from '../tensor.js';
 import { IMAGE_MODEL_FORMAT, ImageUsageError, imageFitCommand, imagePredictCommand } from './images.js';
@@ -62,7 +71,7 @@ export interface CliIo {
 }
 
 /** Bad command-line arguments. */
-export class UsageError extends LaplaceTsError {
+class UsageError extends LaplaceTsError {
   override name = 'UsageError';
 }
 
@@ -129,7 +138,13 @@ Images (a classifier of any architecture; --task classification is implied):
   --data FILE --target C   or a CSV of C·H·W pixel columns (NCHW, used as given)
   --input-shape C,H,W      one image's shape; required with a CSV
   --epochs N (default 5), --batch-size N (default 64), --lr, --prior-precision,
-  --seed, --holdout, --marglik-training, --structure, --subset as above`;
+  --seed, --holdout, --marglik-training, --structure, --subset as above
+
+A network trained elsewhere:
+  --model FILE.onnx        put the posterior on this ONNX network instead of training one;
+                           its inputs are the raw feature columns in file order (no
+                           standardisation), its outputs the classes' logits or the target;
+                           --structure, --subset, --holdout, --seed apply as above`;
 
 const PREDICT_HELP = `Usage: ${PROGRAM} predict --model FILE --data FILE [--out FILE]
 
@@ -193,6 +208,7 @@ const COMMANDS = {
       images: { type: 'string' },
       labels: { type: 'string' },
       'input-shape': { type: 'string' },
+      model: { type: 'string' },
     },
   },
   evidence: { help: EVIDENCE_HELP, options: TRAINING_OPTIONS },
@@ -696,11 +712,17 @@ const SCORE_NAMES: Record<string, string> = {
 
 function fitCommand(values: Values, io: CliIo): void {
   if (values['arch'] !== undefined) {
+    if (values['model'] !== undefined)
+      throw new UsageError('--arch trains a new network and --model imports one; give one of them');
     imageCommand(() => imageFitCommand(values, io));
     return;
   }
   for (const key of ['images', 'labels', 'input-shape'])
     if (values[key] !== undefined) throw new UsageError(`--${key} is for images and needs --arch`);
+  if (values['model'] !== undefined) {
+    fitImportedCommand(values, io);
+    return;
+  }
   const options = trainingOptions(values);
   const hiddenValues = (values['hidden'] as string[] | undefined) ?? ['50'];
   if (hiddenValues.length > 1)
@@ -789,6 +811,83 @@ function fitCommand(values: Values, io: CliIo): void {
   }
   writeFilesAtomically(files);
   out.write(`\nwrote ${outPath}${reportPath ? ` and ${reportPath}` : ''}\n`);
+}
+
+/**
+ * `fit --model net.onnx`: the MAP comes from elsewhere. The network is read as
+ * it was trained, on the raw feature columns in file order, so the inputs and
+ * the target keep their units (identity scales in the model file), and only
+ * the posterior is fitted and tuned here.
+ */
+function fitImportedCommand(values: Values, io: CliIo): void {
+  const options = trainingOptions(values);
+  const modelPath = required(values, 'model');
+  const outPath = required(values, 'out');
+  if (values['report'] !== undefined)
+    throw new UsageError('--report is not available with --model (no training to report)');
+  checkWritable(outPath);
+  checkDistinct(
+    [{ option: '--out', path: outPath }],
+    [
+      { option: '--data', path: options.dataPath },
+      { option: '--model', path: modelPath },
+    ],
+  );
+  let imported: ReturnType<typeof importOnnxWithNotes>;
+  try {
+    imported = importOnnxWithNotes(readBinaryFile(modelPath));
+  } catch (error) {
+    if (error instanceof OnnxError) throw new FileError(`${modelPath}: ${error.message}`);
+    throw error;
+  }
+  const { model } = imported;
+  const table = readTable(options.dataPath, { target: options.target });
+  const nClasses = options.task === 'classification' ? checkedClassCount(table) : 1;
+  const d = table.columns.length;
+  if (model.inFeatures !== d || model.outFeatures !== nClasses) {
+    throw new FileError(
+      `${modelPath}: the network maps ${model.inFeatures} inputs to ${model.outFeatures} outputs, but ${options.dataPath} has ${d} feature column${d === 1 ? '' : 's'} and ${options.task === 'classification' ? `${nClasses} classes` : 'one target'}`,
+    );
+  }
+  const posterior = laplace(model, {
+    likelihood: options.task,
+    hessianStructure: options.hessianStructure,
+    subsetOfWeights: options.subsetOfWeights,
+  });
+  posterior.fit(table.X, options.task === 'classification' ? table.y! : table.y!.map((v) => [v]));
+  const tuned = posterior.optimizeHyperparameters();
+  const activation = model.layers.find((l) => (ACTIVATION_NAMES as readonly string[]).includes(l.type));
+  const file: ModelFile = {
+    format: MODEL_FORMAT,
+    task: options.task,
+    target: table.target!,
+    columns: table.columns,
+    inputScale: { mean: new Array<number>(d).fill(0), std: new Array<number>(d).fill(1) },
+    ...(options.task === 'regression' ? { targetScale: { mean: 0, std: 1 } } : { nClasses }),
+    architecture: {
+      hidden: [],
+      activation: (activation?.type ?? 'identity') as ActivationName,
+      hessianStructure: options.hessianStructure,
+      subsetOfWeights: options.subsetOfWeights,
+    },
+    training: { data: options.dataPath, rows: table.X.length, imported: modelPath },
+    logMarginalLikelihood: tuned.logMarginalLikelihood,
+    network: model.toJSON(),
+    posterior: posterior.toJSON(),
+  };
+  const modelText = `${JSON.stringify(file)}\n`;
+  checkUsable(modelText, outPath);
+  const out = io.stdout;
+  for (const note of imported.notes) out.write(`${modelPath}: ${note}\n`);
+  out.write(
+    `imported network: ${model.layers.length} layers, ${model.nParams} weights; ${table.X.length} rows of ${d} features\n`,
+  );
+  out.write(
+    `Laplace (${options.hessianStructure}, ${options.subsetOfWeights === 'all' ? 'all' : 'last-layer'} weights, ${posterior.nParams} random): ${describeHyperparameters(posterior, options.task === 'regression' ? { mean: 0, std: 1 } : null)}\n`,
+  );
+  out.write(`log marginal likelihood (evidence): ${tuned.logMarginalLikelihood.toFixed(3)}\n`);
+  writeFilesAtomically([{ path: outPath, text: modelText }]);
+  out.write(`\nwrote ${outPath}\n`);
 }
 
 /** The GLM predictive along the only feature, over the data's range and a quarter of it on each side. */

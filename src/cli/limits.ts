@@ -28,14 +28,14 @@ import type { TargetScale } from '../laplace/pipeline.js';
 export const MAX_ENTRIES = 2 ** 28;
 
 /** Weights of an MLP with these layer widths (inputs first, outputs last). */
-export function mlpWeights(widths: readonly number[]): number {
+function mlpWeights(widths: readonly number[]): number {
   let p = 0;
   for (let l = 1; l < widths.length; l++) p += (widths[l - 1]! + 1) * widths[l]!;
   return p;
 }
 
 /** Doubles the posterior of `structure` stores for the layers `widths` (see the header). */
-export function posteriorEntries(structure: HessianStructure, widths: readonly number[]): number {
+function posteriorEntries(structure: HessianStructure, widths: readonly number[]): number {
   const p = mlpWeights(widths);
   switch (structure) {
     case 'full':
@@ -44,6 +44,12 @@ export function posteriorEntries(structure: HessianStructure, widths: readonly n
       return p;
     case 'lowrank':
       return p * Math.min(50, p);
+    case 'gp':
+      // The mean; its (M·K)² kernel depends on the data, not the widths.
+      return p;
+    case 'sampled':
+      // A few P × S arrays for S = 32 samples.
+      return 4 * 32 * p;
     case 'kron': {
       let entries = 0;
       for (let l = 1; l < widths.length; l++) entries += (widths[l - 1]! + 1) ** 2 + widths[l]! ** 2;

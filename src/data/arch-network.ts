@@ -25,7 +25,7 @@ import { type RngLike, toRng } from '../random.js';
 import type { ResolvedArchitecture, ResolvedLayerSpec } from './arch.js';
 
 /** The layer a resolved spec describes; `seed` initialises its weights. */
-export function layerFromSpec(spec: ResolvedLayerSpec, seed: RngLike): Layer {
+function layerFromSpec(spec: ResolvedLayerSpec, seed: RngLike): Layer {
   switch (spec.type) {
     case 'conv2d':
       return new Conv2d(spec.inChannels, spec.outChannels, spec.kernelSize, {

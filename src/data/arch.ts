@@ -34,7 +34,7 @@ import { ShapeError, ValueError } from '../errors.js';
 import { convOutputSize } from '../kernels/conv.js';
 
 /** The activations an architecture string may name (those of `laplace-ts/nn`). */
-export type ActivationType = 'relu' | 'tanh' | 'sigmoid' | 'gelu' | 'softplus' | 'identity';
+type ActivationType = 'relu' | 'tanh' | 'sigmoid' | 'gelu' | 'softplus' | 'identity';
 
 /** One layer as written: its JSON `type` and options, without the input sizes that depend on what precedes it. */
 export type LayerSpec =

@@ -24,7 +24,7 @@ import { ShapeError, ValueError } from '../errors.js';
 export type IdxType = 'ubyte' | 'byte' | 'short' | 'int' | 'float' | 'double';
 
 /** The typed array each element type is read into. */
-export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
+type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
 
 /** A parsed IDX file: its element type, dimension sizes, and elements in row-major order. */
 export interface IdxArray {

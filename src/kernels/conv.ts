@@ -102,7 +102,7 @@ export function im2col(
 }
 
 /** x[xOffset …] += col2im(col): each entry of the column matrix added back to its pixel (padding taps dropped). */
-export function col2im(
+function col2im(
   col: Float64Array,
   colOffset: number,
   geo: ConvGeometry,

@@ -14,22 +14,17 @@
  * per step 8 loads feed 16 multiply-adds, and both strips are read contiguously
  * from cache. The packed A slice (~256 KiB) lives in L2 and a B strip (8 KiB)
  * in L1 while it is used against every strip of A. Packing also absorbs the
- * transposes, so the micro-kernel never sees them.
+ * transposes, so the micro-kernel never sees them. The sizes are in
+ * blocking.ts, shared with the WebAssembly kernel so that both sum alike.
  *
  * Small or skinny products (the shapes of a neural network's per-layer work)
  * do not repay packing and take loops that read both operands along rows.
  */
 
-// WebAssembly dispatch (issue 7): the packed path runs in src/kernels/wasm when a wasm backend is active.
+import { KC, MC, MR, NC, NR } from './blocking.js';
+// The packed path runs in src/kernels/wasm when a WebAssembly backend is active.
 import { gemmWasm } from './wasm/gemm.js';
 
-/** Rows and columns of the register tile. */
-const MR = 4;
-const NR = 4;
-/** Depth of a packed slice, rows of a packed A slice, columns of a packed B slice. */
-const KC = 256;
-const MC = 128;
-const NC = 2048;
 /** Below this many multiply-adds (or with a dimension under 8) the unpacked loops win. */
 const SMALL = 40_000;
 
@@ -64,7 +59,7 @@ export function gemmKernel(
     gemmUnpacked(m, n, k, alpha, a, aOffset, lda, transA, b, bOffset, ldb, transB, beta, c, cOffset, ldc);
     return;
   }
-  // WebAssembly dispatch (issue 7): same blocking, same bits, returns false under the 'js' backend.
+  // WebAssembly: same blocking, so the same bits; returns false under the 'js' backend.
   if (gemmWasm(m, n, k, alpha, a, aOffset, lda, transA, b, bOffset, ldb, transB, beta, c, cOffset, ldc))
     return;
   scaleC(m, n, beta, c, cOffset, ldc);

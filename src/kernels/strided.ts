@@ -16,10 +16,7 @@
  * Merge axes i and i+1 when every operand has strideᵢ = strideᵢ₊₁·shapeᵢ₊₁, and
  * drop axes of length 1. Returns the reduced shape and strides (rank ≥ 1).
  */
-export function coalesce(
-  shape: readonly number[],
-  strides: readonly (readonly number[])[],
-): [number[], number[][]] {
+function coalesce(shape: readonly number[], strides: readonly (readonly number[])[]): [number[], number[][]] {
   const outShape: number[] = [];
   const outStrides: number[][] = strides.map(() => []);
   for (let axis = 0; axis < shape.length; axis++) {
@@ -46,7 +43,7 @@ export function coalesce(
  * `shape`, calling `row(length, offsets, inner)` with each operand's offset of
  * the row's first element and its stride along the row. `offsets` is reused.
  */
-export function forEachRow(
+function forEachRow(
   shape: readonly number[],
   strides: readonly (readonly number[])[],
   offsets: number[],

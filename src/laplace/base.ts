@@ -34,7 +34,15 @@ import {
   priorStructureOf,
   type TuningSource,
 } from './hyperparameters.js';
-import { checkAllocation, checkOptionNames, describe, firstNonFinite, positive, toMatrix } from './inputs.js';
+import {
+  checkAllocation,
+  checkOptionNames,
+  describe,
+  firstNonFinite,
+  integerAtLeast,
+  positive,
+  toMatrix,
+} from './inputs.js';
 import {
   type ClassificationPrediction,
   type CurvatureName,
@@ -64,7 +72,6 @@ export type {
   HyperparameterResult,
   OptimizePriorOptions,
 } from './hyperparameters.js';
-export { toMatrix } from './inputs.js';
 export type {
   ClassificationPrediction,
   LinkApprox,
@@ -93,8 +100,21 @@ export interface LaplaceOptions<L extends LikelihoodName = LikelihoodName> {
   curvature?: CurvatureName;
   /** Rank for hessianStructure 'lowrank'. Default min(50, nParams). */
   rank?: number;
-  /** Seed for the Lanczos start vector of 'lowrank'. Default 0. */
+  /** Seed for the Lanczos start vector of 'lowrank' and the random subset of 'gp'. Default 0. */
   seed?: number;
+  /** For 'gp': the number of training examples the GP conditions on, drawn by `seed`. Default all. */
+  nSubset?: number;
+  /** For 'gp': the training examples (row indices) the GP conditions on, instead of a random draw. */
+  subsetIndices?: readonly number[] | Int32Array;
+  /** For 'sampled': posterior samples drawn by sample-then-optimise. Default 32. */
+  posteriorSamples?: number;
+  /** For 'sampled': θ* ('map', default) or the linearised model's own optimum ('linearised'). */
+  posteriorMean?: 'map' | 'linearised';
+  /** For 'sampled': relative residual at which conjugate gradients stop (default 1e-6), and its iteration cap (default 1000). */
+  cgTol?: number;
+  cgMaxIter?: number;
+  /** For 'sampled': 'g' scales each weight's prior precision by its mean curvature diag(H)ᵢ/N (the g-prior). Default 'none'. */
+  priorScaling?: 'none' | 'g';
 }
 
 /** What `predict` returns for a likelihood known at compile time. */
@@ -104,18 +124,26 @@ export type PredictionFor<L extends LikelihoodName> = L extends 'regression'
     ? ClassificationPrediction
     : Prediction;
 
-const LAPLACE_OPTIONS = [
-  'likelihood',
-  'subsetOfWeights',
-  'hessianStructure',
-  'priorPrecision',
-  'sigmaNoise',
-  'priorMean',
-  'temperature',
-  'curvature',
-  'rank',
-  'seed',
-] as const satisfies readonly (keyof LaplaceOptions)[];
+/** Every option's name: the type makes the list complete, so a new option cannot be refused as unknown. */
+const LAPLACE_OPTIONS = Object.keys({
+  likelihood: true,
+  subsetOfWeights: true,
+  hessianStructure: true,
+  priorPrecision: true,
+  sigmaNoise: true,
+  priorMean: true,
+  temperature: true,
+  curvature: true,
+  rank: true,
+  seed: true,
+  nSubset: true,
+  subsetIndices: true,
+  posteriorSamples: true,
+  posteriorMean: true,
+  cgTol: true,
+  cgMaxIter: true,
+  priorScaling: true,
+} satisfies Record<keyof LaplaceOptions, true>);
 
 const PREDICT_OPTIONS = [
   'predType',
@@ -161,7 +189,7 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
     this.model = model;
     this.curvature = options.curvature ?? 'ggn';
     if (this.curvature !== 'ggn' && this.curvature !== 'ef') {
-      throw new ValueError(`laplace: curvature must be 'ggn' or 'ef', got '${this.curvature}'`);
+      throw new ValueError(`laplace: curvature must be 'ggn' or 'ef', got ${describe(this.curvature)}`);
     }
     this.temperature = positive(options.temperature ?? 1, 'temperature');
     this.sigma = positive(options.sigmaNoise ?? 1, 'sigmaNoise');
@@ -178,7 +206,8 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
     if (options.seed !== undefined && !Number.isInteger(options.seed)) {
       throw new ValueError(`laplace: seed must be an integer, got ${describe(options.seed)}`);
     }
-    this.subsetOfWeights = options.subsetOfWeights ?? 'lastLayer';
+    this.subsetOfWeights = checkSubset(options.subsetOfWeights ?? 'lastLayer');
+    if (options.rank !== undefined) integerAtLeast(options.rank, 1, 'laplace: rank');
     this.selection = new Selection(this.network, this.subsetOfWeights);
     this.theta = Network.flatParameters(model);
     this.mean = this.selection.gather(this.theta);
@@ -415,6 +444,11 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
   /** J P⁻¹ Jᵀ for the examples of `factors` (unit-vector rows, m = K), [n × K × K]. */
   protected abstract functionalCovariance(factors: JacobianFactors): Float64Array;
 
+  /** J (θ̄ − θ*) [n × K] when the posterior mean θ̄ is not the network's weights; null when it is. */
+  protected functionalMeanShift(_factors: JacobianFactors): Float64Array | null {
+    return null;
+  }
+
   // ------------------------------------------------------------------------
   // Samples and moments
 
@@ -422,7 +456,7 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
   sample(n: number, seed: RngLike = 0): Tensor {
     this.checkFitted('sample');
     if (!Number.isInteger(n) || n < 0)
-      throw new ValueError(`sample: n must be a non-negative integer, got ${n}`);
+      throw new ValueError(`sample: n must be a non-negative integer, got ${describe(n)}`);
     checkAllocation(n * this.nParams, `sample: ${n} samples of ${this.nParams} weights`);
     return new Tensor(this.sampleFlat(n, seed), [n, this.nParams]);
   }
@@ -532,6 +566,7 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
       self.sigmaNoise = value;
     },
     functionalCovariance: (factors: JacobianFactors) => self.functionalCovariance(factors),
+    meanShift: (factors: JacobianFactors) => self.functionalMeanShift(factors),
     sampleWeights: (n: number, seed: RngLike) => self.sampleFlat(n, seed),
     get prior() {
       return self.prior;
@@ -593,4 +628,19 @@ function checkCurvatureFinite(factors: JacobianFactors, offset: number): void {
       }
     }
   });
+}
+
+/** 'all', 'lastLayer' or { subnetwork: integer indices }; the indices' range is the Selection's to check. */
+function checkSubset(subset: unknown): SubsetOfWeights {
+  if (subset === 'all' || subset === 'lastLayer') return subset;
+  const indices =
+    typeof subset === 'object' && subset !== null
+      ? (subset as { subnetwork?: unknown }).subnetwork
+      : undefined;
+  if (!Array.isArray(indices) || !indices.every((i) => typeof i === 'number' && Number.isInteger(i))) {
+    throw new ValueError(
+      `laplace: subsetOfWeights must be 'all', 'lastLayer' or { subnetwork: integer[] }, got ${describe(subset)}`,
+    );
+  }
+  return subset as SubsetOfWeights;
 }

@@ -18,8 +18,7 @@
  *
  * The factors cost O(N·m·Σ widths) memory instead of O(N·m·P) for R.
  */
-import { syrkKernel } from '../kernels/blas.js';
-import { gemmKernel } from '../kernels/gemm.js';
+import { gemm, mat, syrk, tr } from '../kernels/view.js';
 import type { Tensor } from '../tensor.js';
 import type { Network } from './network.js';
 import type { KroneckerSums, Slot } from './rules/index.js';
@@ -207,7 +206,7 @@ export class GramAccumulator {
       for (let start = 0; start < factors.n; start += chunk) {
         const end = Math.min(factors.n, start + chunk);
         assembleRows(factors, this.network, this.selection, start, end, rows);
-        syrkKernel(p, (end - start) * factors.m, 1, rows, 0, p, true, 1, this.h, 0, p);
+        syrk(mat(this.h, p, p), 1, tr(mat(rows, (end - start) * factors.m, p)), 1);
       }
       return;
     }
@@ -300,7 +299,7 @@ function accumulatePair(factors: JacobianFactors, pair: LayerPair, u: Float64Arr
     for (let k = 0; k < count; k++) {
       const e = start + k;
       // Uₑ = Gₑᵀ G'ₑ with Gₑ the m pulled-back rows [m × o] of example e.
-      gemmKernel(o, o2, m, 1, g, e * m * o, o, true, g2, e * m * o2, o2, false, 0, uu, 0, o2);
+      gemm(mat(uu, o, o2), 1, tr(mat(g, m, o, e * m * o)), mat(g2, m, o2, e * m * o2));
       // Pairs in row-major order (upper triangle only on a diagonal block).
       let q = k * outPairs;
       for (let i = 0; i < o; i++) {
@@ -312,24 +311,7 @@ function accumulatePair(factors: JacobianFactors, pair: LayerPair, u: Float64Arr
         for (let j2 = diagonal ? j : 0; j2 < c2; j2++) y[q++] = uj * u2[e * c2 + j2]!;
       }
     }
-    gemmKernel(
-      outPairs,
-      inPairs,
-      count,
-      1,
-      x,
-      0,
-      outPairs,
-      true,
-      y,
-      0,
-      inPairs,
-      false,
-      1,
-      product,
-      0,
-      inPairs,
-    );
+    gemm(mat(product, outPairs, inPairs), 1, tr(mat(x, count, outPairs)), mat(y, count, inPairs), 1);
   }
 }
 
@@ -405,12 +387,12 @@ export function gramDiagonal(factors: JacobianFactors, network: Network, selecti
     }
     const aSquared = a!.map((v) => v * v);
     // diag of the weight block = (g²)ᵀ (a²): [out × n]·[n × in].
-    // biome-ignore format: BLAS argument groups
-    gemmKernel(
-      block.rows, block.cols, n, 1,
-      gSquared, 0, block.rows, true,
-      aSquared, 0, block.cols, false,
-      1, full, block.offset, block.cols,
+    gemm(
+      mat(full, block.rows, block.cols, block.offset),
+      1,
+      tr(mat(gSquared, n, block.rows)),
+      mat(aSquared, n, block.cols),
+      1,
     );
   }
   return selection.gather(full);
@@ -471,26 +453,25 @@ export function rowsTimesMatrix(
     const base = selection.indices ? block.offset : block.selectedOffset;
     const { g, a, width } = factors.slot(block.slot);
     if (block.structure === 'direct') {
-      gemmKernel(n * m, k, width, 1, g, 0, width, false, source, base * k, k, false, 1, out, 0, k);
+      gemm(mat(out, n * m, k), 1, mat(g, n * m, width), mat(source, width, k, base * k), 1);
       continue;
     }
     const y = new Float64Array(n * block.rows * k);
     for (let i = 0; i < block.rows; i++) {
-      // biome-ignore format: BLAS argument groups
-      gemmKernel(
-        n, k, block.cols, 1,
-        a!, 0, block.cols, false,
-        source, (base + i * block.cols) * k, k, false,
-        0, y, i * k, block.rows * k,
+      gemm(
+        mat(y, n, k, i * k, block.rows * k),
+        1,
+        mat(a!, n, block.cols),
+        mat(source, block.cols, k, (base + i * block.cols) * k),
       );
     }
     for (let e = 0; e < n; e++) {
-      // biome-ignore format: BLAS argument groups
-      gemmKernel(
-        m, k, block.rows, 1,
-        g, e * m * block.rows, block.rows, false,
-        y, e * block.rows * k, k, false,
-        1, out, e * m * k, k,
+      gemm(
+        mat(out, m, k, e * m * k),
+        1,
+        mat(g, m, block.rows, e * m * block.rows),
+        mat(y, block.rows, k, e * block.rows * k),
+        1,
       );
     }
   }
@@ -533,12 +514,12 @@ export function rowsTransposeTimes(
         for (let i = 0; i < width; i++) full[block.offset + i]! += c[e * width + i]!;
     } else {
       // weight gradient = cᵀ a: [out × n]·[n × in]
-      // biome-ignore format: BLAS argument groups
-      gemmKernel(
-        block.rows, block.cols, n, 1,
-        c, 0, block.rows, true,
-        a!, 0, block.cols, false,
-        1, full, block.offset, block.cols,
+      gemm(
+        mat(full, block.rows, block.cols, block.offset),
+        1,
+        tr(mat(c, n, block.rows)),
+        mat(a!, n, block.cols),
+        1,
       );
     }
   }
@@ -607,12 +588,11 @@ export function diagonalQuadraticForm(
         w.set(d.subarray(block.selectedOffset, block.selectedOffset + width), e * width);
     } else {
       const aSquared = a!.map((v) => v * v);
-      // biome-ignore format: BLAS argument groups
-      gemmKernel(
-        n, block.rows, block.cols, 1,
-        aSquared, 0, block.cols, false,
-        d, block.selectedOffset, block.cols, true,
-        0, w, 0, block.rows,
+      gemm(
+        mat(w, n, block.rows),
+        1,
+        mat(aSquared, n, block.cols),
+        tr(mat(d, block.rows, block.cols, block.selectedOffset)),
       );
     }
     accumulateWeightedGram(g, w, n, m, width, out);

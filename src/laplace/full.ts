@@ -16,9 +16,9 @@
  */
 
 import { NotPositiveDefiniteError, ValueError } from '../errors.js';
-import { mirrorLower, syrkKernel } from '../kernels/blas.js';
+import { mirrorLower } from '../kernels/blas.js';
 import { choleskyInverseKernel, choleskyKernel, triangularInverseKernel } from '../kernels/cholesky.js';
-import { trsmKernel } from '../kernels/triangular.js';
+import { mat, syrk, tr, trsm } from '../kernels/view.js';
 import { eigvalsh } from '../linalg/index.js';
 import { Tensor } from '../tensor.js';
 import { BaseLaplace, type CurvatureSpectrum } from './base.js';
@@ -142,7 +142,7 @@ export class FullLaplace<L extends LikelihoodName = LikelihoodName> extends Base
     }
     const m = this.rowCount;
     const gram = new Float64Array(m * m);
-    syrkKernel(m, p, 1, r, 0, p, false, 0, gram, 0, m);
+    syrk(mat(gram, m, m), 1, mat(r, m, p));
     mirrorLower(m, gram, 0, m);
     const values = new Float64Array(p);
     values.set(eigvalsh(new Tensor(gram, [m, m])));
@@ -208,7 +208,7 @@ export class FullLaplace<L extends LikelihoodName = LikelihoodName> extends Base
       const solved = solve(start, end);
       for (let e = start; e < end; e++) {
         const base = (e - start) * k;
-        syrkKernel(k, p, 1, solved, base * p, p, false, 0, out, e * k * k, k);
+        syrk(mat(out, k, k, e * k * k), 1, mat(solved, k, p, base * p));
         mirrorLower(k, out, e * k * k, k);
       }
     }
@@ -236,26 +236,14 @@ export class FullLaplace<L extends LikelihoodName = LikelihoodName> extends Base
     const rows = new Float64Array(Math.min(chunkSize(k, p), factors.n) * k * p);
     return (start, end) => {
       assembleRows(factors, this.network, this.selection, start, end, rows);
-      trsmKernel(false, true, true, (end - start) * k, p, l, 0, p, rows, 0, p);
+      trsm('right', tr(mat(l, p, p)), true, mat(rows, (end - start) * k, p));
       return rows;
     };
   }
 
   protected applyPosteriorScale(z: Float64Array, n: number): Float64Array {
     // Each row x of X solves Lᵀ x = z, i.e. X·L = Z.
-    trsmKernel(
-      false,
-      true,
-      false,
-      n,
-      this.nParams,
-      this.choleskyFactor(),
-      0,
-      this.nParams,
-      z,
-      0,
-      this.nParams,
-    );
+    trsm('right', mat(this.choleskyFactor(), this.nParams, this.nParams), true, mat(z, n, this.nParams));
     return z;
   }
 

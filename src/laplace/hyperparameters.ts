@@ -429,7 +429,7 @@ function gridSearchPrior(source: TuningSource, options: OptimizePriorOptions): H
  * γ = Σᵢ cλᵢ/(cλᵢ + δ_{g(i)}) over group `group` (all groups when −1), with
  * group `group` at precision `delta` and the others at `values`.
  */
-export function effectiveParameters(
+function effectiveParameters(
   spectrum: CurvatureSpectrum,
   c: number,
   values: Float64Array,
@@ -458,7 +458,7 @@ const LIMIT = 1e150;
  * never does, i.e. h > 0 everywhere (root at ∞, toZero false) or h ≤ 0
  * everywhere (root at 0).
  */
-export function solveDecreasingLog(
+function solveDecreasingLog(
   h: (x: number) => number,
   lo: number,
   hi: number,

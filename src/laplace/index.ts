@@ -16,8 +16,10 @@ export {
 } from './base.js';
 export { DiagLaplace } from './diag.js';
 export { FullLaplace } from './full.js';
+export { FunctionalLaplace } from './functional.js';
 export { KronLaplace } from './kron.js';
 export { Laplace, laplace } from './laplace.js';
+export type { LaplaceTorchFactors, LaplaceTorchJSON } from './laplace-torch.js';
 export type { CurvatureName, LikelihoodName } from './likelihood.js';
 export { LowRankLaplace } from './lowrank.js';
 export {
@@ -27,4 +29,5 @@ export {
 } from './marglik-training.js';
 export type { SequentialLike } from './network.js';
 export type { PriorPrecision, PriorStructure } from './prior.js';
+export { type PosteriorMean, SampledLaplace, type SolveReport } from './sampling.js';
 export type { SubsetOfWeights } from './selection.js';

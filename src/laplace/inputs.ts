@@ -1,7 +1,10 @@
 /**
- * Validation at the boundary of the Laplace API: design matrices and scalar
- * options. Everything past these functions may assume finite numbers of the
- * right shape.
+ * Validation at the boundary of the Laplace API: design matrices and targets
+ * (numbers only, of the right shape), option objects (known names, values in
+ * range) and the finiteness of what the network computes from them. Everything
+ * past these functions may assume finite numbers of the right shape, and every
+ * error names the argument, the entry and what was expected, so that no raw
+ * TypeError or RangeError, and no NaN, reaches the caller.
  */
 import { ShapeError, ValueError } from '../errors.js';
 import { Tensor } from '../tensor.js';
@@ -142,7 +145,8 @@ export function describe(value: unknown): string {
   if (typeof value === 'string')
     return `the string '${value.length > 20 ? `${value.slice(0, 20)}…` : value}'`;
   if (typeof value === 'boolean' || typeof value === 'bigint') return `the ${typeof value} ${value}`;
-  if (typeof value === 'number') return String(value);
+  if (typeof value === 'number' || typeof value === 'symbol') return String(value);
+  if (typeof value === 'function') return 'a function';
   if (Array.isArray(value)) return `an array of ${value.length}`;
   return `a ${(value as object).constructor?.name ?? typeof value}`;
 }
@@ -171,7 +175,7 @@ function isNumericArray(y: unknown): y is ArrayLike<number> {
 /** A positive finite number, or a ValueError naming `what`. */
 export function positive(value: number, what: string): number {
   if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-    throw new ValueError(`laplace: ${what} must be a positive finite number, got ${value}`);
+    throw new ValueError(`laplace: ${what} must be a positive finite number, got ${describe(value)}`);
   }
   return value;
 }
@@ -224,7 +228,7 @@ export function firstNonFinite(values: ArrayLike<number>): { index: number; valu
 }
 
 /** The most numbers one Float64Array may hold here (16 GiB), so that a huge count is a ValueError, not a RangeError. */
-export const MAX_ARRAY = 2 ** 31;
+const MAX_ARRAY = 2 ** 31;
 
 /** Refuse an allocation of `count` numbers beyond MAX_ARRAY, naming what it is for. */
 export function checkAllocation(count: number, what: string): void {

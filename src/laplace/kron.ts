@@ -15,7 +15,7 @@
  */
 
 import { ValueError } from '../errors.js';
-import { gemmKernel } from '../kernels/gemm.js';
+import { gemm, mat, tr } from '../kernels/view.js';
 import { eigh } from '../linalg/index.js';
 import { Tensor } from '../tensor.js';
 import { BaseLaplace, type CurvatureSpectrum, type LaplaceOptions } from './base.js';
@@ -171,32 +171,15 @@ export class KronLaplace<L extends LikelihoodName = LikelihoodName> extends Base
       const out_ = layer.outFeatures;
       if (block.part === 'bias') {
         // Var bᵢ = Σₐ Q_B[i, a]² / dₐ
-        gemmKernel(
-          out_,
-          1,
-          out_,
-          1,
-          qb,
-          0,
-          out_,
-          false,
-          inverse,
-          0,
-          1,
-          false,
-          0,
-          out,
-          block.selectedOffset,
-          1,
-        );
+        gemm(mat(out, out_, 1, block.selectedOffset), 1, mat(qb, out_, out_), mat(inverse, out_, 1));
         return;
       }
       // Var W[i, j] = Σₐ_b Q_B[i, a]² Q_A[j, b]² / d[a, b] = ((Q_B∘Q_B) D⁻¹ (Q_A∘Q_A)ᵀ)[i, j]
       const inn = layer.inFeatures;
       const qa = squared(layer.eigenA!.vectors);
       const temp = new Float64Array(out_ * inn);
-      gemmKernel(out_, inn, out_, 1, qb, 0, out_, false, inverse, 0, inn, false, 0, temp, 0, inn);
-      gemmKernel(out_, inn, inn, 1, temp, 0, inn, false, qa, 0, inn, true, 0, out, block.selectedOffset, inn);
+      gemm(mat(temp, out_, inn), 1, mat(qb, out_, out_), mat(inverse, out_, inn));
+      gemm(mat(out, out_, inn, block.selectedOffset), 1, mat(temp, out_, inn), tr(mat(qa, inn, inn)));
     });
     return out;
   }
@@ -218,25 +201,8 @@ export class KronLaplace<L extends LikelihoodName = LikelihoodName> extends Base
         const u = new Float64Array(n * k * size);
         const temp = new Float64Array(size);
         for (let row = 0; row < n * k; row++) {
-          gemmKernel(outF, inn, outF, 1, qb, 0, outF, true, slot.g, row * size, inn, false, 0, temp, 0, inn);
-          gemmKernel(
-            outF,
-            inn,
-            inn,
-            1,
-            temp,
-            0,
-            inn,
-            false,
-            layer.eigenA!.vectors,
-            0,
-            inn,
-            false,
-            0,
-            u,
-            row * size,
-            inn,
-          );
+          gemm(mat(temp, outF, inn), 1, tr(mat(qb, outF, outF)), mat(slot.g, outF, inn, row * size));
+          gemm(mat(u, outF, inn, row * size), 1, mat(temp, outF, inn), mat(layer.eigenA!.vectors, inn, inn));
         }
         const inverse = precision[bi]!.map((v) => 1 / v);
         const w = new Float64Array(n * size);
@@ -246,7 +212,7 @@ export class KronLaplace<L extends LikelihoodName = LikelihoodName> extends Base
       }
       // U = G Q_B: every pulled-back row rotated into B's eigenbasis, [n·k × out].
       const u = new Float64Array(n * k * outF);
-      gemmKernel(n * k, outF, outF, 1, slot.g, 0, outF, false, qb, 0, outF, false, 0, u, 0, outF);
+      gemm(mat(u, n * k, outF), 1, mat(slot.g, n * k, outF), mat(qb, outF, outF));
       // w[e, a] = weight of direction a for example e: Σ_b (Q_Aᵀ aₑ)_b² / d[a, b], or 1/d[a] for a bias.
       const w = new Float64Array(n * outF);
       const d = precision[bi]!;
@@ -254,28 +220,11 @@ export class KronLaplace<L extends LikelihoodName = LikelihoodName> extends Base
         for (let e = 0; e < n; e++) for (let a = 0; a < outF; a++) w[e * outF + a] = 1 / d[a]!;
       } else {
         const v = new Float64Array(n * inn);
-        gemmKernel(
-          n,
-          inn,
-          inn,
-          1,
-          slot.a!,
-          0,
-          inn,
-          false,
-          layer.eigenA!.vectors,
-          0,
-          inn,
-          false,
-          0,
-          v,
-          0,
-          inn,
-        );
+        gemm(mat(v, n, inn), 1, mat(slot.a!, n, inn), mat(layer.eigenA!.vectors, inn, inn));
         for (let i = 0; i < v.length; i++) v[i] = v[i]! * v[i]!;
         const inverse = d.map((x) => 1 / x);
         // w = (V∘V) D⁻¹ᵀ: [n × in]·[in × out]
-        gemmKernel(n, outF, inn, 1, v, 0, inn, false, inverse, 0, inn, true, 0, w, 0, outF);
+        gemm(mat(w, n, outF), 1, mat(v, n, inn), tr(mat(inverse, outF, inn)));
       }
       accumulateWeightedGram(u, w, n, k, outF, out);
     });
@@ -296,49 +245,20 @@ export class KronLaplace<L extends LikelihoodName = LikelihoodName> extends Base
       for (let s = 0; s < n; s++) {
         const offset = s * p + block.selectedOffset;
         // Z ← Q_B ((Q_Bᵀ Z Q_A) ∘ D^{-1/2}) Q_Aᵀ, with Q_A = [1] for a bias.
-        gemmKernel(outF, cols, outF, 1, qb, 0, outF, true, z, offset, cols, false, 0, temp, 0, cols);
+        gemm(mat(temp, outF, cols), 1, tr(mat(qb, outF, outF)), mat(z, outF, cols, offset));
         if (block.part === 'weight') {
-          gemmKernel(
-            outF,
-            cols,
-            cols,
-            1,
-            temp,
-            0,
-            cols,
-            false,
-            layer.eigenA!.vectors,
-            0,
-            cols,
-            false,
-            0,
-            rotated,
-            0,
-            cols,
-          );
+          gemm(mat(rotated, outF, cols), 1, mat(temp, outF, cols), mat(layer.eigenA!.vectors, cols, cols));
         } else rotated.set(temp);
         for (let i = 0; i < rotated.length; i++) rotated[i]! *= scale[i]!;
         if (block.part === 'weight') {
-          gemmKernel(
-            outF,
-            cols,
-            cols,
+          gemm(
+            mat(temp, outF, cols),
             1,
-            rotated,
-            0,
-            cols,
-            false,
-            layer.eigenA!.vectors,
-            0,
-            cols,
-            true,
-            0,
-            temp,
-            0,
-            cols,
+            mat(rotated, outF, cols),
+            tr(mat(layer.eigenA!.vectors, cols, cols)),
           );
         } else temp.set(rotated);
-        gemmKernel(outF, cols, outF, 1, qb, 0, outF, false, temp, 0, cols, false, 0, z, offset, cols);
+        gemm(mat(z, outF, cols, offset), 1, mat(qb, outF, outF), mat(temp, outF, cols));
       }
     });
     return z;
@@ -361,23 +281,11 @@ export class KronLaplace<L extends LikelihoodName = LikelihoodName> extends Base
       const scaled = new Float64Array(size * size);
       for (let i = 0; i < size; i++)
         for (let j = 0; j < size; j++) scaled[i * size + j] = q[i * size + j]! * d[j]!;
-      gemmKernel(
-        size,
-        size,
-        size,
+      gemm(
+        mat(out, size, size, block.selectedOffset * p + block.selectedOffset, p),
         1,
-        scaled,
-        0,
-        size,
-        false,
-        q,
-        0,
-        size,
-        true,
-        0,
-        out,
-        block.selectedOffset * p + block.selectedOffset,
-        p,
+        mat(scaled, size, size),
+        tr(mat(q, size, size)),
       );
     });
     return new Tensor(out, [p, p]);

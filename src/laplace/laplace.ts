@@ -1,16 +1,21 @@
 /**
  * The entry point: `laplace(model, options)` picks the posterior class for the
  * Hessian structure, as laplace-torch's `Laplace(...)` does, and
- * `Laplace.fromJSON(json, model)` restores a fitted one.
+ * `Laplace.fromJSON(json, model)` restores a fitted one
+ * (`Laplace.fromLaplaceTorch(json, model)` one fitted by laplace-torch).
  */
 import { ValueError } from '../errors.js';
 import type { BaseLaplace, HessianStructure, LaplaceJSON, LaplaceOptions } from './base.js';
 import { DiagLaplace } from './diag.js';
 import { FullLaplace } from './full.js';
+import { FunctionalLaplace } from './functional.js';
+import { describe } from './inputs.js';
 import { KronLaplace } from './kron.js';
+import { laplaceTorchToJSON } from './laplace-torch.js';
 import type { LikelihoodName } from './likelihood.js';
 import { LowRankLaplace } from './lowrank.js';
 import type { SequentialLike } from './network.js';
+import { SampledLaplace } from './sampling.js';
 import { checkLaplaceJSON } from './serialisation.js';
 
 const structures: Record<
@@ -24,6 +29,8 @@ const structures: Record<
   kron: KronLaplace,
   diag: DiagLaplace,
   lowrank: LowRankLaplace,
+  gp: FunctionalLaplace,
+  sampled: SampledLaplace,
 };
 
 /** A Laplace approximation of `model` (not yet fitted: call `fit(X, y)`). */
@@ -43,7 +50,7 @@ export function laplace<L extends LikelihoodName>(
   const Structure = Object.hasOwn(structures, structure) ? structures[structure] : undefined;
   if (!Structure) {
     throw new ValueError(
-      `laplace: hessianStructure must be 'full', 'kron', 'diag' or 'lowrank', got '${structure}'`,
+      `laplace: hessianStructure must be 'full', 'kron', 'diag', 'lowrank', 'gp' or 'sampled', got ${describe(structure)}`,
     );
   }
   const subset = options.subsetOfWeights ?? 'lastLayer';
@@ -71,5 +78,14 @@ export const Laplace = {
       ...(saved.rank === undefined ? {} : { rank: saved.rank }),
     });
     return la.restore(saved);
+  },
+
+  /**
+   * Serve a posterior fitted by laplace-torch ('lastLayer' with 'full', or 'all'
+   * with 'kron'; see laplace-torch.ts for the format): `model` is its network,
+   * e.g. imported from the ONNX file exported with it, and must hold `mean`.
+   */
+  fromLaplaceTorch(json: unknown, model: SequentialLike): BaseLaplace {
+    return Laplace.fromJSON(laplaceTorchToJSON(json, model), model);
   },
 };

@@ -26,7 +26,7 @@ import { ValueError } from '../errors.js';
 import type { RngLike } from '../random.js';
 import { Tensor } from '../tensor.js';
 import { toTargetRows } from './inputs.js';
-import { bridgeProbabilities, monteCarloProbabilities, probitProbabilities } from './link.js';
+import { bridgeProbabilities, monteCarloProbabilities, probitProbabilities, softmaxRows } from './link.js';
 
 export type LikelihoodName = 'regression' | 'classification';
 export type CurvatureName = 'ggn' | 'ef';
@@ -38,7 +38,7 @@ export type Targets =
   | { kind: 'regression'; values: Float64Array }
   | { kind: 'classification'; labels: Int32Array };
 
-export interface OutputCurvature {
+interface OutputCurvature {
   /** Σₙ loss(fₙ, yₙ) in laplace-torch's convention (½ SSE or summed cross-entropy). */
   loss: number;
   /** Rows of Sₙ for each example, [n, m, K]. */
@@ -101,6 +101,8 @@ export interface LikelihoodRule {
     n: number,
     k: number,
   ): OutputCurvature;
+  /** ∂ loss / ∂f for outputs f [n × K], in the loss's own convention (f − y; softmax(f) − onehot(y)). */
+  outputGradient(f: Float64Array, targets: Targets, offset: number, n: number, k: number): Float64Array;
   /** The predictive from the linearised outputs N(mean, covariance). */
   glmPredictive(
     mean: Float64Array,
@@ -127,28 +129,7 @@ export interface LikelihoodRule {
   toPrediction(flat: FlatPrediction, n: number, k: number, predType: PredType): Prediction;
 }
 
-/** Softmax of each row of `logits` [n × K], stable. */
-export function softmaxRows(
-  logits: Float64Array,
-  n: number,
-  k: number,
-  out = new Float64Array(n * k),
-): Float64Array {
-  for (let i = 0; i < n; i++) {
-    let max = Number.NEGATIVE_INFINITY;
-    for (let j = 0; j < k; j++) max = Math.max(max, logits[i * k + j]!);
-    let sum = 0;
-    for (let j = 0; j < k; j++) {
-      const e = Math.exp(logits[i * k + j]! - max);
-      out[i * k + j] = e;
-      sum += e;
-    }
-    for (let j = 0; j < k; j++) out[i * k + j]! /= sum;
-  }
-  return out;
-}
-
-export const regressionRule: LikelihoodRule = {
+const regressionRule: LikelihoodRule = {
   name: 'regression',
   hasNoise: true,
   minOutputs: 1,
@@ -183,6 +164,12 @@ export const regressionRule: LikelihoodRule = {
     const roots = new Float64Array(n * k * k);
     for (let e = 0; e < n; e++) for (let j = 0; j < k; j++) roots[(e * k + j) * k + j] = 1;
     return { loss, roots, m: k };
+  },
+  outputGradient(f, targets, offset, n, k) {
+    if (targets.kind !== 'regression') throw new ValueError('laplace: regression needs real-valued targets');
+    const gradient = new Float64Array(n * k);
+    for (let i = 0; i < n * k; i++) gradient[i] = f[i]! - targets.values[offset * k + i]!;
+    return gradient;
   },
   glmPredictive(mean, covariance, n, k, sigma) {
     const variance = new Float64Array(n * k);
@@ -231,7 +218,7 @@ export const regressionRule: LikelihoodRule = {
   },
 };
 
-export const classificationRule: LikelihoodRule = {
+const classificationRule: LikelihoodRule = {
   name: 'classification',
   hasNoise: false,
   // A softmax over one class is the constant 1: there is nothing to learn or predict.
@@ -278,6 +265,13 @@ export const classificationRule: LikelihoodRule = {
       }
     }
     return { loss, roots, m: k };
+  },
+  outputGradient(f, targets, offset, n, k) {
+    if (targets.kind !== 'classification')
+      throw new ValueError('laplace: classification needs integer labels');
+    const gradient = softmaxRows(f, n, k);
+    for (let e = 0; e < n; e++) gradient[e * k + targets.labels[offset + e]!]! -= 1;
+    return gradient;
   },
   glmPredictive(mean, covariance, n, k, _sigma, link, nSamples, seed) {
     let probs: Float64Array;

@@ -16,7 +16,27 @@
  * - mc: average softmax over samples of f.
  */
 import { type RngLike, toRng } from '../random.js';
-import { softmaxRows } from './likelihood.js';
+
+/** Softmax of each row of `logits` [n × K], stable. */
+export function softmaxRows(
+  logits: Float64Array,
+  n: number,
+  k: number,
+  out = new Float64Array(n * k),
+): Float64Array {
+  for (let i = 0; i < n; i++) {
+    let max = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < k; j++) max = Math.max(max, logits[i * k + j]!);
+    let sum = 0;
+    for (let j = 0; j < k; j++) {
+      const e = Math.exp(logits[i * k + j]! - max);
+      out[i * k + j] = e;
+      sum += e;
+    }
+    for (let j = 0; j < k; j++) out[i * k + j]! /= sum;
+  }
+  return out;
+}
 
 /** softmax(μ / √(1 + π/8 · diag Σ)) per row; mean [n × K], covariance [n × K × K]. */
 export function probitProbabilities(
@@ -95,7 +115,7 @@ export function bridgeProbabilities(
  * and return the samples [s × n × K]. Used by the 'mc' link and by
  * predictive sampling.
  */
-export function sampleGaussianRows(
+function sampleGaussianRows(
   mean: Float64Array,
   covariance: Float64Array,
   n: number,

@@ -15,10 +15,9 @@
  */
 
 import { NotPositiveDefiniteError, ValueError } from '../errors.js';
-import { mirrorLower, syrkKernel } from '../kernels/blas.js';
+import { mirrorLower } from '../kernels/blas.js';
 import { choleskyKernel } from '../kernels/cholesky.js';
-import { gemmKernel } from '../kernels/gemm.js';
-import { trsmKernel } from '../kernels/triangular.js';
+import { gemm, mat, syrk, tr, trsm } from '../kernels/view.js';
 import { eigh, lanczos } from '../linalg/index.js';
 import { Tensor } from '../tensor.js';
 import { BaseLaplace, type CurvatureSpectrum, type LaplaceJSON, type LaplaceOptions } from './base.js';
@@ -106,7 +105,7 @@ export class LowRankLaplace<L extends LikelihoodName = LikelihoodName> extends B
       for (let j = 0; j < k; j++) scaled[i * k + j] = v[i * k + j]! * s;
     }
     const m = new Float64Array(k * k);
-    syrkKernel(k, p, 1, scaled, 0, k, true, 0, m, 0, k);
+    syrk(mat(m, k, k), 1, tr(mat(scaled, p, k)));
     for (let j = 0; j < k; j++) m[j * k + j]! += 1;
     const pivot = choleskyKernel(k, m, 0, k);
     if (pivot >= 0)
@@ -133,7 +132,7 @@ export class LowRankLaplace<L extends LikelihoodName = LikelihoodName> extends B
 
   /** W L_M⁻ᵀ for W = Y D⁻¹ V [r × k], so that Y P⁻¹ Yᵀ = Y D⁻¹ Yᵀ − (W L_M⁻ᵀ)(W L_M⁻ᵀ)ᵀ. */
   private correction(ydv: Float64Array, r: number): Float64Array {
-    trsmKernel(false, true, true, r, this.rank, this.woodbury().mFactor, 0, this.rank, ydv, 0, this.rank);
+    trsm('right', tr(mat(this.woodbury().mFactor, this.rank, this.rank)), true, mat(ydv, r, this.rank));
     return ydv;
   }
 
@@ -168,7 +167,7 @@ export class LowRankLaplace<L extends LikelihoodName = LikelihoodName> extends B
       n * k,
     );
     for (let e = 0; e < n; e++) {
-      syrkKernel(k, this.rank, -1, w, e * k * this.rank, this.rank, false, 1, out, e * k * k, k);
+      syrk(mat(out, k, k, e * k * k), -1, mat(w, k, this.rank, e * k * this.rank), 1);
       // syrk updated the lower triangle; copy it up.
       for (let a = 0; a < k; a++)
         for (let b = 0; b < a; b++) out[e * k * k + b * k + a] = out[e * k * k + a * k + b]!;
@@ -189,12 +188,12 @@ export class LowRankLaplace<L extends LikelihoodName = LikelihoodName> extends B
     for (let i = 0; i < p; i++)
       for (let j = 0; j < k; j++) vt[i * k + j] = v[i * k + j]! * Math.sqrt(dInverse[i]!);
     const gram = new Float64Array(k * k);
-    syrkKernel(k, p, 1, vt, 0, k, true, 0, gram, 0, k);
+    syrk(mat(gram, k, k), 1, tr(mat(vt, p, k)));
     mirrorLower(k, gram, 0, k);
     const { values: mu, vectors } = eigh(new Tensor(gram, [k, k]));
     const e = vectors.data;
     const q = new Float64Array(p * k);
-    gemmKernel(p, k, k, 1, vt, 0, k, false, e, 0, k, false, 0, q, 0, k);
+    gemm(mat(q, p, k), 1, mat(vt, p, k), mat(e, k, k));
     const shrink = new Float64Array(k);
     for (let j = 0; j < k; j++) {
       const m = Math.max(mu[j]!, 0);
@@ -202,9 +201,9 @@ export class LowRankLaplace<L extends LikelihoodName = LikelihoodName> extends B
       shrink[j] = m > 1e-300 ? 1 / Math.sqrt(1 + m) - 1 : 0;
     }
     const coefficients = new Float64Array(n * k);
-    gemmKernel(n, k, p, 1, z, 0, p, false, q, 0, k, false, 0, coefficients, 0, k);
+    gemm(mat(coefficients, n, k), 1, mat(z, n, p), mat(q, p, k));
     for (let s = 0; s < n; s++) for (let j = 0; j < k; j++) coefficients[s * k + j]! *= shrink[j]!;
-    gemmKernel(n, p, k, 1, coefficients, 0, k, false, q, 0, k, true, 1, z, 0, p);
+    gemm(mat(z, n, p), 1, mat(coefficients, n, k), tr(mat(q, p, k)), 1);
     for (let s = 0; s < n; s++) for (let i = 0; i < p; i++) z[s * p + i]! *= Math.sqrt(dInverse[i]!);
     return z;
   }
@@ -215,7 +214,8 @@ export class LowRankLaplace<L extends LikelihoodName = LikelihoodName> extends B
     const w = this.correction(this.scaledBasis(), p);
     const { dInverse } = this.woodbury();
     const out = new Float64Array(p * p);
-    gemmKernel(p, p, this.rank, -1, w, 0, this.rank, false, w, 0, this.rank, true, 0, out, 0, p);
+    const W = mat(w, p, this.rank);
+    gemm(mat(out, p, p), -1, W, tr(W));
     for (let i = 0; i < p; i++) out[i * p + i]! += dInverse[i]!;
     return new Tensor(out, [p, p]);
   }
@@ -225,7 +225,8 @@ export class LowRankLaplace<L extends LikelihoodName = LikelihoodName> extends B
     const { dInverse, v } = this.woodbury();
     const p = this.nParams;
     const out = new Float64Array(p * p);
-    gemmKernel(p, p, this.rank, 1, v, 0, this.rank, false, v, 0, this.rank, true, 0, out, 0, p);
+    const V = mat(v, p, this.rank);
+    gemm(mat(out, p, p), 1, V, tr(V));
     for (let i = 0; i < p; i++) out[i * p + i]! += 1 / dInverse[i]!;
     return new Tensor(out, [p, p]);
   }

@@ -88,7 +88,21 @@ export function marglikTraining(
   y: TensorLike | Labels,
   options: MarglikTrainingOptions,
 ): MarglikTrainingResult {
+  if (typeof options !== 'object' || options === null) {
+    throw new ValueError(
+      'marglikTraining: options must be an object with at least { likelihood, epochs, seed }',
+    );
+  }
   checkOptionNames(options, MARGLIK_OPTIONS, 'marglikTraining');
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
+    throw new ValueError('marglikTraining: onProgress must be a function');
+  }
+  if (
+    options.optimizer !== undefined &&
+    typeof (options.optimizer as Partial<Optimizer> | null)?.step !== 'function'
+  ) {
+    throw new ValueError('marglikTraining: optimizer must be an Optimizer (such as adam({ lr }))');
+  }
   const {
     likelihood,
     hessianStructure = 'kron',
@@ -102,6 +116,7 @@ export function marglikTraining(
   integerAtLeast(epochs, 1, `${what}: epochs`);
   integerAtLeast(marglikFrequency, 1, `${what}: marglikFrequency`);
   integerAtLeast(burnin, 0, `${what}: burnin`);
+  if (options.batchSize !== undefined) integerAtLeast(options.batchSize, 1, `${what}: batchSize`);
   // The prior becomes the weight decay of training, one value per parameter tensor.
   oneOf(priorStructure, ['scalar', 'layerwise'], `${what}: priorStructure`);
   const rule = likelihoodRule(likelihood, 'marglikTraining: likelihood');

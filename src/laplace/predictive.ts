@@ -48,6 +48,11 @@ export interface PredictiveSource {
   functionalCovariance(factors: JacobianFactors): Float64Array;
   /** n samples of the random weights from N(θ*, P⁻¹), [n × nParams]. */
   sampleWeights(n: number, seed: RngLike): Float64Array;
+  /**
+   * J (θ̄ − θ*) for the examples of `factors`, [n × K], when the posterior mean θ̄
+   * is not the network's θ* (the linearised model's own optimum); null otherwise.
+   */
+  meanShift?(factors: JacobianFactors): Float64Array | null;
 }
 
 const LINKS: readonly LinkApprox[] = ['probit', 'bridge', 'bridgeNorm', 'mc'];
@@ -75,7 +80,7 @@ export function predictiveSettings(
 }
 
 /** The predictive at the n rows of x in flat arrays. */
-export function predictFlat(
+function predictFlat(
   source: PredictiveSource,
   x: Float64Array,
   n: number,
@@ -102,6 +107,8 @@ export function predictFlat(
       source.selection.layers,
     );
     mean.set(factors.output, start * k);
+    const shift = source.meanShift?.(factors);
+    if (shift) for (let i = 0; i < shift.length; i++) mean[start * k + i]! += shift[i]!;
     covariance.set(source.functionalCovariance(factors), start * k * k);
   }
   return checkFinite(

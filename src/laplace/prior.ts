@@ -118,7 +118,8 @@ export class Prior {
 /** The prior μ₀ per random weight from a scalar or per-parameter value. */
 export function priorMeanVector(value: unknown, p: number): Float64Array {
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new ValueError(`laplace: priorMean must be finite, got ${value}`);
+    if (!Number.isFinite(value))
+      throw new ValueError(`laplace: priorMean must be finite, got ${String(value)}`);
     return new Float64Array(p).fill(value);
   }
   if (!Array.isArray(value) && !(value instanceof Float64Array)) {

@@ -16,7 +16,7 @@ import type { CurvatureName, LikelihoodName } from './likelihood.js';
 import type { Network, SequentialLike } from './network.js';
 import type { Selection, SubsetOfWeights } from './selection.js';
 
-export type HessianStructure = 'full' | 'kron' | 'diag' | 'lowrank';
+export type HessianStructure = 'full' | 'kron' | 'diag' | 'lowrank' | 'gp' | 'sampled';
 export type CurvatureState = Record<string, number[] | number[][] | number>;
 
 export const FORMAT = 'laplace-ts/laplace@1';
@@ -90,7 +90,7 @@ export function toLaplaceJSON(saved: SavedPosterior): LaplaceJSON {
  * 0xcbf29ce484222325, in four 16-bit limbs so that every product is exact in
  * a double.
  */
-export class Fnv1a64 {
+class Fnv1a64 {
   private h0 = 0x2325;
   private h1 = 0x8422;
   private h2 = 0x9ce4;
@@ -306,6 +306,10 @@ function expectedCurvatureState(
       return { hessian: p };
     case 'lowrank':
       return { eigenvalues: json.rank!, eigenvectors: json.rank! * p };
+    case 'gp':
+    case 'sampled':
+      // Not saved (it needs the training subset); checkLaplaceJSON refuses it before this.
+      return {};
     case 'kron': {
       const out: Record<string, number> = {};
       selection.layers.forEach((layer, i) => {

@@ -13,11 +13,11 @@
  * retries with a growing multiple of the identity added and reports it.
  */
 
-import { NotPositiveDefiniteError, ShapeError, ValueError } from '../errors.js';
+import { assertFinite, NotPositiveDefiniteError, ShapeError, ValueError } from '../errors.js';
 import { choleskyInverseKernel, choleskyKernel } from '../kernels/cholesky.js';
 import { trsmKernel } from '../kernels/triangular.js';
 import { asTensor, shapeString, Tensor, type TensorLike } from '../tensor.js';
-import { countOption, finiteOption, requireFinite, symmetricArg } from './validate.js';
+import { countOption, finiteOption, symmetricArg } from './validate.js';
 
 /**
  * work ← the lower triangle of the n × n matrix `a`, `shift` added to the
@@ -105,7 +105,7 @@ function rhsArg(b: TensorLike, n: number, fn: string): { data: Float64Array; col
       `${fn}: b must have ${n} rows to match the ${n} × ${n} factor, got shape ${shapeString(t.shape)}`,
     );
   }
-  requireFinite(t.data, fn, 'b');
+  assertFinite(t.data, `${fn}: b`);
   return { data: Float64Array.from(t.data), cols: t.ndim === 1 ? 1 : t.shape[1]!, shape: [...t.shape] };
 }
 
@@ -204,6 +204,3 @@ export function logdetFromCholesky(l: TensorLike): number {
   for (let i = 0; i < n; i++) s += Math.log(t.data[i * n + i]!);
   return 2 * s;
 }
-
-/** Alias of `logdetFromCholesky`: the log-determinant of L·Lᵀ from the factor L. */
-export const logdet = logdetFromCholesky;

@@ -1,27 +1,13 @@
 /**
  * Dense and matrix-free linear algebra.
  *
- * Two layers: kernels over Float64Array with sizes, offsets and leading
- * dimensions that write into an `out` argument and validate nothing (for hot
- * loops elsewhere in the library), and functions over 2-D Tensors that check
- * their arguments and return new Tensors. Matrix-free methods work on any
+ * Functions over 2-D Tensors that check their arguments and return new
+ * Tensors, on top of the raw Float64Array kernels (which validate nothing and
+ * are exported on their own, as `laplace-ts/kernels`), and the choice of
+ * kernel backend (JavaScript or WebAssembly, with or without workers). Matrix-free methods work on any
  * `LinearOperator`, a symmetric matrix known through v ↦ A·v.
  */
 
-export {
-  axpyKernel,
-  dotKernel,
-  gemvKernel,
-  mirrorLower,
-  nrm2Kernel,
-  scalKernel,
-  syrkKernel,
-} from '../kernels/blas.js';
-export { choleskyInverseKernel, choleskyKernel, triangularInverseKernel } from '../kernels/cholesky.js';
-export { applyTridiagonalQ, tql2, tridiagonalize, tridiagonalQ } from '../kernels/eigen.js';
-export { gemmKernel } from '../kernels/gemm.js';
-export { trsmKernel } from '../kernels/triangular.js';
-export { tridiagonalEigenDC } from '../kernels/tridiagonal.js';
 export {
   availableBackends,
   type Backend,
@@ -37,7 +23,6 @@ export {
   choleskySolve,
   choleskyWithJitter,
   type JitterOptions,
-  logdet,
   logdetFromCholesky,
   type SolveTriangularOptions,
   solveTriangular,

@@ -3,7 +3,7 @@
  * function and the argument, so that a mistake is reported where it was made.
  */
 
-import { ShapeError, ValueError } from '../errors.js';
+import { assertFinite, ShapeError, ValueError } from '../errors.js';
 import { asTensor, shapeString, type Tensor, type TensorLike } from '../tensor.js';
 
 /** A 2-D tensor, with its row and column counts; entries not yet checked. */
@@ -25,14 +25,14 @@ function squareShape(x: TensorLike, fn: string, arg: string): { t: Tensor; n: nu
 /** A 2-D tensor with finite entries, with its row and column counts. */
 export function matrixArg(x: TensorLike, fn: string, arg: string): { t: Tensor; rows: number; cols: number } {
   const matrix = matrixShape(x, fn, arg);
-  requireFinite(matrix.t.data, fn, arg);
+  assertFinite(matrix.t.data, `${fn}: ${arg}`);
   return matrix;
 }
 
 /** A square 2-D tensor with finite entries, and its size. */
 export function squareArg(x: TensorLike, fn: string, arg: string): { t: Tensor; n: number } {
   const square = squareShape(x, fn, arg);
-  requireFinite(square.t.data, fn, arg);
+  assertFinite(square.t.data, `${fn}: ${arg}`);
   return square;
 }
 
@@ -46,23 +46,14 @@ export function symmetricArg(x: TensorLike, fn: string, arg: string): { t: Tenso
 /** A 1-D tensor (or Float64Array), as its data. */
 export function vectorArg(x: TensorLike, fn: string, arg: string): Float64Array {
   if (x instanceof Float64Array) {
-    requireFinite(x, fn, arg);
+    assertFinite(x, `${fn}: ${arg}`);
     return x;
   }
   const t = asTensor(x);
   if (t.ndim !== 1)
     throw new ShapeError(`${fn}: ${arg} must be a vector (1-D), got shape ${shapeString(t.shape)}`);
-  requireFinite(t.data, fn, arg);
+  assertFinite(t.data, `${fn}: ${arg}`);
   return t.data;
-}
-
-/** Every entry finite, or a ValueError naming the first that is not. */
-export function requireFinite(data: ArrayLike<number>, fn: string, arg: string): void {
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i]!;
-    if (!Number.isFinite(v))
-      throw new ValueError(`${fn}: ${arg} has a non-finite entry ${v} at flat index ${i}`);
-  }
 }
 
 /** A finite number option. */
@@ -90,7 +81,7 @@ export function countOption(value: number, fn: string, name: string, min = 0): n
  * an infinity through to the end, where it sends us to requireFinite for the
  * message, and the worst pair is searched for only once we know it fails.
  */
-export function requireSymmetric(a: Float64Array, n: number, fn: string, arg: string, tol = 1e-10): void {
+function requireSymmetric(a: Float64Array, n: number, fn: string, arg: string, tol = 1e-10): void {
   let scale = 0;
   let worst = 0;
   const B = 32;
@@ -108,7 +99,7 @@ export function requireSymmetric(a: Float64Array, n: number, fn: string, arg: st
       }
     }
   }
-  if (!(scale < Number.POSITIVE_INFINITY)) requireFinite(a, fn, arg);
+  if (!(scale < Number.POSITIVE_INFINITY)) assertFinite(a, `${fn}: ${arg}`);
   if (!(worst > tol * scale)) return;
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {

@@ -12,11 +12,10 @@
  * reduces to this bound for the weight).
  */
 import { conv2d, type Pair } from '../autodiff/ops.js';
-import { ShapeError, ValueError } from '../errors.js';
+import { assertFinite, ShapeError, ValueError } from '../errors.js';
 import { type RngLike, toRng } from '../random.js';
 import { asTensor, rand, type Shape, shapeString, type Tensor, type TensorLike } from '../tensor.js';
 import { asObject, readInteger, readOptionalTensor, readPair, readTensor } from './fields.js';
-import { assertFinite } from './layers.js';
 import type { Layer, LayerJSON } from './module.js';
 import { toPair } from './pooling.js';
 

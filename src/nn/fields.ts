@@ -59,20 +59,6 @@ export function readNumber(
   return v;
 }
 
-/** A boolean; `fallback` when absent. */
-export function readBoolean(
-  json: Record<string, unknown>,
-  key: string,
-  what: string,
-  fallback: boolean,
-): boolean {
-  const v = json[key];
-  if (v === undefined) return fallback;
-  if (typeof v !== 'boolean')
-    throw new ValueError(`${what}.${key} must be true or false, got ${describeValue(v)}`);
-  return v;
-}
-
 /** [h, w] integers ≥ `min` from a pair or a single integer; `fallback` when absent. */
 export function readPair(
   json: Record<string, unknown>,

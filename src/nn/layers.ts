@@ -25,7 +25,7 @@
 
 import { Tracer } from '../autodiff/core.js';
 import { expm1, gelu, greater, linear, mul, relu, sigmoid, softplus, tanh, where } from '../autodiff/ops.js';
-import { ShapeError, ValueError } from '../errors.js';
+import { assertFinite, ShapeError, ValueError } from '../errors.js';
 import { type RngLike, toRng } from '../random.js';
 import { asTensor, rand, type Shape, shapeString, shapesEqual, Tensor, type TensorLike } from '../tensor.js';
 import type { Layer, LayerJSON } from './module.js';
@@ -51,14 +51,6 @@ export const ACTIVATION_NAMES: readonly ActivationName[] = [
   'elu',
   'identity',
 ];
-
-/** Throw unless every value is finite, naming `what` and the first offender. */
-export function assertFinite(values: Float64Array, what: string): void {
-  for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i]!))
-      throw new ValueError(`${what} has a non-finite value ${values[i]} at index ${i}`);
-  }
-}
 
 /** True for a Tensor with storage (not a tracer inside grad, jvp or vmap). */
 export function isConcrete(x: Tensor): boolean {

@@ -14,9 +14,9 @@
  */
 
 import { logSoftmax, mean, mul, neg, reshape, softplus, square, sub, sum, take } from '../autodiff/ops.js';
-import { ShapeError, ValueError } from '../errors.js';
+import { assertFinite, ShapeError, ValueError } from '../errors.js';
 import { asTensor, shapeString, shapesEqual, Tensor, type TensorLike } from '../tensor.js';
-import { assertFinite, isConcrete } from './layers.js';
+import { isConcrete } from './layers.js';
 
 export type Reduction = 'mean' | 'sum';
 

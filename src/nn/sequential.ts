@@ -29,7 +29,7 @@
  *              { type: 'tanh' }, { type: 'leakyrelu', negativeSlope }, …] }
  */
 import { reshape } from '../autodiff/ops.js';
-import { ShapeError, ValueError } from '../errors.js';
+import { assertFinite, ShapeError, ValueError } from '../errors.js';
 import { type RngLike, toRng } from '../random.js';
 import {
   asTensor,
@@ -41,7 +41,7 @@ import {
   type TensorLike,
 } from '../tensor.js';
 import { layerFromJSON } from './json.js';
-import { Activation, type ActivationName, activation, assertFinite, isConcrete, Linear } from './layers.js';
+import { Activation, type ActivationName, activation, isConcrete, Linear } from './layers.js';
 import type { ApplyContext, Layer, LayerJSON } from './module.js';
 
 /** A Sequential's parameters as a pytree: one array of tensors per layer, in order. */

@@ -12,11 +12,11 @@
 
 import { reshape } from '../autodiff/ops.js';
 import { valueAndGrad } from '../autodiff/transforms.js';
-import { ShapeError, ValueError } from '../errors.js';
-import { type RngLike, toRng } from '../random.js';
+import { assertFinite, ShapeError, ValueError } from '../errors.js';
+import { type Rng, type RngLike, toRng } from '../random.js';
 import { asTensor, shapeString, shapesEqual, Tensor, type TensorLike } from '../tensor.js';
-import { assertFinite } from './layers.js';
 import { checkLabels, crossEntropy, type Labels, mseLoss } from './losses.js';
+import type { ApplyContext } from './module.js';
 import { adam, type Optimizer } from './optim.js';
 import type { Params, Sequential } from './sequential.js';
 
@@ -149,8 +149,18 @@ export function train(
   const optimizer = options.optimizer ?? adam({ lr: 1e-3 });
   const rng = toRng(seed);
 
+  // Layers that are noisy in training (Dropout) draw from their own generator,
+  // split off the first time one asks, so training without them is unchanged.
+  let noise: Rng | undefined;
+  const context: ApplyContext = {
+    training: true,
+    get rng() {
+      noise ??= rng.split();
+      return noise;
+    },
+  };
   const lossAndGrad = valueAndGrad((params: Params, xb: Tensor, yb: Tensor) =>
-    lossFn(model.apply(params, xb), yb),
+    lossFn(model.apply(params, xb, context), yb),
   );
   let params = model.parameters();
   const order = Int32Array.from({ length: n }, (_, i) => i);

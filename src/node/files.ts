@@ -27,6 +27,15 @@ export function readTextFile(path: string): string {
   }
 }
 
+/** The bytes of `path`, or a FileError saying why it cannot be read. */
+export function readBinaryFile(path: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (error) {
+    throw new FileError(`${path}: ${systemReason(error, 'cannot be read')}`);
+  }
+}
+
 /** Fail now, before any work, if `path` could not be created later: its directory must exist. */
 export function checkWritable(path: string): void {
   const directory = dirname(path);

@@ -291,7 +291,7 @@ class GraphBuilder {
 }
 
 /** A TensorProto with raw little-endian data of `elemType` (DOUBLE or FLOAT). */
-export function tensorProto(
+function tensorProto(
   name: string,
   dims: readonly number[],
   values: ArrayLike<number>,

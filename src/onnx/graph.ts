@@ -83,7 +83,7 @@ export const ONNX_SUPPORTED_OPS: readonly string[] = [
   'Shape/Gather/Unsqueeze/Concat/Squeeze/Cast (computing a Reshape target)',
 ];
 
-export type Pair = readonly [number, number];
+type Pair = readonly [number, number];
 
 export type LayerSpec =
   | {

@@ -89,7 +89,7 @@ export type AttributeValue =
   | { readonly kind: 'ints'; readonly value: readonly number[] }
   | { readonly kind: 'other'; readonly value: null };
 
-export interface OnnxAttribute {
+interface OnnxAttribute {
   readonly name: string;
   readonly value: AttributeValue;
 }
@@ -105,9 +105,9 @@ export interface OnnxNode {
 }
 
 /** A dimension: a number, a symbolic name, or unknown (null). */
-export type OnnxDim = number | string | null;
+type OnnxDim = number | string | null;
 
-export interface OnnxValueInfo {
+interface OnnxValueInfo {
   readonly name: string;
   /** The tensor element type, 0 when absent. */
   readonly elemType: number;
@@ -124,7 +124,7 @@ export interface OnnxGraph {
   readonly valueInfo: readonly OnnxValueInfo[];
 }
 
-export interface OnnxOpset {
+interface OnnxOpset {
   readonly domain: string;
   readonly version: number;
 }

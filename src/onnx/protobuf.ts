@@ -27,7 +27,7 @@
 import { OnnxError } from './errors.js';
 
 export const WIRE_VARINT = 0;
-export const WIRE_FIXED64 = 1;
+const WIRE_FIXED64 = 1;
 export const WIRE_LENGTH = 2;
 export const WIRE_FIXED32 = 5;
 

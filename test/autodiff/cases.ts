@@ -44,7 +44,7 @@ export function fill(shape: Shape, domain: Domain, rng: Rng): Tensor {
 // Shape arbitraries (small: these tests run many cases)
 
 const dim = fc.integer({ min: 1, max: 4 });
-export const shapeArb = (minRank = 0, maxRank = 3): fc.Arbitrary<number[]> =>
+const shapeArb = (minRank = 0, maxRank = 3): fc.Arbitrary<number[]> =>
   fc.array(dim, { minLength: minRank, maxLength: maxRank });
 
 /** Shapes that broadcast to a common one: suffixes of it with some axes set to 1. */
@@ -63,7 +63,7 @@ const broadcastPair = broadcastShapes(2).map(([a, b]) => [a!, b!] as const);
 // ---------------------------------------------------------------------------
 // Multi-index helpers for the references
 
-export function unravel(i: number, shape: Shape): number[] {
+function unravel(i: number, shape: Shape): number[] {
   const idx = new Array<number>(shape.length);
   for (let k = shape.length - 1; k >= 0; k--) {
     idx[k] = i % shape[k]!;
@@ -72,7 +72,7 @@ export function unravel(i: number, shape: Shape): number[] {
   return idx;
 }
 
-export function ravel(idx: readonly number[], shape: Shape): number {
+function ravel(idx: readonly number[], shape: Shape): number {
   let i = 0;
   for (let k = 0; k < shape.length; k++) i = i * shape[k]! + idx[k]!;
   return i;
@@ -364,7 +364,7 @@ function argmaxIn(x: Tensor, taps: number[], planeSize: number): number {
 // ---------------------------------------------------------------------------
 // The table
 
-export const samplers: Record<string, Sampler> = {
+const samplers: Record<string, Sampler> = {
   neg: unary((x) => -x, normal),
   exp: unary(Math.exp, normal),
   log: unary(Math.log, positive),

@@ -305,7 +305,7 @@ describe('typed errors at the public boundary', () => {
       new ShapeError('jvp: tangents: leaf 0 has shape [2], expected [3]'),
     );
     expect(() => jvp((v: Tensor) => v, [x], [tensor([1, Number.NaN, 0])])).toThrow(
-      /jvp: tangents \(leaf 0\): entry 1 is NaN/,
+      /jvp: tangents \(leaf 0\) has a non-finite value NaN at index 1/,
     );
     expect(() => jvp((v: { a: Tensor }) => v.a, [{ a: x }], [[x]])).toThrow(
       /jvp: tangents: has structure \[\[\*\]\], expected \[\{a: \*\}\]/,

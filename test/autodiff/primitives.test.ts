@@ -8,7 +8,11 @@
  *   jacfwd = jacrev,
  *   hessian symmetric, equal to jacfwd(grad), and Hessian-vector products equal
  *   to central differences of the gradient.
+ * The list itself is checked against the exports of src/autodiff/primitives, so
+ * a primitive left out of it fails here too.
  */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { bind, type Primitive } from '../../src/autodiff/core.js';
@@ -61,6 +65,32 @@ function combine(xs: Tensor[], vs: Tensor[], h: number): Tensor[] {
 }
 
 const differentiable = primitives.filter((p) => !p.nondifferentiable);
+
+/** A value with the methods of a Primitive: what the list must hold. */
+const isPrimitive = (value: unknown): value is Primitive =>
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as Primitive).name === 'string' &&
+  ['shape', 'impl', 'jvp', 'vjp', 'batch'].every(
+    (m) => typeof (value as Record<string, unknown>)[m] === 'function',
+  );
+
+test('every primitive exported from src/autodiff/primitives is in the list the tests iterate', async () => {
+  const dir = join(import.meta.dirname, '../../src/autodiff/primitives');
+  const missing: string[] = [];
+  let found = 0;
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+    const module: Record<string, unknown> = await import(join(dir, file));
+    for (const [name, value] of Object.entries(module)) {
+      if (!isPrimitive(value)) continue;
+      found++;
+      if (!primitives.includes(value))
+        missing.push(`${file}: ${name} (add it to its file's list of primitives)`);
+    }
+  }
+  expect(found).toBeGreaterThanOrEqual(primitives.length);
+  expect(missing).toEqual([]);
+});
 
 describe.each(primitives.map((p) => [p.name, p] as const))('primitive %s', (_name, prim) => {
   const sampler = samplerFor(prim);

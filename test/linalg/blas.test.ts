@@ -1,18 +1,8 @@
 import { fc, test as property } from '@fast-check/vitest';
 import { describe, expect, test } from 'vitest';
 import { ShapeError, ValueError } from '../../src/errors.js';
-import {
-  axpy,
-  dot,
-  gemm,
-  gemmKernel,
-  gemv,
-  gemvKernel,
-  mirrorLower,
-  nrm2,
-  syrk,
-  syrkKernel,
-} from '../../src/linalg/index.js';
+import { gemmKernel, gemvKernel, mirrorLower, syrkKernel } from '../../src/kernels/index.js';
+import { axpy, dot, gemm, gemv, nrm2, syrk } from '../../src/linalg/index.js';
 import { seededRng } from '../../src/random.js';
 import { randn, Tensor, tensor } from '../../src/tensor.js';
 import { expectClose } from '../helpers.js';

@@ -2,17 +2,14 @@ import { fc, test as property } from '@fast-check/vitest';
 import { CholeskyDecomposition } from 'ml-matrix';
 import { describe, expect, test } from 'vitest';
 import { NotPositiveDefiniteError, ShapeError, ValueError } from '../../src/errors.js';
+import { choleskyKernel, triangularInverseKernel, trsmKernel } from '../../src/kernels/index.js';
 import {
   cholesky,
   choleskyInverse,
-  choleskyKernel,
   choleskySolve,
   choleskyWithJitter,
-  logdet,
   logdetFromCholesky,
   solveTriangular,
-  triangularInverseKernel,
-  trsmKernel,
 } from '../../src/linalg/index.js';
 import { eye, randn, Tensor, tensor } from '../../src/tensor.js';
 import { expectClose } from '../helpers.js';
@@ -122,8 +119,8 @@ describe('cholesky', () => {
     const { a } = randomSpd(n, 3);
     const index = where % (n * n);
     a.data[index] = bad;
-    expect(() => cholesky(a)).toThrow(`cholesky: a has a non-finite entry ${bad} at flat index ${index}`);
-    expect(() => choleskyWithJitter(a)).toThrow(`choleskyWithJitter: a has a non-finite entry ${bad}`);
+    expect(() => cholesky(a)).toThrow(`cholesky: a has a non-finite value ${bad} at index ${index}`);
+    expect(() => choleskyWithJitter(a)).toThrow(`choleskyWithJitter: a has a non-finite value ${bad}`);
   });
 
   test('choleskyKernel reports −1 on success and leaves the upper triangle alone', () => {
@@ -269,7 +266,7 @@ describe('triangular solves', () => {
   });
 });
 
-describe('choleskySolve, choleskyInverse, logdet', () => {
+describe('choleskySolve, choleskyInverse, logdetFromCholesky', () => {
   property.prop([fc.integer({ min: 1, max: 80 }), fc.integer({ min: 1, max: 5 }), fc.nat(1000)])(
     'A·X = B, A·A⁻¹ = I and log det A = Σ log λ',
     (n, r, seed) => {
@@ -286,7 +283,6 @@ describe('choleskySolve, choleskyInverse, logdet', () => {
       expectClose(mlProduct(a, inverse), eye(n), { rtol: 0, atol: 64 * scale });
       const expected = eigenvalues.reduce((s, v) => s + Math.log(v), 0);
       expect(logdetFromCholesky(l)).toBeCloseTo(expected, 9);
-      expect(logdet(l)).toBe(logdetFromCholesky(l));
     },
   );
 

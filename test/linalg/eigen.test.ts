@@ -2,7 +2,8 @@ import { fc, test as property } from '@fast-check/vitest';
 import { EigenvalueDecomposition } from 'ml-matrix';
 import { describe, expect, test } from 'vitest';
 import { ShapeError, ValueError } from '../../src/errors.js';
-import { eigh, eigvalsh, tql2, tridiagonalEigenDC } from '../../src/linalg/index.js';
+import { tql2, tridiagonalEigenDC } from '../../src/kernels/index.js';
+import { eigh, eigvalsh } from '../../src/linalg/index.js';
 import { eye, randn, Tensor, tensor } from '../../src/tensor.js';
 import { expectClose } from '../helpers.js';
 import {

@@ -7,12 +7,12 @@
 import v8 from 'node:v8';
 import { fc, test } from '@fast-check/vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gemmKernel } from '../../src/kernels/index.js';
 import { PAGE } from '../../src/kernels/wasm/backend.js';
 import { team } from '../../src/kernels/wasm/pool.js';
 import {
   availableBackends,
   cholesky,
-  gemmKernel,
   setBackend,
   startWorkers,
   stopWorkers,

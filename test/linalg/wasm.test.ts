@@ -7,6 +7,7 @@
 import v8 from 'node:v8';
 import { fc, test } from '@fast-check/vitest';
 import { afterEach, describe, expect, it } from 'vitest';
+import { gemmKernel } from '../../src/kernels/index.js';
 import {
   bytes,
   exportFunction,
@@ -23,7 +24,7 @@ import {
 } from '../../src/kernels/wasm/emit.js';
 import { gemmWasm } from '../../src/kernels/wasm/gemm.js';
 import { kernelModule } from '../../src/kernels/wasm/module.js';
-import { availableBackends, type Backend, backend, gemmKernel, setBackend } from '../../src/linalg/index.js';
+import { availableBackends, type Backend, backend, setBackend } from '../../src/linalg/index.js';
 import { seededRng } from '../../src/random.js';
 import { EPS } from './oracles.js';
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { mul, sum } from '../../src/autodiff/ops.js';
 import { ShapeError, ValueError } from '../../src/errors.js';
-import { adam, mseLoss, Sequential, sgd, train } from '../../src/nn/index.js';
+import { adam, Dropout, Linear, mseLoss, Sequential, sgd, Tanh, train } from '../../src/nn/index.js';
 import { linspace, randn, type Tensor, tensor } from '../../src/tensor.js';
 import { finiteDifferenceGradient } from '../finite-differences.js';
 import { expectClose } from '../helpers.js';
@@ -191,5 +191,29 @@ describe('train', () => {
         }),
       ).toThrow(/train: the loss became (Infinity|NaN) in epoch \d+/);
     });
+  });
+});
+
+describe('train with noisy layers', () => {
+  const data = () => {
+    const X = Array.from({ length: 24 }, (_, i) => [Math.sin(i), Math.cos(i)]);
+    return { X, y: X.map(([a, b]) => [a! * b!]) };
+  };
+  const net = (p: number) =>
+    new Sequential([
+      new Linear(2, 8, { seed: 0 }),
+      new Tanh(),
+      new Dropout(p),
+      new Linear(8, 1, { seed: 1 }),
+    ]);
+
+  it('Dropout drops in training (seeded, reproducible) and is the identity at prediction', () => {
+    const { X, y } = data();
+    const run = (p: number) =>
+      train(net(p), X, y, { loss: 'mse', epochs: 3, optimizer: adam({ lr: 0.01 }), seed: 5 }).losses;
+    expect(run(0.5)).toEqual(run(0.5));
+    expect(run(0.5)).not.toEqual(run(0));
+    const model = net(0.5);
+    expect(model.forward(X).data).toEqual(net(0).forward(X).data);
   });
 });

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tensor } from '../../src/tensor.js';
 
-export const FIXTURE_DIR = join(import.meta.dirname, '..', 'fixtures', 'onnx');
+const FIXTURE_DIR = join(import.meta.dirname, '..', 'fixtures', 'onnx');
 
 export interface Fixture {
   name: string;

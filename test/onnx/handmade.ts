@@ -2,7 +2,7 @@
 import { DataType } from '../../src/onnx/model.js';
 import { ProtoWriter } from '../../src/onnx/protobuf.js';
 
-export type Attr = number | string | number[] | { floats: number[] } | { float: number };
+type Attr = number | string | number[] | { floats: number[] } | { float: number };
 
 export interface NodeSpec {
   op: string;
@@ -28,7 +28,7 @@ export interface ModelSpec {
   opset?: number;
 }
 
-export function tensorProto(t: TensorSpec): ProtoWriter {
+function tensorProto(t: TensorSpec): ProtoWriter {
   const w = new ProtoWriter();
   if (t.dims.length > 0) w.packedInt64(1, t.dims);
   const as = t.as ?? 'raw-float';

@@ -53,12 +53,12 @@ export interface Conv2dParams {
   readonly groups: number;
 }
 
-export interface Conv2dTransposeParams extends Conv2dParams {
+interface Conv2dTransposeParams extends Conv2dParams {
   /** [H, W] of the convolution's input, which this map produces. */
   readonly inputSize: readonly [number, number];
 }
 
-export interface Conv2dWeightGradParams extends Conv2dParams {
+interface Conv2dWeightGradParams extends Conv2dParams {
   /** [kh, kw] of the weight, which this map produces. */
   readonly kernelSize: readonly [number, number];
 }
@@ -84,7 +84,7 @@ export function conv2dTranspose(
 }
 
 /** The weight gradient ∇w(x, g) = Σₙ Ȳₙ·X̂ₙᵀ for a kernel of size `kernelSize`. */
-export function conv2dWeightGrad(
+function conv2dWeightGrad(
   x: Tensor,
   g: Tensor,
   params: Conv2dParams,

@@ -37,7 +37,6 @@ import {
   sin,
   square,
   sub,
-  tanhBackward,
   where,
 } from '../ops.js';
 import { erfcScalar, erfScalar } from '../special.js';
@@ -437,6 +436,11 @@ export const tanhBackwardP = binary({
     wantT ? tanhBackward(y!, ct) : null,
   ],
 });
+
+/** t·(1 − y²) as one primitive: tanh's rules call it; not public API (users write tanh and differentiate). */
+function tanhBackward(y: Tensor, t: Tensor): Tensor {
+  return bind(tanhBackwardP, [y, t], NO_PARAMS);
+}
 
 export const maximumP = binary({
   name: 'maximum',

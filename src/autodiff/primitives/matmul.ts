@@ -34,7 +34,7 @@ import { bind, type Primitive } from '../core.js';
 import { add, reshape } from '../ops.js';
 import { addP, alignBatched, batchElementwise, NO_PARAMS, unbatchedRank } from './elementwise.js';
 
-export interface MatmulParams {
+interface MatmulParams {
   readonly transA: boolean;
   readonly transB: boolean;
 }

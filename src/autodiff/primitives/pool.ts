@@ -50,12 +50,12 @@ export interface PoolParams {
   readonly dilation: readonly [number, number];
 }
 
-export interface PoolTransposeParams extends PoolParams {
+interface PoolTransposeParams extends PoolParams {
   /** [H, W] of the pooled planes, which the transpose produces. */
   readonly inputSize: readonly [number, number];
 }
 
-export interface ScatterPlanesParams {
+interface ScatterPlanesParams {
   /** [H, W] of the planes scattered into. */
   readonly inputSize: readonly [number, number];
 }
@@ -110,17 +110,17 @@ export function maxPool2dRaw(x: Tensor, params: PoolParams): Tensor {
 }
 
 /** The first-maximum positions ih·W + iw of every window, an integer-valued tensor of the output's shape. */
-export function maxPool2dArgmax(x: Tensor, params: PoolParams): Tensor {
+function maxPool2dArgmax(x: Tensor, params: PoolParams): Tensor {
   return bind(maxPool2dArgmaxP, [x], poolOptions(params));
 }
 
 /** t [..., H, W] read at indices [..., H', W'] within each plane. */
-export function maxPool2dGather(t: Tensor, indices: Tensor): Tensor {
+function maxPool2dGather(t: Tensor, indices: Tensor): Tensor {
   return bind(maxPool2dGatherP, [t, indices], NO_PARAMS);
 }
 
 /** Zero planes [..., H, W] with g [..., H', W'] added at indices. */
-export function maxPool2dScatter(g: Tensor, indices: Tensor, inputSize: readonly [number, number]): Tensor {
+function maxPool2dScatter(g: Tensor, indices: Tensor, inputSize: readonly [number, number]): Tensor {
   return bind(maxPool2dScatterP, [g, indices], { inputSize });
 }
 
@@ -232,11 +232,7 @@ export function avgPool2dRaw(x: Tensor, params: PoolParams): Tensor {
 }
 
 /** Aᵀg: each window's ḡ/(kh·kw) added to its taps, into planes of size `inputSize`. */
-export function avgPool2dTranspose(
-  g: Tensor,
-  params: PoolParams,
-  inputSize: readonly [number, number],
-): Tensor {
+function avgPool2dTranspose(g: Tensor, params: PoolParams, inputSize: readonly [number, number]): Tensor {
   return bind(avgPool2dTransposeP, [g], { ...poolOptions(params), inputSize });
 }
 

@@ -22,7 +22,7 @@ export interface ReduceParams {
 }
 
 /** The output shape with `axes` removed (or set to 1 with keepdims). */
-export function reducedShape(shape: Shape, axes: readonly number[], keepdims: boolean): number[] {
+function reducedShape(shape: Shape, axes: readonly number[], keepdims: boolean): number[] {
   const out: number[] = [];
   for (let i = 0; i < shape.length; i++) {
     if (!axes.includes(i)) out.push(shape[i]!);

@@ -59,7 +59,7 @@ export interface TransposeParams {
   readonly perm: readonly number[];
 }
 
-export function invertPermutation(perm: readonly number[]): number[] {
+function invertPermutation(perm: readonly number[]): number[] {
   const inv = new Array<number>(perm.length);
   for (let k = 0; k < perm.length; k++) inv[perm[k]!] = k;
   return inv;

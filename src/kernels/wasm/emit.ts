@@ -68,7 +68,7 @@ export function vec(items: readonly Bytes[]): number[] {
 }
 
 /** A name: UTF-8 bytes as a vector. */
-export function name(text: string): number[] {
+function name(text: string): number[] {
   return vec([...new TextEncoder().encode(text)]);
 }
 
@@ -98,7 +98,7 @@ export function memoryLimits(min: number, max?: number, shared = false): number[
 }
 
 /** An import of a memory: module name, field name, kind 2 (memory), limits. */
-export function importMemory(module: string, field: string, limits: Bytes): number[] {
+function importMemory(module: string, field: string, limits: Bytes): number[] {
   return bytes(name(module), name(field), 0x02, limits);
 }
 
@@ -164,7 +164,7 @@ export const Simd = {
 
 export const localGet = (index: number): number[] => bytes(Op.localGet, uleb(index));
 export const localSet = (index: number): number[] => bytes(Op.localSet, uleb(index));
-export const localTee = (index: number): number[] => bytes(Op.localTee, uleb(index));
+const localTee = (index: number): number[] => bytes(Op.localTee, uleb(index));
 export const i32Const = (value: number): number[] => bytes(Op.i32Const, sleb(value));
 export const simd = (sub: number): number[] => bytes(Op.simd, uleb(sub));
 export const v128Load = (offset: number): number[] => bytes(simd(Simd.v128Load), 4, uleb(offset));
@@ -187,7 +187,7 @@ export function f64x2Const(value: number): number[] {
  * (0–15 from a, 16–31 from b). For f64 lanes: `lowHalves` gives (a₀, b₀),
  * `highHalves` gives (a₁, b₁), `lowThenHigh` gives (a₀, b₁).
  */
-export const i8x16Shuffle = (lanes: readonly number[]): number[] => bytes(simd(Simd.i8x16Shuffle), lanes);
+const i8x16Shuffle = (lanes: readonly number[]): number[] => bytes(simd(Simd.i8x16Shuffle), lanes);
 const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
 export const lowHalves = (): number[] => i8x16Shuffle([...range(0, 8), ...range(16, 8)]);
 export const highHalves = (): number[] => i8x16Shuffle([...range(8, 8), ...range(24, 8)]);

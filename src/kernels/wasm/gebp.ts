@@ -21,6 +21,7 @@
  * the 16 vector registers of x86-64 SSE/AVX and ARM64 NEON's 32: no spills. The
  * loops are left rolled; V8's optimising tier unrolls the inner one.
  */
+import { MR, NR } from '../blocking.js';
 import {
   addTo,
   bytes,
@@ -38,10 +39,6 @@ import {
   v128Zero,
   type WasmFunction,
 } from './emit.js';
-
-/** Rows and columns of the register tile (NR even: two columns per vector). */
-export const MR = 4;
-export const NR = 4;
 
 /**
  * `gebp(mTiles, nTiles, kc, pa, pb, c, ldc)`: all i32, pointers and `ldc` (the

@@ -6,8 +6,8 @@
  * slices of op(B) packed into NR-column strips, mc-tall slices of α·op(A) into
  * MR-row strips, and gebp adding their product into C. Every entry of C thus
  * receives, slice after slice in order of p, the sum Σₚ (α·a_ip)·b_pj of its
- * slice formed from zero, exactly as in the TypeScript kernel: with the same KC,
- * the plain-SIMD results are bitwise identical to it. (MR, NR, MC and NC only
+ * slice formed from zero, exactly as in the TypeScript kernel: with the same KC
+ * (../blocking.ts), the plain-SIMD results are bitwise identical to it. (MR, NR, MC and NC only
  * decide which entries are computed together, not how.)
  *
  * The kernels read and write only linear memory. Each slice of A or B is
@@ -19,16 +19,11 @@
  *
  * Memory layout, in float64 slots: [packed A | packed B | raw slice | block of C].
  */
+import { KC, MC, MR, NC, NR } from '../blocking.js';
 import { activeEngine, type Engine, memoryView } from './backend.js';
-import { MR, NR } from './gebp.js';
 import type { Kernels } from './module.js';
 import { runRows, type Team, team } from './pool.js';
 
-/** Depth of a slice: must equal KC of kernels/gemm.ts for bitwise agreement. */
-const KC = 256;
-/** Rows of a packed A slice (mc·kc·8 = 256 KiB, in L2) and columns of a packed B slice. */
-const MC = 128;
-const NC = 2048;
 /** Largest block of C kept in linear memory: at most this many doubles (8 MiB) and rows. */
 const C_BLOCK = 1 << 20;
 const BLOCK_ROWS = 2048;

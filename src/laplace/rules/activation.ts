@@ -8,7 +8,7 @@
 import { jvp } from '../../autodiff/transforms.js';
 import type { Activation } from '../../nn/layers.js';
 import { ones, Tensor } from '../../tensor.js';
-import type { LayerRule } from './index.js';
+import type { LayerRule } from './rule.js';
 
 export const activationRule: LayerRule<Activation> = {
   name: 'activation',

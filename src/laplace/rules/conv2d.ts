@@ -18,10 +18,10 @@
 import { conv2dTranspose } from '../../autodiff/primitives/conv.js';
 import { ValueError } from '../../errors.js';
 import { type ConvGeometry, convOutputSize, im2col } from '../../kernels/conv.js';
-import { gemmKernel } from '../../kernels/gemm.js';
+import { gemm, mat, tr } from '../../kernels/view.js';
 import type { Layer } from '../../nn/module.js';
 import type { Tensor } from '../../tensor.js';
-import type { LayerRule } from './index.js';
+import type { LayerRule } from './rule.js';
 
 /** What this rule reads of a Conv2d layer (src/nn/conv2d.ts). */
 export interface Conv2dLike extends Layer {
@@ -104,12 +104,11 @@ export const conv2dRule: LayerRule<Conv2dLike> = {
         const row = e * m + r;
         for (let group = 0; group < groups; group++) {
           // ∂/∂W_g = G_g X̂_gᵀ: [O/G × L]·[L × depth].
-          // biome-ignore format: BLAS argument groups
-          gemmKernel(
-            perGroup, depth, positions, 1,
-            g, (row * out + group * perGroup) * positions, positions, false,
-            patches, group * depth * positions, positions, true,
-            0, weightRows, (row * out + group * perGroup) * depth, depth,
+          gemm(
+            mat(weightRows, perGroup, depth, (row * out + group * perGroup) * depth),
+            1,
+            mat(g, perGroup, positions, (row * out + group * perGroup) * positions),
+            tr(mat(patches, depth, positions, group * depth * positions)),
           );
         }
         if (biasRows) {
@@ -142,24 +141,8 @@ export const conv2dRule: LayerRule<Conv2dLike> = {
     for (let e = 0; e < n; e++) {
       im2col(x.data, e * imageSize, geo, patches, 0);
       // A += X̂ₙ X̂ₙᵀ
-      gemmKernel(
-        depth,
-        depth,
-        positions,
-        1,
-        patches,
-        0,
-        positions,
-        false,
-        patches,
-        0,
-        positions,
-        true,
-        1,
-        a,
-        0,
-        depth,
-      );
+      const patchMatrix = mat(patches, depth, positions);
+      gemm(mat(a, depth, depth), 1, patchMatrix, tr(patchMatrix), 1);
     }
     // Rows of the bias's Jacobian, Gᵣ 1 summed over positions, then B = Σ (Gᵣ1)(Gᵣ1)ᵀ.
     const rows = n * m;
@@ -171,7 +154,8 @@ export const conv2dRule: LayerRule<Conv2dLike> = {
       summed[i] = s;
     }
     const b = new Float64Array(out * out);
-    gemmKernel(out, out, rows, 1, summed, 0, out, true, summed, 0, out, false, 0, b, 0, out);
+    const S = mat(summed, rows, out);
+    gemm(mat(b, out, out), 1, tr(S), S);
     return { a, b, outFeatures: out, inFeatures: depth };
   },
 };

@@ -18,7 +18,7 @@ import { reshape, take } from '../../autodiff/ops.js';
 import { vjp, vmap } from '../../autodiff/transforms.js';
 import type { Layer } from '../../nn/module.js';
 import { sizeOf, Tensor } from '../../tensor.js';
-import type { LayerRule } from './index.js';
+import type { LayerRule } from './rule.js';
 
 /** Each example of x [n, ...] repeated m times in a row, [n·m, ...]. */
 function repeatExamples(x: Tensor, m: number): Tensor {

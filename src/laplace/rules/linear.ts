@@ -6,10 +6,10 @@
  * bias: one outer slot (a, g) serves both, and no row is ever formed. Pulling
  * g back to the input is g·W. KFLR's factors are B = Σ g gᵀ and A = Σ a aᵀ.
  */
-import { gemmKernel } from '../../kernels/gemm.js';
+import { gemm, mat, tr } from '../../kernels/view.js';
 import type { Linear } from '../../nn/layers.js';
 import { Tensor } from '../../tensor.js';
-import type { LayerRule } from './index.js';
+import type { LayerRule } from './rule.js';
 
 export const linearRule: LayerRule<Linear> = {
   name: 'linear',
@@ -30,12 +30,12 @@ export const linearRule: LayerRule<Linear> = {
     const out = new Float64Array(n * outFeatures);
     if (bias) for (let r = 0; r < n; r++) out.set(bias.data, r * outFeatures);
     // z = a Wᵀ + b for all rows at once: [n × in]·[in × out].
-    // biome-ignore format: BLAS argument groups
-    gemmKernel(
-      n, outFeatures, inFeatures, 1,
-      x.data, 0, inFeatures, false,
-      weight!.data, 0, inFeatures, true,
-      bias ? 1 : 0, out, 0, outFeatures,
+    gemm(
+      mat(out, n, outFeatures),
+      1,
+      mat(x.data, n, inFeatures),
+      tr(mat(weight!.data, outFeatures, inFeatures)),
+      bias ? 1 : 0,
     );
     return new Tensor(out, [n, outFeatures]);
   },
@@ -44,12 +44,11 @@ export const linearRule: LayerRule<Linear> = {
     const { inFeatures, outFeatures } = layer;
     const out = new Float64Array(rows * inFeatures);
     // Cotangent of the input: g · W, [rows × out]·[out × in].
-    // biome-ignore format: BLAS argument groups
-    gemmKernel(
-      rows, inFeatures, outFeatures, 1,
-      cotangent.data, 0, outFeatures, false,
-      weight!.data, 0, inFeatures, false,
-      0, out, 0, inFeatures,
+    gemm(
+      mat(out, rows, inFeatures),
+      1,
+      mat(cotangent.data, rows, outFeatures),
+      mat(weight!.data, outFeatures, inFeatures),
     );
     return new Tensor(out, [rows, inFeatures]);
   },
@@ -61,9 +60,11 @@ export const linearRule: LayerRule<Linear> = {
     const inn = layer.inFeatures;
     const rows = cotangent.shape[0]!;
     const b = new Float64Array(out * out);
-    gemmKernel(out, out, rows, 1, cotangent.data, 0, out, true, cotangent.data, 0, out, false, 0, b, 0, out);
+    const G = mat(cotangent.data, rows, out);
+    gemm(mat(b, out, out), 1, tr(G), G);
     const a = new Float64Array(inn * inn);
-    gemmKernel(inn, inn, x.shape[0]!, 1, x.data, 0, inn, true, x.data, 0, inn, false, 0, a, 0, inn);
+    const X = mat(x.data, x.shape[0]!, inn);
+    gemm(mat(a, inn, inn), 1, tr(X), X);
     return { b, a, outFeatures: out, inFeatures: inn };
   },
 };

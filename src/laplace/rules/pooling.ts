@@ -13,7 +13,7 @@ import { convOutputSize } from '../../kernels/conv.js';
 import { avgPool2dTransposeKernel, maxPool2dKernel, type PoolGeometry } from '../../kernels/pool.js';
 import type { Layer } from '../../nn/module.js';
 import { Tensor } from '../../tensor.js';
-import type { LayerRule } from './index.js';
+import type { LayerRule } from './rule.js';
 
 /** What these rules read of MaxPool2d and AvgPool2d (src/nn). */
 export interface Pool2dLike extends Layer {

@@ -15,23 +15,11 @@
  * Inputs are `number[][]` (n rows of d features) and targets `number[]`, the
  * plain shapes that `laplace(...).fit` and `formatCsv` take. A 2-D grid for
  * confidence maps lives here too; the seeded shuffle, the train/test split and
- * the standardiser are shared with the CLI (src/data/dataset.ts) and re-exported.
+ * the standardiser are in dataset.ts.
  */
-import { type Dataset, permute, type SplitDataset, shuffledIndices } from '../src/data/dataset.js';
-import { ShapeError, ValueError } from '../src/errors.js';
-import { type RngLike, toRng } from '../src/random.js';
-
-export {
-  type Dataset,
-  fitStandardizer,
-  type SplitDataset,
-  type SplitOptions,
-  type Standardizer,
-  shuffledIndices,
-  standardize,
-  trainTestSplit,
-  unstandardize,
-} from '../src/data/dataset.js';
+import { ShapeError, ValueError } from '../errors.js';
+import { type RngLike, toRng } from '../random.js';
+import { type Dataset, permute, type SplitDataset, shuffledIndices } from './dataset.js';
 
 export interface GapRegressionOptions {
   nTrain?: number;
@@ -53,7 +41,7 @@ export const GAP_CLUSTERS: readonly (readonly [number, number])[] = [
 ];
 
 /** Range covered by the test inputs of `gapRegression`, gap and far field included. */
-export const GAP_TEST_RANGE: readonly [number, number] = [-3, 3];
+const GAP_TEST_RANGE: readonly [number, number] = [-3, 3];
 
 /**
  * 1-D regression with a gap: half the training inputs uniform in each cluster,

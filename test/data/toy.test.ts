@@ -1,20 +1,15 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import {
-  blobs,
   fitStandardizer,
-  GAP_CLUSTERS,
-  gapFunction,
-  gapRegression,
-  grid2d,
   shuffledIndices,
   standardize,
   trainTestSplit,
-  twoMoons,
   unstandardize,
-} from '../demo/toy-data.js';
-import { ValueError } from '../src/errors.js';
-import { expectClose } from './helpers.js';
+} from '../../src/data/dataset.js';
+import { blobs, GAP_CLUSTERS, gapFunction, gapRegression, grid2d, twoMoons } from '../../src/data/toy.js';
+import { ValueError } from '../../src/errors.js';
+import { expectClose } from '../helpers.js';
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 

@@ -1,0 +1,68 @@
+/**
+ * The contract of a layer rule, apart from the table of rules (index.ts) so
+ * that each rule can name its type without importing the table that imports
+ * it: a rule runs its layer on a batch, pulls cotangents back through it, and
+ * lays out its parameters' Jacobian rows as slots (index.ts explains slots).
+ */
+import type { Layer } from '../../nn/module.js';
+import type { Shape, Tensor } from '../../tensor.js';
+
+/** One parameter tensor of a layer as a block of Jacobian rows. */
+export interface BlockLayout {
+  /** The layer's slot the block reads (0, 1, … within the layer). */
+  readonly slot: number;
+  /**
+   * 'outer': rows g ⊗ a, from the slot's a and g; 'direct': rows g, the whole of
+   * the slot's g. A slot holds at most one block of each structure.
+   */
+  readonly structure: 'outer' | 'direct';
+  /** Where the block sits in a Kronecker factorisation B ⊗ A: 'weight' is B ⊗ A, 'bias' is B. */
+  readonly part: 'weight' | 'bias';
+  /** The tensor as a matrix [rows × cols] (a vector is [size × 1]). */
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/** One slot's factors for a batch of n examples with m rows each. */
+export interface Slot {
+  /** Outer slots: the inputs a, [n × cols]. Direct slots: null. */
+  readonly a: Float64Array | null;
+  /** [n·m × width]: the cotangents (outer) or the rows (direct). */
+  readonly g: Float64Array;
+  /** Numbers per row of g. */
+  readonly width: number;
+}
+
+/** KFLR factors of one layer from one batch (sums over its examples; the caller divides A by N). */
+export interface KroneckerSums {
+  /** Σₙᵣ (Σₚ gₙᵣₚ)(Σₚ gₙᵣₚ)ᵀ over output positions p, [out × out]. */
+  readonly b: Float64Array;
+  /** Σₙ Σₚ aₙₚ aₙₚᵀ over input patches p, [in × in]. */
+  readonly a: Float64Array;
+  readonly outFeatures: number;
+  readonly inFeatures: number;
+}
+
+export interface LayerRule<T extends Layer = Layer> {
+  readonly name: string;
+  /** The blocks of the layer's parameter tensors, in order; `inputShape` is one example's. */
+  blocks(layer: T, inputShape: Shape): BlockLayout[];
+  /** The layer's output on a concrete batch x [n, ...inputShape]. */
+  forward(layer: T, params: readonly Tensor[], x: Tensor): Tensor;
+  /** Cotangents [n·m, ...outputShape], m per example of x [n, ...], pulled back to the input. */
+  pullback(layer: T, params: readonly Tensor[], x: Tensor, cotangent: Tensor, m: number): Tensor;
+  /** The slots of the layer's blocks, from its input and the cotangents at its output. */
+  slots(layer: T, params: readonly Tensor[], x: Tensor, cotangent: Tensor, m: number): Slot[];
+  /** KFLR factors, for layers that have them. */
+  kronecker?(layer: T, x: Tensor, cotangent: Tensor, m: number): KroneckerSums;
+}
+
+/**
+ * A layer that is a sum of chains of layers on the same input (a residual
+ * block): Laplace walks into it instead of treating it as one layer.
+ */
+export interface BranchRule<T extends Layer = Layer> {
+  readonly name: string;
+  /** The chains whose outputs are summed; an empty chain is the identity. */
+  branches(layer: T): readonly (readonly Layer[])[];
+}

@@ -1,0 +1,744 @@
+/**
+ * Sample-then-optimise: posterior samples of the linearised model without its
+ * covariance (Antorán et al., ICLR 2023).
+ *
+ * The linearised model's posterior is N(θ̄, P⁻¹) with P = c·RᵀR + P₀, R = S·J the
+ * pulled-back rows of the training data (likelihood.ts). A sample of its
+ * centred part is the minimiser of a randomised regularised least-squares
+ * problem,
+ *
+ *     ζ = argmin_z ½ c‖R z − ε‖² + ½ (z − ξ)ᵀ P₀ (z − ξ),   ε ~ N(0, I/c), ξ ~ N(0, P₀⁻¹),
+ *
+ * i.e. P ζ = b with b = √c·Rᵀε' + P₀^{1/2}ξ' (ε', ξ' standard normal): then
+ * E[ζζᵀ] = P⁻¹ (c·RᵀR + P₀) P⁻¹ = P⁻¹. Each system is solved by conjugate
+ * gradients preconditioned by diag P, with P·v = c·Rᵀ(R v) + P₀ v from one
+ * forward and one backward pass over the data per iteration, shared by all the
+ * samples; nothing of size P × P is formed, and the memory is a few P × S
+ * arrays and one chunk of Jacobian factors.
+ *
+ * The prior precision of each group g (scalar, per layer or per weight) is
+ * tuned by EM: δ_g ← n_g / E‖θ_g − μ₀‖² = n_g / (‖θ̄ − μ₀‖²_g + tr_g P⁻¹), with
+ * the trace estimated from the samples. Its fixed point is MacKay's
+ * δ_g‖θ̄ − μ₀‖²_g = γ_g, the evidence's stationary point (hyperparameters.ts),
+ * up to Monte Carlo error O(1/√S); unlike MacKay's update γ_g/‖θ̄ − μ₀‖²_g
+ * from an estimate of γ_g it cannot turn negative. The effective number of
+ * parameters γ_g = Σ_{i∈g} (c·H P⁻¹)ᵢᵢ = E[ζ_gᵀ (c·H ζ)_g] is also estimated
+ * (`effectiveParameters`; c·Hζ = b − P₀ζ is already at hand). The same noise
+ * is redrawn from the seed at every step, so the iteration is a deterministic map.
+ *
+ * The posterior mean θ̄ is the network's θ* ('map') or the linearised model's
+ * own optimum ('linearised', Antorán et al., ICML 2022): θ̄ = θ* − P⁻¹∇ with ∇
+ * the gradient of the negative log joint c·Σ loss + ½‖θ − μ₀‖²_{P₀} at θ*,
+ * solved in the same CG as the samples. For regression this is exact (the
+ * linearised objective is quadratic); for classification it is the first
+ * Newton step of the linearised model. The scatter of the EM update and the
+ * predictive mean f(x, θ*) + J(x)(θ̄ − θ*) then use θ̄.
+ *
+ * The g-prior (`priorScaling: 'g'`, Antorán et al. 2022) scales weight i's
+ * prior precision by sᵢ² = diag(H)ᵢ / N, the mean squared curvature the data
+ * put on it: P₀ = diag(δ_{g(i)}·sᵢ²). Rescaling a weight's feature (as a
+ * normalisation layer lets the network do freely) rescales sᵢ with it, so the
+ * posterior over functions and the tuned δ do not depend on that scale, where a
+ * plain scalar prior would be unidentifiable.
+ *
+ * There is no log det P here: `logMarginalLikelihood` is refused, and the
+ * predictive covariance and posterior variance are sample estimates.
+ */
+
+import { ValueError } from '../errors.js';
+import { gemm, mat, tr } from '../kernels/view.js';
+import { type Rng, toRng } from '../random.js';
+import { Tensor } from '../tensor.js';
+import {
+  BaseLaplace,
+  type CurvatureSpectrum,
+  type HyperparameterResult,
+  type LaplaceOptions,
+} from './base.js';
+import {
+  gramDiagonal,
+  type JacobianFactors,
+  jacobianFactors,
+  rowsTimesMatrix,
+  rowsTransposeTimes,
+} from './factors.js';
+import type { OptimizeHyperparametersOptions, OptimizePriorOptions } from './hyperparameters.js';
+import { toMatrix } from './inputs.js';
+import type { LikelihoodName, Targets } from './likelihood.js';
+import type { Network, SequentialLike } from './network.js';
+import type { Selection } from './selection.js';
+
+export type PosteriorMean = 'map' | 'linearised';
+
+/** Numbers of Jacobian factors kept between CG iterations (2²⁵: 256 MiB). */
+const FACTOR_CACHE_BUDGET = 2 ** 25;
+
+/** What sample-then-optimise keeps of the training data. */
+interface TrainingData {
+  x: Float64Array;
+  n: number;
+  targets: Targets;
+}
+
+/** Statistics of the last conjugate-gradient solve. */
+export interface SolveReport {
+  /** Iterations of the block CG (each one pass over the data). */
+  iterations: number;
+  /** Largest ‖b − P x‖ / ‖b‖ over the columns at the end. */
+  relativeResidual: number;
+  converged: boolean;
+}
+
+export class SampledLaplace<L extends LikelihoodName = LikelihoodName> extends BaseLaplace<L> {
+  readonly hessianStructure = 'sampled' as const;
+  /** Posterior samples drawn at fit and at each EM step. */
+  readonly posteriorSamples: number;
+  readonly posteriorMean: PosteriorMean;
+  private readonly cgTol: number;
+  private readonly cgMaxIter: number;
+  private readonly seed: number;
+  private pendingData: { X: unknown; y: unknown } | null = null;
+  private data: TrainingData | null = null;
+  /** diag(H), for the preconditioner. */
+  private hessianDiagonal = new Float64Array(0);
+  /** ζ, [P × S] row-major (one column per sample). */
+  private draws = new Float64Array(0);
+  /** The right-hand sides b of the samples, [P × S]. */
+  private rightHandSides = new Float64Array(0);
+  /** θ̄ − θ* over the random weights (zero for 'map'). */
+  private shift = new Float64Array(0);
+  private solvedVersion = -1;
+  /** sᵢ² = max(diag(H)ᵢ/N, floor) under the g-prior; null without it. */
+  private gScale: Float64Array | null = null;
+  readonly priorScaling: 'none' | 'g';
+  /** Factors by first row, while they fit the budget (−1 once they do not). */
+  private factorCache = new Map<number, JacobianFactors>();
+  private factorCacheSize = 0;
+  /** The last solve's statistics. */
+  lastSolve: SolveReport = { iterations: 0, relativeResidual: 0, converged: true };
+
+  constructor(model: SequentialLike, options: LaplaceOptions<L>) {
+    super(model, options);
+    if (this.curvature !== 'ggn') {
+      throw new ValueError(`SampledLaplace: curvature must be 'ggn', got '${this.curvature}'`);
+    }
+    const samples = options.posteriorSamples ?? 32;
+    if (!Number.isInteger(samples) || samples < 1) {
+      throw new ValueError(`SampledLaplace: posteriorSamples must be a positive integer, got ${samples}`);
+    }
+    const mean = options.posteriorMean ?? 'map';
+    if (mean !== 'map' && mean !== 'linearised') {
+      throw new ValueError(
+        `SampledLaplace: posteriorMean must be 'map' or 'linearised', got '${String(mean)}'`,
+      );
+    }
+    const tol = options.cgTol ?? 1e-6;
+    if (!(tol > 0 && tol < 1)) throw new ValueError(`SampledLaplace: cgTol must be in (0, 1), got ${tol}`);
+    const maxIter = options.cgMaxIter ?? 1000;
+    if (!Number.isInteger(maxIter) || maxIter < 1) {
+      throw new ValueError(`SampledLaplace: cgMaxIter must be a positive integer, got ${maxIter}`);
+    }
+    const scaling = options.priorScaling ?? 'none';
+    if (scaling !== 'none' && scaling !== 'g') {
+      throw new ValueError(`SampledLaplace: priorScaling must be 'none' or 'g', got '${String(scaling)}'`);
+    }
+    this.priorScaling = scaling;
+    this.posteriorSamples = samples;
+    this.posteriorMean = mean;
+    this.cgTol = tol;
+    this.cgMaxIter = maxIter;
+    this.seed = options.seed ?? 0;
+  }
+
+  override fit(X: unknown, y: unknown): this {
+    this.pendingData = { X, y };
+    try {
+      return super.fit(X, y);
+    } finally {
+      this.pendingData = null;
+    }
+  }
+
+  protected beginCurvature(): void {
+    this.hessianDiagonal = new Float64Array(this.nParams);
+  }
+
+  protected accumulateCurvature(factors: JacobianFactors): void {
+    const d = gramDiagonal(factors, this.network, this.selection);
+    for (let i = 0; i < d.length; i++) this.hessianDiagonal[i]! += d[i]!;
+  }
+
+  protected finishCurvature(): void {
+    const { X, y } = this.pendingData!;
+    const { data: x, rows: n } = toMatrix(X, this.network.inputSize, 'fit: X');
+    this.data = { x, n, targets: this.likelihoodRule.parseTargets(y, n, this.nOutputs, 'fit: y') };
+    this.solvedVersion = -1;
+    if (this.priorScaling === 'g') {
+      // Weights the data never move (dead units) keep a small positive scale, so that P₀ stays definite.
+      const scale = this.hessianDiagonal.map((h) => h / n);
+      const floor = 1e-8 * Math.max(...scale.map((v) => v), Number.MIN_VALUE);
+      this.gScale = scale.map((v) => Math.max(v, floor));
+    } else this.gScale = null;
+    this.factorCache = new Map();
+    this.factorCacheSize = 0;
+  }
+
+  /** Solve for the samples (and θ̄) at the current hyperparameters, unless done already. */
+  private ensureSolved(): void {
+    if (this.solvedVersion === this.version) return;
+    this.solve();
+    this.solvedVersion = this.version;
+  }
+
+  // ------------------------------------------------------------------------
+  // The linear algebra, one pass over the data at a time
+
+  /**
+   * The factors of data rows [start, end) with the GGN's rows S·J (m per
+   * example). Kept between CG iterations while all chunks' factors (with the
+   * slots formed from them) stay under FACTOR_CACHE_BUDGET numbers; otherwise
+   * every product recomputes them (a forward and a backward pass).
+   */
+  private rootedFactors(start: number, end: number): JacobianFactors {
+    const cached = this.factorCache.get(start);
+    if (cached) return cached;
+    const factors = this.computeRootedFactors(start, end);
+    if (this.factorCacheSize >= 0) {
+      let size = 0;
+      for (const t of [...factors.layerInputs, ...factors.layerCotangents]) size += t?.size ?? 0;
+      // The slots formed from them take about as much again.
+      this.factorCacheSize += 2 * size;
+      if (this.factorCacheSize <= FACTOR_CACHE_BUDGET) this.factorCache.set(start, factors);
+      else {
+        this.factorCache.clear();
+        this.factorCacheSize = -1;
+      }
+    }
+    return factors;
+  }
+
+  private computeRootedFactors(start: number, end: number): JacobianFactors {
+    const { x, targets } = this.data!;
+    const d = this.network.inputSize;
+    const k = this.nOutputs;
+    return jacobianFactors(
+      this.network,
+      this.theta,
+      x.subarray(start * d, end * d),
+      end - start,
+      (output) => {
+        const oc = this.likelihoodRule.outputCurvature('ggn', output, targets, start, end - start, k);
+        return { rows: oc.roots, m: oc.m };
+      },
+      this.selection.layers,
+    );
+  }
+
+  /** Examples per pass over the data: the widest layer's rows stay bounded. */
+  private get examplesPerBatch(): number {
+    return this.network.examplesPerBatch(this.nOutputs);
+  }
+
+  /** out ← P·V for V [P × k]: c·Rᵀ(R V) + P₀ V. */
+  private precisionTimes(v: Float64Array, k: number, out: Float64Array): void {
+    const p = this.nParams;
+    const p0 = this.priorDiagonal();
+    for (let i = 0; i < p; i++) for (let j = 0; j < k; j++) out[i * k + j] = p0[i]! * v[i * k + j]!;
+    const c = this.hessianFactor;
+    const n = this.data!.n;
+    for (let start = 0; start < n; start += this.examplesPerBatch) {
+      const end = Math.min(n, start + this.examplesPerBatch);
+      const factors = this.rootedFactors(start, end);
+      const rv = rowsTimesMatrix(factors, this.network, this.selection, v, k);
+      this.addTransposeTimes(factors, rv, k, c, out);
+    }
+  }
+
+  /** out += scale·Rᵀ W for W [rows × k]. */
+  private addTransposeTimes(
+    factors: JacobianFactors,
+    w: Float64Array,
+    k: number,
+    scale: number,
+    out: Float64Array,
+  ): void {
+    const back = rowsTransposeTimesMatrix(factors, this.network, this.selection, w, k);
+    for (let i = 0; i < back.length; i++) out[i]! += scale * back[i]!;
+  }
+
+  /**
+   * The right-hand sides [P × k]: the samples' b = √c·Rᵀε' + P₀^{1/2}ξ' in the
+   * last S columns (noise from the seed, in data order), and for 'linearised'
+   * the negative gradient −∇ of the log joint in column 0.
+   */
+  private rightHandSide(rng: Rng, samples: number, withGradient: boolean): Float64Array {
+    const p = this.nParams;
+    const offset = withGradient ? 1 : 0;
+    const k = samples + offset;
+    const b = new Float64Array(p * k);
+    const c = this.hessianFactor;
+    const p0 = this.priorDiagonal();
+    for (let i = 0; i < p; i++) {
+      const root = Math.sqrt(p0[i]!);
+      for (let s = 0; s < samples; s++) b[i * k + offset + s] = root * rng.normal();
+    }
+    const { n, x, targets } = this.data!;
+    const d = this.network.inputSize;
+    for (let start = 0; start < n; start += this.examplesPerBatch) {
+      const end = Math.min(n, start + this.examplesPerBatch);
+      const factors = this.rootedFactors(start, end);
+      const rows = factors.n * factors.m;
+      const noise = new Float64Array(rows * k);
+      for (let r = 0; r < rows; r++)
+        for (let s = 0; s < samples; s++) noise[r * k + offset + s] = rng.normal();
+      this.addTransposeTimes(factors, noise, k, Math.sqrt(c), b);
+      if (withGradient) {
+        // −c·Jᵀ ∂loss/∂f, one row per example pulled back.
+        const gradient = jacobianFactors(
+          this.network,
+          this.theta,
+          x.subarray(start * d, end * d),
+          end - start,
+          (output) => ({
+            rows: this.likelihoodRule.outputGradient(output, targets, start, end - start, this.nOutputs),
+            m: 1,
+          }),
+          this.selection.layers,
+        );
+        const back = rowsTransposeTimes(
+          gradient,
+          this.network,
+          this.selection,
+          new Float64Array(end - start).fill(1),
+        );
+        for (let i = 0; i < p; i++) b[i * k]! -= c * back[i]!;
+      }
+    }
+    if (withGradient) {
+      for (let i = 0; i < p; i++) b[i * k]! -= p0[i]! * (this.mean[i]! - this.priorMeanVector[i]!);
+    }
+    return b;
+  }
+
+  /**
+   * Block conjugate gradients for P X = B [P × k], each column its own
+   * recurrence, all sharing the passes over the data; preconditioned by
+   * diag P = c·diag H + p₀.
+   */
+  private conjugateGradients(b: Float64Array, k: number, x0?: Float64Array): Float64Array {
+    const p = this.nParams;
+    const c = this.hessianFactor;
+    const p0 = this.priorDiagonal();
+    const inverseDiagonal = new Float64Array(p);
+    for (let i = 0; i < p; i++) inverseDiagonal[i] = 1 / (c * this.hessianDiagonal[i]! + p0[i]!);
+    const x = x0 ? x0.slice() : new Float64Array(p * k);
+    const r = b.slice();
+    const work = new Float64Array(p * k);
+    if (x0) {
+      this.precisionTimes(x, k, work);
+      for (let i = 0; i < r.length; i++) r[i]! -= work[i]!;
+    }
+    const norms = columnNorms(b, p, k);
+    const z = new Float64Array(p * k);
+    for (let i = 0; i < p; i++)
+      for (let j = 0; j < k; j++) z[i * k + j] = inverseDiagonal[i]! * r[i * k + j]!;
+    const direction = z.slice();
+    const rz = columnDots(r, z, p, k);
+    let iterations = 0;
+    let worst = maxRatio(columnNorms(r, p, k), norms);
+    while (worst > this.cgTol && iterations < this.cgMaxIter) {
+      this.precisionTimes(direction, k, work);
+      const curvature = columnDots(direction, work, p, k);
+      const step = rz.map((v, j) => (curvature[j]! > 0 ? v / curvature[j]! : 0));
+      for (let i = 0; i < p; i++) {
+        for (let j = 0; j < k; j++) {
+          x[i * k + j]! += step[j]! * direction[i * k + j]!;
+          r[i * k + j]! -= step[j]! * work[i * k + j]!;
+          z[i * k + j] = inverseDiagonal[i]! * r[i * k + j]!;
+        }
+      }
+      const next = columnDots(r, z, p, k);
+      for (let i = 0; i < p; i++) {
+        for (let j = 0; j < k; j++) {
+          const beta = rz[j]! > 0 ? next[j]! / rz[j]! : 0;
+          direction[i * k + j] = z[i * k + j]! + beta * direction[i * k + j]!;
+        }
+      }
+      rz.set(next);
+      iterations++;
+      worst = maxRatio(columnNorms(r, p, k), norms);
+    }
+    this.lastSolve = { iterations, relativeResidual: worst, converged: worst <= this.cgTol };
+    return x;
+  }
+
+  /** Draw the samples (and θ̄) for the current hyperparameters. */
+  private solve(): void {
+    const withGradient = this.posteriorMean === 'linearised';
+    const samples = this.posteriorSamples;
+    const k = samples + (withGradient ? 1 : 0);
+    const b = this.rightHandSide(toRng(this.seed), samples, withGradient);
+    const previous =
+      this.draws.length === this.nParams * samples ? this.warmStart(k, withGradient) : undefined;
+    const solution = this.conjugateGradients(b, k, previous);
+    const p = this.nParams;
+    const offset = withGradient ? 1 : 0;
+    this.draws = new Float64Array(p * samples);
+    this.rightHandSides = new Float64Array(p * samples);
+    this.shift = new Float64Array(p);
+    for (let i = 0; i < p; i++) {
+      if (withGradient) this.shift[i] = solution[i * k]!;
+      for (let s = 0; s < samples; s++) {
+        this.draws[i * samples + s] = solution[i * k + offset + s]!;
+        this.rightHandSides[i * samples + s] = b[i * k + offset + s]!;
+      }
+    }
+  }
+
+  /** The previous solutions as the starting guess (the noise is the same; only the prior moved). */
+  private warmStart(k: number, withGradient: boolean): Float64Array {
+    const p = this.nParams;
+    const samples = this.posteriorSamples;
+    const offset = withGradient ? 1 : 0;
+    const x = new Float64Array(p * k);
+    for (let i = 0; i < p; i++) {
+      if (withGradient) x[i * k] = this.shift[i]!;
+      for (let s = 0; s < samples; s++) x[i * k + offset + s] = this.draws[i * samples + s]!;
+    }
+    return x;
+  }
+
+  // ------------------------------------------------------------------------
+  // Posterior
+
+  /** The S samples ζ ~ N(0, P⁻¹) of the last solve, [S, P] (add `posteriorMeanWeights` for θ). */
+  get centredSamples(): Tensor {
+    this.checkFitted('centredSamples');
+    this.ensureSolved();
+    const p = this.nParams;
+    const s = this.posteriorSamples;
+    const out = new Float64Array(s * p);
+    for (let i = 0; i < p; i++) for (let j = 0; j < s; j++) out[j * p + i] = this.draws[i * s + j]!;
+    return new Tensor(out, [s, p]);
+  }
+
+  /** θ̄ over the random weights: θ* for 'map', the linearised model's optimum for 'linearised'. */
+  get posteriorMeanWeights(): Float64Array {
+    this.checkFitted('posteriorMeanWeights');
+    this.ensureSolved();
+    return this.mean.map((m, i) => m + this.shift[i]!);
+  }
+
+  /**
+   * γ_g = Σ_{i∈g} (c·H P⁻¹)ᵢᵢ per prior group, estimated as the mean over
+   * samples of ζ_gᵀ (b − P₀ζ)_g.
+   */
+  effectiveParameters(): Float64Array {
+    this.checkFitted('effectiveParameters');
+    this.ensureSolved();
+    const p = this.nParams;
+    const s = this.posteriorSamples;
+    const p0 = this.priorDiagonal();
+    const gamma = new Float64Array(this.prior.values.length);
+    for (let i = 0; i < p; i++) {
+      let sum = 0;
+      for (let j = 0; j < s; j++) {
+        const z = this.draws[i * s + j]!;
+        sum += z * (this.rightHandSides[i * s + j]! - p0[i]! * z);
+      }
+      gamma[this.prior.groupOf[i]!]! += sum / s;
+    }
+    return gamma;
+  }
+
+  /** ‖θ̄ − μ₀‖² per prior group, each weight times its g-prior scale. */
+  private groupScatter(): Float64Array {
+    const out = new Float64Array(this.prior.values.length);
+    const mean = this.posteriorMeanWeights;
+    for (let i = 0; i < mean.length; i++)
+      out[this.prior.groupOf[i]!]! += this.priorScale(i) * (mean[i]! - this.priorMeanVector[i]!) ** 2;
+    return out;
+  }
+
+  /** sᵢ² of the g-prior (1 without it). */
+  private priorScale(i: number): number {
+    return this.gScale ? this.gScale[i]! : 1;
+  }
+
+  /** p₀ per weight: δ_{g(i)}, times sᵢ² under the g-prior. */
+  private priorDiagonal(): Float64Array {
+    const p0 = this.prior.diagonal();
+    if (this.gScale) for (let i = 0; i < p0.length; i++) p0[i]! *= this.gScale[i]!;
+    return p0;
+  }
+
+  /** (θ̄ − μ₀)ᵀ P₀ (θ̄ − μ₀) with the prior actually used (g-prior scales included). */
+  override get scatter(): number {
+    this.checkFitted('scatter');
+    const p0 = this.priorDiagonal();
+    const mean = this.posteriorMeanWeights;
+    let sum = 0;
+    for (let i = 0; i < p0.length; i++) sum += p0[i]! * (mean[i]! - this.priorMeanVector[i]!) ** 2;
+    return sum;
+  }
+
+  /**
+   * One EM step: δ_g ← n_g / (‖θ̄ − μ₀‖²_g + tr_g P⁻¹), the expected squared
+   * distance from the prior mean under the posterior, with tr_g P⁻¹ estimated by
+   * (1/S) Σₛ ‖ζₛ,g‖² ≥ 0 (so the update is always positive). Its fixed point is
+   * MacKay's, δ_g‖θ̄ − μ₀‖²_g = n_g − δ_g tr_g P⁻¹ = γ_g. Under the g-prior
+   * every square is weighted by the weight's sᵢ².
+   */
+  emUpdate(): Float64Array {
+    this.checkFitted('emUpdate');
+    this.ensureSolved();
+    const scatter = this.groupScatter();
+    const sizes = this.prior.groupSizes();
+    const trace = new Float64Array(sizes.length);
+    const s = this.posteriorSamples;
+    for (let i = 0; i < this.nParams; i++) {
+      let sum = 0;
+      for (let j = 0; j < s; j++) sum += this.draws[i * s + j]! ** 2;
+      trace[this.prior.groupOf[i]!]! += (this.priorScale(i) * sum) / s;
+    }
+    return sizes.map((n, g) => {
+      const expected = scatter[g]! + trace[g]!;
+      if (!(expected > 0)) {
+        throw new ValueError(
+          `emUpdate: prior group ${g} has ‖θ̄ − μ₀‖² + tr P⁻¹ = ${expected}; its precision has no finite update`,
+        );
+      }
+      return n / expected;
+    });
+  }
+
+  /**
+   * 'marglik' iterates the EM update (re-solving with warm starts) until the
+   * precisions change by less than `tol` (relative, default 1e-6) or `maxIter`
+   * steps (default 50); 'gridsearch' is the shared validation search.
+   * `logMarginalLikelihood` of the result is NaN: there is no log det here.
+   */
+  override optimizePriorPrecision(options: OptimizePriorOptions = {}): HyperparameterResult {
+    this.checkFitted('optimizePriorPrecision');
+    if ((options.method ?? 'marglik') !== 'marglik') return super.optimizePriorPrecision(options);
+    if (options.optimizer !== undefined && options.optimizer !== 'exact') {
+      throw new ValueError(
+        `optimizePriorPrecision: SampledLaplace tunes its prior by EM; optimizer '${options.optimizer}' is not offered`,
+      );
+    }
+    if (options.priorStructure !== undefined && options.priorStructure !== this.priorStructure) {
+      const values = this.prior.values;
+      const meanLog = values.reduce((a, b) => a + Math.log(b), 0) / values.length;
+      const structured =
+        options.priorStructure === 'scalar'
+          ? Math.exp(meanLog)
+          : options.priorStructure === 'diag'
+            ? new Float64Array(this.nParams).fill(Math.exp(meanLog))
+            : new Array(this.selection.tensorGroups().count).fill(Math.exp(meanLog));
+      this.priorPrecision = structured;
+    }
+    return this.expectationMaximisation(options);
+  }
+
+  override optimizeHyperparameters(options: OptimizeHyperparametersOptions = {}): HyperparameterResult {
+    if (this.likelihoodRule.hasNoise) {
+      throw new ValueError(
+        'optimizeHyperparameters: SampledLaplace tunes only the prior (by EM); use optimizePriorPrecision',
+      );
+    }
+    return this.optimizePriorPrecision(options);
+  }
+
+  private expectationMaximisation(options: { tol?: number; maxIter?: number }): HyperparameterResult {
+    const tol = options.tol ?? 1e-6;
+    const maxIter = options.maxIter ?? 50;
+    let iterations = 0;
+    while (iterations < maxIter) {
+      iterations++;
+      const before = this.prior.values;
+      const after = this.emUpdate();
+      this.setPrior(this.prior.withValues(after));
+      if (Math.max(...after.map((v, i) => Math.abs(Math.log(v / before[i]!)))) < tol) break;
+    }
+    this.ensureSolved();
+    return {
+      priorPrecision: this.priorPrecision,
+      sigmaNoise: this.sigmaNoise,
+      logMarginalLikelihood: Number.NaN,
+      iterations,
+    };
+  }
+
+  protected computeLogDetPosteriorPrecision(): number {
+    throw new ValueError(
+      "logMarginalLikelihood: 'sampled' has no log det P; tune the prior by optimizePriorPrecision (EM from the samples)",
+    );
+  }
+
+  protected curvatureSpectrum(): CurvatureSpectrum | null {
+    return null;
+  }
+
+  /** The sample variance of ζ, (1/S) Σₛ ζₛ² (the mean is known to be 0). */
+  posteriorVariance(): Float64Array {
+    this.checkFitted('posteriorVariance');
+    this.ensureSolved();
+    const s = this.posteriorSamples;
+    const variance = new Float64Array(this.nParams);
+    for (let i = 0; i < variance.length; i++) {
+      let sum = 0;
+      for (let j = 0; j < s; j++) sum += this.draws[i * s + j]! ** 2;
+      variance[i] = sum / s;
+    }
+    return variance;
+  }
+
+  /** (1/S) Σₛ (J ζₛ)(J ζₛ)ᵀ per example. */
+  protected functionalCovariance(factors: JacobianFactors): Float64Array {
+    this.ensureSolved();
+    const s = this.posteriorSamples;
+    const k = factors.m;
+    const f = rowsTimesMatrix(factors, this.network, this.selection, this.draws, s);
+    const out = new Float64Array(factors.n * k * k);
+    for (let e = 0; e < factors.n; e++) {
+      for (let a = 0; a < k; a++) {
+        for (let b = 0; b <= a; b++) {
+          let sum = 0;
+          const ra = (e * k + a) * s;
+          const rb = (e * k + b) * s;
+          for (let j = 0; j < s; j++) sum += f[ra + j]! * f[rb + j]!;
+          out[(e * k + a) * k + b] = sum / s;
+          out[(e * k + b) * k + a] = sum / s;
+        }
+      }
+    }
+    return out;
+  }
+
+  protected override functionalMeanShift(factors: JacobianFactors): Float64Array | null {
+    if (this.posteriorMean === 'map') return null;
+    this.ensureSolved();
+    return rowsTimesMatrix(factors, this.network, this.selection, this.shift, 1);
+  }
+
+  /**
+   * Fresh samples by another solve: z supplies ξ', the data noise ε' comes
+   * from a generator seeded by z's first entry. Rows are θ̄ − θ* + ζ.
+   */
+  protected applyPosteriorScale(z: Float64Array, n: number): Float64Array {
+    this.ensureSolved();
+    const p = this.nParams;
+    const rng = toRng(Math.floor(Math.abs(z[0] ?? 0) * 2 ** 31));
+    const b = new Float64Array(p * n);
+    const p0 = this.priorDiagonal();
+    for (let i = 0; i < p; i++) for (let s = 0; s < n; s++) b[i * n + s] = Math.sqrt(p0[i]!) * z[s * p + i]!;
+    const { n: rows } = this.data!;
+    const c = this.hessianFactor;
+    for (let start = 0; start < rows; start += this.examplesPerBatch) {
+      const end = Math.min(rows, start + this.examplesPerBatch);
+      const factors = this.rootedFactors(start, end);
+      const noise = new Float64Array(factors.n * factors.m * n);
+      for (let i = 0; i < noise.length; i++) noise[i] = rng.normal();
+      this.addTransposeTimes(factors, noise, n, Math.sqrt(c), b);
+    }
+    const solution = this.conjugateGradients(b, n);
+    for (let s = 0; s < n; s++)
+      for (let i = 0; i < p; i++) z[s * p + i] = solution[i * n + s]! + this.shift[i]!;
+    return z;
+  }
+
+  posteriorCovariance(): Tensor {
+    throw new ValueError(
+      "posteriorCovariance: 'sampled' never forms P⁻¹; use centredSamples or posteriorVariance",
+    );
+  }
+
+  posteriorPrecision(): Tensor {
+    throw new ValueError("posteriorPrecision: 'sampled' never forms P");
+  }
+
+  protected curvatureState(): Record<string, number[]> {
+    throw new ValueError(
+      "toJSON: a 'sampled' posterior is not saved (it needs its training data); refit it instead",
+    );
+  }
+
+  protected restoreCurvature(): void {
+    throw new ValueError("Laplace.fromJSON: a 'sampled' posterior cannot be restored");
+  }
+}
+
+/**
+ * Rᵀ W [P × k] for W [n·m × k], the transpose of rowsTimesMatrix: per outer
+ * block, Y[e, i, :] = Σᵣ g[e, r, i] W[(e, r), :] (one gemm per example) and then
+ * out[(i, j), :] = Σₑ aₑ[j] Y[e, i, :] (one gemm per output unit); a direct
+ * block takes gᵀW. A subnetwork goes column by column through rowsTransposeTimes.
+ */
+function rowsTransposeTimesMatrix(
+  factors: JacobianFactors,
+  network: Network,
+  selection: Selection,
+  w: Float64Array,
+  k: number,
+): Float64Array {
+  const { n, m } = factors;
+  if (selection.indices) {
+    const p = selection.nParams;
+    const out = new Float64Array(p * k);
+    const column = new Float64Array(n * m);
+    for (let j = 0; j < k; j++) {
+      for (let r = 0; r < n * m; r++) column[r] = w[r * k + j]!;
+      const back = rowsTransposeTimes(factors, network, selection, column);
+      for (let i = 0; i < p; i++) out[i * k + j] = back[i]!;
+    }
+    return out;
+  }
+  const out = new Float64Array(selection.nParams * k);
+  for (const block of selection.blocks) {
+    const base = block.selectedOffset;
+    const { g, a, width } = factors.slot(block.slot);
+    if (block.structure === 'direct') {
+      gemm(mat(out, width, k, base * k), 1, tr(mat(g, n * m, width)), mat(w, n * m, k), 1);
+      continue;
+    }
+    const y = new Float64Array(n * block.rows * k);
+    for (let e = 0; e < n; e++) {
+      gemm(
+        mat(y, block.rows, k, e * block.rows * k),
+        1,
+        tr(mat(g, m, block.rows, e * m * block.rows)),
+        mat(w, m, k, e * m * k),
+      );
+    }
+    for (let i = 0; i < block.rows; i++) {
+      gemm(
+        mat(out, block.cols, k, (base + i * block.cols) * k),
+        1,
+        tr(mat(a!, n, block.cols)),
+        mat(y, n, k, i * k, block.rows * k),
+        1,
+      );
+    }
+  }
+  return out;
+}
+
+function columnNorms(a: Float64Array, p: number, k: number): Float64Array {
+  const out = new Float64Array(k);
+  for (let i = 0; i < p; i++) for (let j = 0; j < k; j++) out[j]! += a[i * k + j]! ** 2;
+  return out.map(Math.sqrt);
+}
+
+function columnDots(a: Float64Array, b: Float64Array, p: number, k: number): Float64Array {
+  const out = new Float64Array(k);
+  for (let i = 0; i < p; i++) for (let j = 0; j < k; j++) out[j]! += a[i * k + j]! * b[i * k + j]!;
+  return out;
+}
+
+function maxRatio(residuals: Float64Array, norms: Float64Array): number {
+  let worst = 0;
+  residuals.forEach((r, j) => {
+    worst = Math.max(worst, norms[j]! > 0 ? r / norms[j]! : r);
+  });
+  return worst;
+}
