@@ -42,7 +42,7 @@ import { MAX_ENTRIES } from './limits.js';
 export const IMAGE_MODEL_FORMAT = 'laplace-ts/image-model@1';
 
 /** The image model file: the network at the MAP, its posterior, and how raw pixels become its inputs. */
-export interface ImageModelFile {
+interface ImageModelFile {
   format: typeof IMAGE_MODEL_FORMAT;
   task: 'classification';
   nClasses: number;
@@ -103,7 +103,7 @@ function numeric(
 }
 
 /** Images [N, C·H·W] as numbers, labels (or null), one image's shape, and the scale applied to raw pixels. */
-export interface ImageInput {
+interface ImageInput {
   images: Float64Array;
   n: number;
   inputShape: [number, number, number];
@@ -143,7 +143,7 @@ function readIdx(path: string, option: string): IdxArray {
  * `--data` (a CSV of pixels, `--target` its label column) with `--input-shape`.
  * `expected` is the shape and pixel scale a model was trained with.
  */
-export function readImageInput(
+function readImageInput(
   values: Values,
   {
     withLabels,
@@ -519,7 +519,7 @@ export function imageFitCommand(values: Values, io: IO): void {
 }
 
 /** Check an image model file's JSON and bring it back to life; problems are FileErrors naming `fileName`. */
-export function loadImageModel(
+function loadImageModel(
   json: unknown,
   fileName: string,
 ): { file: ImageModelFile; model: Sequential; posterior: BaseLaplace } {
