@@ -8,10 +8,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../src/cli/commands.js';
 import { parseCsv } from '../src/data/csv.js';
 import { Sequential, tensor } from '../src/index.js';
 import { FileError, writeFilesAtomically } from '../src/node/files.js';
+import { cli } from './cli/run-cli.js';
 
 const DATA = join(import.meta.dirname, '..', 'data');
 let dir: string;
@@ -20,17 +20,6 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'laplace-ts-cli-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Run the CLI in process, capturing both streams (not TTYs, so progress bars print one summary line). */
-function cli(...argv: string[]): { code: number; stdout: string; stderr: string } {
-  let stdout = '';
-  let stderr = '';
-  const code = run(argv, {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-  });
-  return { code, stdout, stderr };
-}
 
 function file(name: string, text: string): string {
   const path = join(dir, name);

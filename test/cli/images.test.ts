@@ -13,10 +13,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../src/cli/commands.js';
 import { parseCsv } from '../../src/data/csv.js';
 import { encodeIdx, takeIdx } from '../../src/data/idx.js';
 import { readIdxFile } from '../../src/node/idx-file.js';
+import { cli } from './run-cli.js';
 
 const SUBSET = join(import.meta.dirname, '..', '..', 'data', 'fashion-mnist');
 const DIGITS = join(import.meta.dirname, '..', '..', 'data', 'digits.csv');
@@ -28,16 +28,6 @@ let images: string;
 let labels: string;
 let pixelsCsv: string;
 let model: string;
-
-function cli(...argv: string[]): { code: number; stdout: string; stderr: string } {
-  let stdout = '';
-  let stderr = '';
-  const code = run(argv, {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-  });
-  return { code, stdout, stderr };
-}
 
 const out = (name: string) => join(dir, name);
 

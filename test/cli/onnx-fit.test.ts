@@ -7,10 +7,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { run } from '../../src/cli/commands.js';
 import { parseCsv } from '../../src/data/csv.js';
 import { importOnnx, laplace } from '../../src/index.js';
 import { seededRng } from '../../src/random.js';
+import { cli } from './run-cli.js';
 
 const FIXTURE = join(import.meta.dirname, '..', 'fixtures', 'onnx', 'mlp.onnx');
 let dir: string;
@@ -18,16 +18,6 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'laplace-ts-onnx-cli-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = run(argv, {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-  });
-  return { code, stdout, stderr };
-}
 
 function dataset(rows: number, seed: number): { path: string; X: number[][]; y: number[] } {
   const rng = seededRng(seed);
