@@ -93,7 +93,8 @@ function conv2dWeightGrad(
   return bind(conv2dWeightGradP, [x, g], { ...options(params), kernelSize });
 }
 
-function geometry(
+/** The kernels' sizes of one convolution of images [channels, height, width]. */
+export function convGeometry(
   channels: number,
   height: number,
   width: number,
@@ -161,7 +162,7 @@ export const conv2dP: Primitive<Conv2dParams> = {
         `conv2d: weight ${shapeString(w!)} in ${p.groups} group(s) expects ${cg * p.groups} input channels, input is ${shapeString(x!)}`,
       );
     }
-    const geo = geometry(c, h, wd, kh, kw, p);
+    const geo = convGeometry(c, h, wd, kh, kw, p);
     checkOutput('conv2d', geo, p);
     return [n, o, geo.outH, geo.outW];
   },
@@ -169,7 +170,7 @@ export const conv2dP: Primitive<Conv2dParams> = {
     const [n, c, h, wd] = x!.shape as [number, number, number, number];
     const [o, , kh, kw] = w!.shape as [number, number, number, number];
     const out = new Float64Array(sizeOf(shape));
-    const geo = geometry(c, h, wd, kh, kw, p);
+    const geo = convGeometry(c, h, wd, kh, kw, p);
     conv2dKernel(n, o, p.groups, geo, x!.data, w!.data, b === undefined ? null : b.data, out);
     return new Tensor(out, shape);
   },
@@ -220,7 +221,7 @@ export const conv2dTransposeP: Primitive<Conv2dTransposeParams> = {
         `conv2dTranspose: cotangent ${shapeString(g!)} has ${o} channels, weight ${shapeString(w!)} has ${o2} output channels`,
       );
     }
-    const geo = geometry(cg * p.groups, p.inputSize[0], p.inputSize[1], kh, kw, p);
+    const geo = convGeometry(cg * p.groups, p.inputSize[0], p.inputSize[1], kh, kw, p);
     checkOutput('conv2dTranspose', geo, p);
     if (geo.outH !== oh || geo.outW !== ow) {
       throw new ShapeError(
@@ -233,7 +234,7 @@ export const conv2dTransposeP: Primitive<Conv2dTransposeParams> = {
     const [n, o] = g!.shape as [number, number];
     const [, cg, kh, kw] = w!.shape as [number, number, number, number];
     const out = new Float64Array(sizeOf(shape));
-    const geo = geometry(cg * p.groups, p.inputSize[0], p.inputSize[1], kh, kw, p);
+    const geo = convGeometry(cg * p.groups, p.inputSize[0], p.inputSize[1], kh, kw, p);
     conv2dTransposeKernel(n, o, p.groups, geo, g!.data, w!.data, out);
     return new Tensor(out, shape);
   },
@@ -263,7 +264,7 @@ export const conv2dWeightGradP: Primitive<Conv2dWeightGradParams> = {
     const [n2, o, oh, ow] = g! as [number, number, number, number];
     checkGroups('conv2dWeightGrad', 'input channels', c, p.groups);
     checkGroups('conv2dWeightGrad', 'cotangent channels', o, p.groups);
-    const geo = geometry(c, h, wd, p.kernelSize[0], p.kernelSize[1], p);
+    const geo = convGeometry(c, h, wd, p.kernelSize[0], p.kernelSize[1], p);
     checkOutput('conv2dWeightGrad', geo, p);
     if (n !== n2 || geo.outH !== oh || geo.outW !== ow) {
       throw new ShapeError(
@@ -276,7 +277,7 @@ export const conv2dWeightGradP: Primitive<Conv2dWeightGradParams> = {
     const [n, c, h, wd] = x!.shape as [number, number, number, number];
     const o = g!.shape[1]!;
     const out = new Float64Array(sizeOf(shape));
-    const geo = geometry(c, h, wd, p.kernelSize[0], p.kernelSize[1], p);
+    const geo = convGeometry(c, h, wd, p.kernelSize[0], p.kernelSize[1], p);
     conv2dWeightGradKernel(n, o, p.groups, geo, x!.data, g!.data, out);
     return new Tensor(out, shape);
   },

@@ -60,7 +60,8 @@ interface ScatterPlanesParams {
   readonly inputSize: readonly [number, number];
 }
 
-function geometry(height: number, width: number, p: PoolParams): PoolGeometry {
+/** The kernels' sizes of one pooling of planes [height, width]. */
+export function poolGeometry(height: number, width: number, p: PoolParams): PoolGeometry {
   const [kernelH, kernelW] = p.kernelSize;
   return {
     height,
@@ -86,7 +87,7 @@ function poolOptions(p: PoolParams): PoolParams {
 function pooledShape(name: string, x: Shape, p: PoolParams): number[] {
   if (x.length < 2)
     throw new ShapeError(`${name}: input must have at least 2 axes [..., H, W], got ${shapeString(x)}`);
-  const geo = geometry(x[x.length - 2]!, x[x.length - 1]!, p);
+  const geo = poolGeometry(x[x.length - 2]!, x[x.length - 1]!, p);
   if (geo.outH < 1 || geo.outW < 1) {
     throw new ShapeError(
       `${name}: input ${shapeString(x)} is smaller than the ${p.kernelSize[0]}×${p.kernelSize[1]} window with stride [${p.stride.join(', ')}], padding [${p.padding.join(', ')}], dilation [${p.dilation.join(', ')}]`,
@@ -99,7 +100,7 @@ function pooledShape(name: string, x: Shape, p: PoolParams): number[] {
 function planesOf(shape: Shape, p: PoolParams): [number, PoolGeometry] {
   const h = shape[shape.length - 2]!;
   const w = shape[shape.length - 1]!;
-  return [sizeOf(shape) / (h * w) || 0, geometry(h, w, p)];
+  return [sizeOf(shape) / (h * w) || 0, poolGeometry(h, w, p)];
 }
 
 // ---------------------------------------------------------------------------

@@ -15,9 +15,9 @@
  * B ⊗ A in the order [out][in][kh][kw] (Grosse and Martens' KFC times L).
  * Pulling back through the layer is the transposed convolution.
  */
-import { conv2dTranspose } from '../../autodiff/primitives/conv.js';
+import { conv2dTranspose, convGeometry } from '../../autodiff/primitives/conv.js';
 import { ValueError } from '../../errors.js';
-import { type ConvGeometry, convOutputSize, im2col } from '../../kernels/conv.js';
+import { type ConvGeometry, im2col } from '../../kernels/conv.js';
 import { gemm, mat, tr } from '../../kernels/view.js';
 import type { Layer } from '../../nn/module.js';
 import type { Tensor } from '../../tensor.js';
@@ -37,24 +37,7 @@ export interface Conv2dLike extends Layer {
 function geometry(layer: Conv2dLike, x: Tensor): ConvGeometry {
   const [, channels, height, width] = x.shape as [number, number, number, number];
   const [kernelH, kernelW] = layer.kernelSize;
-  const [strideH, strideW] = layer.stride;
-  const [padH, padW] = layer.padding;
-  const [dilationH, dilationW] = layer.dilation;
-  return {
-    channels,
-    height,
-    width,
-    kernelH,
-    kernelW,
-    strideH,
-    strideW,
-    padH,
-    padW,
-    dilationH,
-    dilationW,
-    outH: convOutputSize(height, kernelH, strideH, padH, dilationH),
-    outW: convOutputSize(width, kernelW, strideW, padW, dilationW),
-  };
+  return convGeometry(channels, height, width, kernelH, kernelW, layer);
 }
 
 /** Numbers per row of the weight's Jacobian for one output channel: C/G·kh·kw. */

@@ -9,7 +9,7 @@
  * find it again for each row. Flattening is a reshape.
  */
 import { reshape } from '../../autodiff/ops.js';
-import { convOutputSize } from '../../kernels/conv.js';
+import { poolGeometry } from '../../autodiff/primitives/pool.js';
 import { avgPool2dTransposeKernel, maxPool2dKernel, type PoolGeometry } from '../../kernels/pool.js';
 import type { Layer } from '../../nn/module.js';
 import { Tensor } from '../../tensor.js';
@@ -25,24 +25,7 @@ export interface Pool2dLike extends Layer {
 
 function geometry(layer: Pool2dLike, x: Tensor): PoolGeometry {
   const [, , height, width] = x.shape as [number, number, number, number];
-  const [kernelH, kernelW] = layer.kernelSize;
-  const [strideH, strideW] = layer.stride;
-  const [padH, padW] = layer.padding;
-  const [dilationH, dilationW] = layer.dilation ?? [1, 1];
-  return {
-    height,
-    width,
-    kernelH,
-    kernelW,
-    strideH,
-    strideW,
-    padH,
-    padW,
-    dilationH,
-    dilationW,
-    outH: convOutputSize(height, kernelH, strideH, padH, dilationH),
-    outW: convOutputSize(width, kernelW, strideW, padW, dilationW),
-  };
+  return poolGeometry(height, width, { ...layer, dilation: layer.dilation ?? [1, 1] });
 }
 
 const noParameters = {
