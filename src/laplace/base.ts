@@ -322,7 +322,13 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
         return { rows: oc.roots, m: oc.m };
       },
       this.selection.layers,
+      this.readsKroneckerFactors,
     );
+  }
+
+  /** Whether `accumulateCurvature` reads only inputs and bias rows (KFLR), never slots (see jacobianFactors). */
+  protected get readsKroneckerFactors(): boolean {
+    return false;
   }
 
   protected abstract beginCurvature(): void;
@@ -610,16 +616,16 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
 function checkCurvatureFinite(factors: JacobianFactors, offset: number): void {
   const { n } = factors;
   factors.layerInputs.forEach((input, layer) => {
-    const cotangent = factors.layerCotangents[layer];
-    if (!input || !cotangent) return;
+    if (!input) return;
+    // A layer reached in forward mode has no cotangents, only the bias rows made from them.
+    const rows = factors.layerCotangents[layer]?.data ?? factors.biasRows(layer);
     const perInput = input.data.length / n;
-    const perCotangent = (cotangent.data.length / n) | 0;
+    const perRows = (rows.length / n) | 0;
     for (let e = 0; e < n; e++) {
       let a = 0;
       for (let j = e * perInput; j < (e + 1) * perInput; j++) a = Math.max(a, Math.abs(input.data[j]!));
       let g = 0;
-      for (let i = e * perCotangent; i < (e + 1) * perCotangent; i++)
-        g = Math.max(g, Math.abs(cotangent.data[i]!));
+      for (let i = e * perRows; i < (e + 1) * perRows; i++) g = Math.max(g, Math.abs(rows[i]!));
       // The structures square a and g separately as well as together.
       if (!Number.isFinite(a * a) || !Number.isFinite(g * g) || !Number.isFinite((a * g) ** 2)) {
         throw new ValueError(

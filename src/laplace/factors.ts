@@ -19,7 +19,7 @@
  * The factors cost O(N·m·Σ widths) memory instead of O(N·m·P) for R.
  */
 import { gemm, mat, syrk, tr } from '../kernels/view.js';
-import type { Tensor } from '../tensor.js';
+import { sizeOf, Tensor } from '../tensor.js';
 import type { Network } from './network.js';
 import type { KroneckerSums, Slot } from './rules/index.js';
 import type { Block, Selection } from './selection.js';
@@ -29,6 +29,12 @@ export interface JacobianFactors {
   readonly m: number;
   /** Slot `index`'s (a, g) (see rules/index.ts), formed by its layer's rule on first use. */
   slot(index: number): Slot;
+  /**
+   * Rows of the bias's Jacobian of a layer with Kronecker factors (its rule's
+   * `kronecker`), [n·m × out]: from the cotangents at its output, or, for the
+   * lowest layer of a KFLR fit, from tangents pushed forward to the next.
+   */
+  biasRows(layer: number): Float64Array;
   /**
    * Each layer with parameters (by index among them): its input [n, ...] and
    * the cotangents at its output [n·m, ...]; undefined below the lowest layer
@@ -44,7 +50,15 @@ export interface JacobianFactors {
  * Factors for n examples of x. `roots` [n, m, K] are the output-space rows to
  * pull back; without them, the K unit vectors (the plain Jacobian, m = K).
  * `layers` are the parametric layers whose factors will be read (default
- * all): the backward pass stops at the lowest of them.
+ * all): the backward pass stops at the lowest of them. `kronecker` says that
+ * only `biasRows` and the inputs will be read (KFLR), not slots: then the
+ * lowest layer's C bias directions tₒ (ones on output channel o), when fewer
+ * than m, are pushed forward to the next layer up and met by its cotangents,
+ *
+ *     u[n, r, o] = ⟨gₙᵣ, Jₙ tₒ⟩,   Jₙ the Jacobian of the layers in between,
+ *
+ * which is ⟨Jₙᵀgₙᵣ, tₒ⟩, what the backward pass would have given (network.ts
+ * explains the pushforward).
  */
 export function jacobianFactors(
   network: Network,
@@ -53,6 +67,7 @@ export function jacobianFactors(
   n: number,
   roots?: { rows: Float64Array; m: number } | ((output: Float64Array) => { rows: Float64Array; m: number }),
   layers?: readonly number[],
+  kronecker = false,
 ): JacobianFactors {
   const cache = network.forward(theta, x, n);
   const k = network.outputSize;
@@ -66,12 +81,54 @@ export function jacobianFactors(
   }
   const lowest = layers === undefined || layers.length === 0 ? 0 : Math.min(...layers);
   const m = seeds.m;
-  const cotangents = network.backward(theta, cache, seeds.rows, m, lowest);
+  // The lowest layer's C bias directions (ones on one output channel each), in
+  // forward mode when C < m: one tangent of ones carries them all.
+  const bottom = network.parametric[lowest]!;
+  const channels = bottom.outputShape[0]!;
+  const path =
+    kronecker && bottom.rule.kronecker && channels < m && lowest + 1 < network.parametric.length
+      ? network.forwardPath(lowest, lowest + 1)
+      : null;
+  const cotangents = network.backward(theta, cache, seeds.rows, m, path ? lowest + 1 : lowest);
   const inputs = network.parametric.map((entry, i) => (i >= lowest ? cache.inputs[entry.index] : undefined));
   const formed = new Map<number, Slot[]>();
+  const rowsOfBias = new Map<number, Float64Array>();
+  /** u for the lowest layer: its bias directions pushed up to the next layer, against the cotangents there. */
+  const forwardRows = (): Float64Array => {
+    const ones = new Tensor(new Float64Array(n * sizeOf(bottom.outputShape)).fill(1), [
+      n,
+      ...bottom.outputShape,
+    ]);
+    const pushed = network.pushforward(theta, cache, path!, ones).data;
+    const width = pushed.length / (n * channels);
+    const g = cotangents[lowest + 1]!.data;
+    const u = new Float64Array(n * m * channels);
+    for (let e = 0; e < n; e++) {
+      // uₙ = Gₙ Tₙᵀ: [m × width]·[width × C].
+      gemm(
+        mat(u, m, channels, e * m * channels),
+        1,
+        mat(g, m, width, e * m * width),
+        tr(mat(pushed, channels, width, e * channels * width)),
+      );
+    }
+    return u;
+  };
   return {
     n,
     m,
+    biasRows(layer) {
+      let u = rowsOfBias.get(layer);
+      if (u === undefined) {
+        const entry = network.parametric[layer]!;
+        u =
+          path && layer === lowest
+            ? forwardRows()
+            : entry.rule.kronecker!.biasRows(entry.layer, cotangents[layer]!);
+        rowsOfBias.set(layer, u);
+      }
+      return u;
+    },
     slot(index) {
       const layer = network.layerOfSlot(index);
       let slots = formed.get(layer);
@@ -101,6 +158,10 @@ export function sliceFactors(factors: JacobianFactors, start: number, end: numbe
         g: rows(slot.g, slot.width * factors.m),
         width: slot.width,
       };
+    },
+    biasRows(layer) {
+      const u = factors.biasRows(layer);
+      return rows(u, u.length / factors.n);
     },
     layerInputs: [],
     layerCotangents: [],
@@ -416,14 +477,15 @@ export function kroneckerFactors(
 ): KronFactor[] {
   return selection.layers.map((l) => {
     const entry = network.parametric[l]!;
-    const sums = entry.rule.kronecker!(
-      entry.layer,
-      factors.layerInputs[l]!,
-      factors.layerCotangents[l]!,
-      factors.m,
-    );
+    const { rows: outFeatures, cols: inFeatures } = entry.blocks.find((b) => b.part === 'weight')!;
+    const kronecker = entry.rule.kronecker!;
+    const a = kronecker.inputSums(entry.layer, factors.layerInputs[l]!);
+    // B = Σ uuᵀ over the rows of the bias's Jacobian.
+    const U = mat(factors.biasRows(l), factors.n * factors.m, outFeatures);
+    const b = new Float64Array(outFeatures * outFeatures);
+    gemm(mat(b, outFeatures, outFeatures), 1, tr(U), U);
     const hasBias = entry.blocks.some((b) => b.part === 'bias');
-    return { ...sums, layer: l, hasBias };
+    return { a, b, outFeatures, inFeatures, layer: l, hasBias };
   });
 }
 

@@ -64,6 +64,10 @@ export class KronLaplace<L extends LikelihoodName = LikelihoodName> extends Base
     }
   }
 
+  protected override get readsKroneckerFactors(): boolean {
+    return true;
+  }
+
   protected beginCurvature(): void {
     this.layers = [];
   }

@@ -27,6 +27,13 @@
  * unit vectors eₖ: starting from the rows of a square root S of the output
  * Hessian Λ = SᵀS gives the rows of S·J, whose Gram matrix is the GGN JᵀΛJ.
  *
+ * Forward mode runs the other way: a tangent at one layer's output, pushed
+ * through the layers above (each one's Jacobian with respect to its input),
+ * meets the cotangents g there, and ⟨g, tangent⟩ is what the backward pass
+ * would have found below. Through layers that act on each channel alone, one
+ * tangent carries all channels at once; the next layer that mixes them takes
+ * them one by one.
+ *
  * Parameters are one flat vector in PyTorch order: layer by layer, each tensor
  * row-major.
  */
@@ -229,6 +236,43 @@ export class Network {
     };
     back(this.steps, new Tensor(v, [cache.n * m, this.outputSize]));
     return pulled;
+  }
+
+  /**
+   * The leaves that carry a tangent at the output of parametric leaf `from` to
+   * the output of parametric leaf `to`, or null unless they are one stretch of
+   * the top-level chain whose rules push tangents forward channel by channel:
+   * layers that act on each channel alone, then `to`, which takes its input's
+   * channels one by one.
+   */
+  forwardPath(from: number, to: number): NetworkLayer[] | null {
+    const position = (leaf: NetworkLayer) => this.steps.findIndex((s) => 'leaf' in s && s.leaf === leaf);
+    const start = position(this.parametric[from]!);
+    const end = position(this.parametric[to]!);
+    if (start < 0 || end <= start) return null;
+    const path = this.steps.slice(start + 1, end + 1).map((s) => ('leaf' in s ? s.leaf : null));
+    const channelwise = path.slice(0, -1).every((leaf) => leaf?.rule.pushforward !== undefined);
+    return channelwise && path.at(-1)!.rule.pushforwardByChannel ? (path as NetworkLayer[]) : null;
+  }
+
+  /**
+   * A tangent [n, C, ...] pushed forward along `path` (from `forwardPath`),
+   * channel by channel: [n·C, ...] at the end, the tangent of channel c alone
+   * in row n·C + c.
+   */
+  pushforward(
+    theta: Float64Array,
+    cache: ForwardCache,
+    path: readonly NetworkLayer[],
+    tangent: Tensor,
+  ): Tensor {
+    const params = (leaf: NetworkLayer) => this.parametersOf(leaf, theta);
+    const input = (leaf: NetworkLayer) => cache.inputs[leaf.index]!;
+    const top = path.at(-1)!;
+    const below = path
+      .slice(0, -1)
+      .reduce((t, leaf) => leaf.rule.pushforward!(leaf.layer, params(leaf), input(leaf), t, 1), tangent);
+    return top.rule.pushforwardByChannel!(top.layer, params(top), input(top), below);
   }
 
   /** The slots of parametric leaf `index` from its input and the cotangents at its output. */

@@ -26,7 +26,7 @@ function randomMatrix(rows: number, cols: number, seed: number): Tensor {
 const head = (outputs: number, features: number, seed: number) =>
   Linear.fromParameters(randomMatrix(outputs, features, seed), randomMatrix(1, outputs, seed + 1).data);
 
-/** The three networks of the convolutional conformance cases. */
+/** The networks of the convolutional conformance cases. */
 export function smallCnns(): { name: string; model: Sequential; outputs: number }[] {
   const reluMax = new Sequential(
     [
@@ -54,6 +54,21 @@ export function smallCnns(): { name: string; model: Sequential; outputs: number 
       inputShape: [2, 3, 3],
     },
   );
+  // Two convolutions with fewer channels in the first than classes: kron takes
+  // the first one's bias rows in forward mode, through the channelwise layers.
+  const twoConvolutions = new Sequential(
+    [
+      new Conv2d(1, 2, 3, { padding: 1, seed: 9 }),
+      new ReLU(),
+      new MaxPool2d(2),
+      new Tanh(),
+      new Conv2d(2, 3, 2, { seed: 10 }),
+      new ReLU(),
+      new Flatten(),
+      head(3, 12, 11),
+    ],
+    { inputShape: [1, 6, 6] },
+  );
   return [
     { name: 'relu + max pooling', model: reluMax, outputs: 3 },
     {
@@ -62,6 +77,7 @@ export function smallCnns(): { name: string; model: Sequential; outputs: number 
       outputs: 3,
     },
     { name: 'two-channel regression', model: twoChannel, outputs: 2 },
+    { name: 'two convolutions', model: twoConvolutions, outputs: 3 },
   ];
 }
 

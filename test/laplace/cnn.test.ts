@@ -6,10 +6,12 @@
  */
 import { Matrix } from 'ml-matrix';
 import { describe, expect, test } from 'vitest';
+import { conv2d as conv2dOp } from '../../src/autodiff/ops.js';
 import { type HessianStructure, laplace } from '../../src/laplace/index.js';
+import { conv2dRule } from '../../src/laplace/rules/conv2d.js';
 import type { Conv2d, Layer, LayerJSON, Sequential } from '../../src/nn/index.js';
-import { Sequential as SequentialClass } from '../../src/nn/index.js';
-import type { Shape, Tensor } from '../../src/tensor.js';
+import { Conv2d as Conv2dClass, Sequential as SequentialClass } from '../../src/nn/index.js';
+import { type Shape, type Tensor, Tensor as TensorClass } from '../../src/tensor.js';
 import { expectClose } from '../helpers.js';
 import { normalisedCnn, residualCnn, smallCnns } from './cnn-layers.js';
 import { denseGgnOf, fdJacobianOf, randomInputs } from './oracle.js';
@@ -108,6 +110,58 @@ describe.each(smallCnns())('$name', ({ model, outputs }) => {
       const expected = j.mmul(sigma).mmul(j.transpose());
       const fc = (la.predict([x]) as unknown as { functionalCovariance: Tensor }).functionalCovariance;
       expectClose(fc.data, expected.to1DArray(), { rtol: 1e-5, atol: 1e-8 });
+    }
+  });
+});
+
+describe('kron in forward mode', () => {
+  const { model } = smallCnns().find((c) => c.name === 'two convolutions')!;
+  const X = images(model, 6, 41);
+  const y = X.map((_, i) => i % 3);
+  const options = { likelihood: 'classification' as const, subsetOfWeights: 'all' as const };
+
+  test("the first convolution's bias rows pushed up to the second agree with the cotangents pulled down", () => {
+    // Under the generic rule the max pooling pushes nothing forward, so the twin pulls back.
+    const twin = new SequentialClass(
+      model.layers.map((l) => (l.type === 'maxpool2d' ? generic(l) : l)),
+      { inputShape: model.inputShape },
+    );
+    const factors = (m: Sequential) =>
+      (
+        laplace(m, { ...options, hessianStructure: 'kron' }).fit(X, y) as unknown as {
+          kroneckerFactors: { a: Tensor; b: Tensor }[];
+        }
+      ).kroneckerFactors;
+    const forward = factors(model);
+    const backward = factors(twin);
+    expect(forward).toHaveLength(3);
+    forward.forEach((f, i) => {
+      expectClose(f.b, backward[i]!.b, { rtol: 1e-12, atol: 1e-15 });
+      expectClose(f.a, backward[i]!.a, { rtol: 0, atol: 0 });
+    });
+  });
+
+  test('a grouped convolution pushes each input channel forward on its own', () => {
+    const conv = new Conv2dClass(4, 6, 3, { groups: 2, padding: 1, stride: 2, seed: 5 });
+    const x = new TensorClass(Float64Array.from(randomInputs(2, 100, 6).flat()), [2, 4, 5, 5]);
+    const tangent = new TensorClass(Float64Array.from(randomInputs(2, 100, 7).flat()), [2, 4, 5, 5]);
+    const pushed = conv2dRule.pushforwardByChannel!(conv, conv.parameters(), x, tangent);
+    const plane = 6 * 3 * 3;
+    expect(pushed.shape).toEqual([8, 6, 3, 3]);
+    for (let c = 0; c < 4; c++) {
+      const alone = tangent.data.map((v, i) => (Math.floor(i / 25) % 4 === c ? v : 0));
+      const expected = conv2dOp(new TensorClass(alone, [2, 4, 5, 5]), conv.weight, null, {
+        groups: 2,
+        padding: 1,
+        stride: 2,
+      }).data;
+      for (let e = 0; e < 2; e++) {
+        expectClose(
+          pushed.data.subarray((e * 4 + c) * plane, (e * 4 + c + 1) * plane),
+          expected.subarray(e * plane, (e + 1) * plane),
+          { rtol: 1e-14, atol: 1e-15 },
+        );
+      }
     }
   });
 });

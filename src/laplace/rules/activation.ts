@@ -3,31 +3,36 @@
  *
  * No parameters; the pullback multiplies each of an example's m cotangents by
  * σ′(z), which is the tangent of σ at z along ones (σ acts elementwise), so
- * the nn module's σ is the only definition.
+ * the nn module's σ is the only definition. The Jacobian is diagonal, so the
+ * pushforward of tangents is the same product.
  */
 import { jvp } from '../../autodiff/transforms.js';
 import type { Activation } from '../../nn/layers.js';
 import { ones, Tensor } from '../../tensor.js';
 import type { LayerRule } from './rule.js';
 
+/** Each of the m vectors per example of z, [n·m, ...], times σ′(z) elementwise. */
+function scale(layer: Activation, z: Tensor, cotangent: Tensor, m: number): Tensor {
+  const slope = jvp((t: Tensor) => layer.forward(t), [z], [ones(z.shape)])[1].data;
+  const n = z.shape[0]!;
+  const width = slope.length / n;
+  const current = cotangent.data;
+  const scaled = new Float64Array(current.length);
+  for (let e = 0; e < n; e++) {
+    const slopes = e * width;
+    for (let r = 0; r < m; r++) {
+      const row = (e * m + r) * width;
+      for (let j = 0; j < width; j++) scaled[row + j] = current[row + j]! * slope[slopes + j]!;
+    }
+  }
+  return new Tensor(scaled, cotangent.shape);
+}
+
 export const activationRule: LayerRule<Activation> = {
   name: 'activation',
   blocks: () => [],
   forward: (layer, _params, x) => layer.forward(x),
-  pullback(layer, _params, z, cotangent, m) {
-    const slope = jvp((t: Tensor) => layer.forward(t), [z], [ones(z.shape)])[1].data;
-    const n = z.shape[0]!;
-    const width = slope.length / n;
-    const current = cotangent.data;
-    const scaled = new Float64Array(current.length);
-    for (let e = 0; e < n; e++) {
-      const slopes = e * width;
-      for (let r = 0; r < m; r++) {
-        const row = (e * m + r) * width;
-        for (let j = 0; j < width; j++) scaled[row + j] = current[row + j]! * slope[slopes + j]!;
-      }
-    }
-    return new Tensor(scaled, cotangent.shape);
-  },
+  pullback: (layer, _params, z, cotangent, m) => scale(layer, z, cotangent, m),
+  pushforward: (layer, _params, z, tangent, t) => scale(layer, z, tangent, t),
   slots: () => [],
 };

@@ -15,12 +15,12 @@
  * B ⊗ A in the order [out][in][kh][kw] (Grosse and Martens' KFC times L).
  * Pulling back through the layer is the transposed convolution.
  */
-import { conv2dTranspose, convGeometry } from '../../autodiff/primitives/conv.js';
+import { conv2dRaw, conv2dTranspose, convGeometry } from '../../autodiff/primitives/conv.js';
 import { ValueError } from '../../errors.js';
 import { type ConvGeometry, im2col } from '../../kernels/conv.js';
 import { gemm, mat, tr } from '../../kernels/view.js';
 import type { Layer } from '../../nn/module.js';
-import type { Tensor } from '../../tensor.js';
+import { Tensor } from '../../tensor.js';
 import type { LayerRule } from './rule.js';
 
 /** What this rule reads of a Conv2d layer (src/nn/conv2d.ts). */
@@ -38,6 +38,10 @@ function geometry(layer: Conv2dLike, x: Tensor): ConvGeometry {
   const [, channels, height, width] = x.shape as [number, number, number, number];
   const [kernelH, kernelW] = layer.kernelSize;
   return convGeometry(channels, height, width, kernelH, kernelW, layer);
+}
+
+function convOptions(layer: Conv2dLike) {
+  return { stride: layer.stride, padding: layer.padding, dilation: layer.dilation, groups: layer.groups };
 }
 
 /** Numbers per row of the weight's Jacobian for one output channel: C/G·kh·kw. */
@@ -60,13 +64,29 @@ export const conv2dRule: LayerRule<Conv2dLike> = {
   },
   forward: (layer, params, x) => layer.apply(params, x),
   pullback(layer, [weight], x, cotangent) {
-    const options = {
-      stride: layer.stride,
-      padding: layer.padding,
-      dilation: layer.dilation,
-      groups: layer.groups,
-    };
-    return conv2dTranspose(cotangent, weight!, options, [x.shape[2]!, x.shape[3]!]);
+    return conv2dTranspose(cotangent, weight!, convOptions(layer), [x.shape[2]!, x.shape[3]!]);
+  },
+  pushforwardByChannel(layer, [weight], _x, tangent) {
+    // Input channel c alone moves the output by w[:, c] ⋆ x_c: a convolution in
+    // C groups of one input channel each, whose group c has the O filters
+    // w[o, c] (zero for o outside c's group).
+    const { inChannels: channels, outChannels: out, groups } = layer;
+    const [kernelH, kernelW] = layer.kernelSize;
+    const taps = kernelH * kernelW;
+    const perGroup = channels / groups;
+    const w = weight!.data;
+    const split = new Float64Array(channels * out * taps);
+    for (let c = 0; c < channels; c++) {
+      const group = Math.floor(c / perGroup);
+      for (let o = group * (out / groups); o < (group + 1) * (out / groups); o++) {
+        const from = (o * perGroup + (c % perGroup)) * taps;
+        split.set(w.subarray(from, from + taps), (c * out + o) * taps);
+      }
+    }
+    const options = { ...convOptions(layer), groups: channels };
+    const y = conv2dRaw(tangent, new Tensor(split, [channels * out, 1, kernelH, kernelW]), options);
+    const [n, , height, width] = y.shape as [number, number, number, number];
+    return new Tensor(y.data, [n * channels, out, height, width]);
   },
   slots(layer, params, x, cotangent, m) {
     const geo = geometry(layer, x);
@@ -81,64 +101,68 @@ export const conv2dRule: LayerRule<Conv2dLike> = {
     const weightRows = new Float64Array(n * m * out * depth);
     const biasRows = params.length > 1 ? new Float64Array(n * m * out) : null;
     const patches = new Float64Array(groups * depth * positions);
+    // Without groups an example's m cotangents are one matrix [m·O × L], so one
+    // gemm per example forms all its rows; with groups, one per row and group.
+    const together = groups === 1 ? m : 1;
     for (let e = 0; e < n; e++) {
       im2col(x.data, e * imageSize, geo, patches, 0);
-      for (let r = 0; r < m; r++) {
+      for (let r = 0; r < m; r += together) {
         const row = e * m + r;
         for (let group = 0; group < groups; group++) {
           // ∂/∂W_g = G_g X̂_gᵀ: [O/G × L]·[L × depth].
           gemm(
-            mat(weightRows, perGroup, depth, (row * out + group * perGroup) * depth),
+            mat(weightRows, together * perGroup, depth, (row * out + group * perGroup) * depth),
             1,
-            mat(g, perGroup, positions, (row * out + group * perGroup) * positions),
+            mat(g, together * perGroup, positions, (row * out + group * perGroup) * positions),
             tr(mat(patches, depth, positions, group * depth * positions)),
           );
         }
-        if (biasRows) {
-          for (let o = 0; o < out; o++) {
-            let s = 0;
-            const base = (row * out + o) * positions;
-            for (let p = 0; p < positions; p++) s += g[base + p]!;
-            biasRows[row * out + o] = s;
-          }
-        }
+      }
+    }
+    if (biasRows) {
+      for (let i = 0; i < n * m * out; i++) {
+        let s = 0;
+        for (let p = 0; p < positions; p++) s += g[i * positions + p]!;
+        biasRows[i] = s;
       }
     }
     const weightSlot = { a: null, g: weightRows, width: out * depth };
     return biasRows ? [weightSlot, { a: null, g: biasRows, width: out }] : [weightSlot];
   },
-  kronecker(layer, x, cotangent, m) {
-    if (layer.groups !== 1) {
-      throw new ValueError(
-        `KronLaplace: Conv2d with groups = ${layer.groups} has no Kronecker factors; use hessianStructure 'full', 'diag' or 'lowrank'`,
-      );
-    }
-    const geo = geometry(layer, x);
-    const n = x.shape[0]!;
-    const out = layer.outChannels;
-    const depth = depthOf(layer);
-    const positions = geo.outH * geo.outW;
-    const imageSize = geo.channels * geo.height * geo.width;
-    const a = new Float64Array(depth * depth);
-    const patches = new Float64Array(depth * positions);
-    for (let e = 0; e < n; e++) {
-      im2col(x.data, e * imageSize, geo, patches, 0);
-      // A += X̂ₙ X̂ₙᵀ
-      const patchMatrix = mat(patches, depth, positions);
-      gemm(mat(a, depth, depth), 1, patchMatrix, tr(patchMatrix), 1);
-    }
-    // Rows of the bias's Jacobian, Gᵣ 1 summed over positions, then B = Σ (Gᵣ1)(Gᵣ1)ᵀ.
-    const rows = n * m;
-    const summed = new Float64Array(rows * out);
-    const g = cotangent.data;
-    for (let i = 0; i < rows * out; i++) {
-      let s = 0;
-      for (let p = 0; p < positions; p++) s += g[i * positions + p]!;
-      summed[i] = s;
-    }
-    const b = new Float64Array(out * out);
-    const S = mat(summed, rows, out);
-    gemm(mat(b, out, out), 1, tr(S), S);
-    return { a, b, outFeatures: out, inFeatures: depth };
+  kronecker: {
+    inputSums(layer, x) {
+      if (layer.groups !== 1) {
+        throw new ValueError(
+          `KronLaplace: Conv2d with groups = ${layer.groups} has no Kronecker factors; use hessianStructure 'full', 'diag' or 'lowrank'`,
+        );
+      }
+      const geo = geometry(layer, x);
+      const n = x.shape[0]!;
+      const depth = depthOf(layer);
+      const positions = geo.outH * geo.outW;
+      const imageSize = geo.channels * geo.height * geo.width;
+      const a = new Float64Array(depth * depth);
+      const patches = new Float64Array(depth * positions);
+      for (let e = 0; e < n; e++) {
+        im2col(x.data, e * imageSize, geo, patches, 0);
+        // A += X̂ₙ X̂ₙᵀ
+        const patchMatrix = mat(patches, depth, positions);
+        gemm(mat(a, depth, depth), 1, patchMatrix, tr(patchMatrix), 1);
+      }
+      return a;
+    },
+    // The rows of the bias's Jacobian: Gᵣ 1, each cotangent summed over positions.
+    biasRows(layer, cotangent) {
+      const rows = cotangent.shape[0]! * layer.outChannels;
+      const positions = cotangent.size / rows;
+      const g = cotangent.data;
+      const summed = new Float64Array(rows);
+      for (let i = 0; i < rows; i++) {
+        let s = 0;
+        for (let p = 0; p < positions; p++) s += g[i * positions + p]!;
+        summed[i] = s;
+      }
+      return summed;
+    },
   },
 };

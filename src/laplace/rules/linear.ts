@@ -55,16 +55,15 @@ export const linearRule: LayerRule<Linear> = {
   slots(layer, _params, x, cotangent) {
     return [{ a: x.data, g: cotangent.data, width: layer.outFeatures }];
   },
-  kronecker(layer, x, cotangent) {
-    const out = layer.outFeatures;
-    const inn = layer.inFeatures;
-    const rows = cotangent.shape[0]!;
-    const b = new Float64Array(out * out);
-    const G = mat(cotangent.data, rows, out);
-    gemm(mat(b, out, out), 1, tr(G), G);
-    const a = new Float64Array(inn * inn);
-    const X = mat(x.data, x.shape[0]!, inn);
-    gemm(mat(a, inn, inn), 1, tr(X), X);
-    return { b, a, outFeatures: out, inFeatures: inn };
+  kronecker: {
+    inputSums(layer, x) {
+      const inn = layer.inFeatures;
+      const a = new Float64Array(inn * inn);
+      const X = mat(x.data, x.shape[0]!, inn);
+      gemm(mat(a, inn, inn), 1, tr(X), X);
+      return a;
+    },
+    // The bias's Jacobian rows are the cotangents themselves.
+    biasRows: (_layer, cotangent) => cotangent.data,
   },
 };

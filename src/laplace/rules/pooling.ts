@@ -6,11 +6,19 @@
  * each window), and max pooling's sends each window's cotangent to its argmax,
  * which depends on the example but not on which of its m rows is pulled back.
  * So the argmax is found once per example, where the generic rule's vjp would
- * find it again for each row. Flattening is a reshape.
+ * find it again for each row. Tangents pushed forward are read at the same
+ * argmaxes (max pooling) or pooled (average pooling, being linear). Flattening
+ * is a reshape.
  */
 import { reshape } from '../../autodiff/ops.js';
 import { poolGeometry } from '../../autodiff/primitives/pool.js';
-import { avgPool2dTransposeKernel, maxPool2dKernel, type PoolGeometry } from '../../kernels/pool.js';
+import {
+  avgPool2dTransposeKernel,
+  gatherPlanesKernel,
+  maxPool2dKernel,
+  type PoolGeometry,
+  scatterPlanesKernel,
+} from '../../kernels/pool.js';
 import type { Layer } from '../../nn/module.js';
 import { Tensor } from '../../tensor.js';
 import type { LayerRule } from './rule.js';
@@ -33,35 +41,63 @@ const noParameters = {
   slots: () => [],
 };
 
+/** The argmax of every window of every example of x [n, C, H, W], [n·C·H'·W']. */
+function argmaxes(layer: Pool2dLike, x: Tensor): Float64Array {
+  const [n, channels] = x.shape as [number, number];
+  const geo = geometry(layer, x);
+  const indices = new Float64Array(n * channels * geo.outH * geo.outW);
+  maxPool2dKernel(n * channels, geo, x.data, new Float64Array(indices.length), indices);
+  return indices;
+}
+
 export const maxPool2dRule: LayerRule<Pool2dLike> = {
   name: 'maxpool2d',
   ...noParameters,
   forward: (layer, params, x) => layer.apply(params, x),
   pullback(layer, _params, x, cotangent, m) {
     const [n, channels, height, width] = x.shape as [number, number, number, number];
-    const geo = geometry(layer, x);
+    const indices = argmaxes(layer, x);
     const inPlane = height * width;
-    const outPlane = geo.outH * geo.outW;
-    // Argmax of every window of every example, once.
-    const indices = new Float64Array(n * channels * outPlane);
-    maxPool2dKernel(n * channels, geo, x.data, new Float64Array(indices.length), indices);
+    const outPlane = indices.length / (n * channels);
     const out = new Float64Array(n * m * channels * inPlane);
-    const g = cotangent.data;
+    // Each row's cotangent goes to its example's argmaxes.
     for (let e = 0; e < n; e++) {
-      for (let r = 0; r < m; r++) {
-        const row = e * m + r;
-        for (let c = 0; c < channels; c++) {
-          const target = (row * channels + c) * inPlane;
-          const source = (row * channels + c) * outPlane;
-          const argmax = (e * channels + c) * outPlane;
-          for (let q = 0; q < outPlane; q++) {
-            const k = indices[argmax + q]!;
-            if (k >= 0) out[target + k]! += g[source + q]!;
-          }
-        }
+      const argmax = indices.subarray(e * channels * outPlane, (e + 1) * channels * outPlane);
+      for (let row = e * m; row < (e + 1) * m; row++) {
+        scatterPlanesKernel(
+          channels,
+          inPlane,
+          outPlane,
+          cotangent.data.subarray(row * channels * outPlane),
+          argmax,
+          out.subarray(row * channels * inPlane),
+        );
       }
     }
     return new Tensor(out, [n * m, channels, height, width]);
+  },
+  pushforward(layer, _params, x, tangent, t) {
+    const [n, channels, height, width] = x.shape as [number, number, number, number];
+    const indices = argmaxes(layer, x);
+    const inPlane = height * width;
+    const outPlane = indices.length / (n * channels);
+    const out = new Float64Array(n * t * channels * outPlane);
+    // Each window passes on the tangent at its example's argmax.
+    for (let e = 0; e < n; e++) {
+      const argmax = indices.subarray(e * channels * outPlane, (e + 1) * channels * outPlane);
+      for (let row = e * t; row < (e + 1) * t; row++) {
+        gatherPlanesKernel(
+          channels,
+          inPlane,
+          outPlane,
+          tangent.data.subarray(row * channels * inPlane),
+          argmax,
+          out.subarray(row * channels * outPlane),
+        );
+      }
+    }
+    const geo = geometry(layer, x);
+    return new Tensor(out, [n * t, channels, geo.outH, geo.outW]);
   },
 };
 
@@ -76,6 +112,8 @@ export const avgPool2dRule: LayerRule<Pool2dLike> = {
     avgPool2dTransposeKernel(rows * channels, geometry(layer, x), cotangent.data, out);
     return new Tensor(out, [rows, channels, height, width]);
   },
+  // Linear: the pooling itself.
+  pushforward: (layer, params, _x, tangent) => layer.apply(params, tangent),
 };
 
 export const flattenRule: LayerRule<Layer> = {

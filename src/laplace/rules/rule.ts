@@ -35,12 +35,25 @@ export interface Slot {
 
 /** KFLR factors of one layer from one batch (sums over its examples; the caller divides A by N). */
 export interface KroneckerSums {
-  /** Σₙᵣ (Σₚ gₙᵣₚ)(Σₚ gₙᵣₚ)ᵀ over output positions p, [out × out]. */
+  /** Σₙᵣ uₙᵣ uₙᵣᵀ over the rows u of the bias's Jacobian, [out × out]. */
   readonly b: Float64Array;
   /** Σₙ Σₚ aₙₚ aₙₚᵀ over input patches p, [in × in]. */
   readonly a: Float64Array;
   readonly outFeatures: number;
   readonly inFeatures: number;
+}
+
+/**
+ * What KFLR reads of a layer (BackPACK's factors): the weight block is B ⊗ A
+ * with A from the inputs alone and B = Σ uuᵀ over the rows u of the bias's
+ * Jacobian, [out] wide; the bias block is B. Bias entry o moves output channel
+ * o (axis 1) and nothing else, by one everywhere.
+ */
+export interface KroneckerRule<T extends Layer = Layer> {
+  /** Σₙ Σₚ aₙₚ aₙₚᵀ over the batch's input patches p (a Linear layer: its inputs), [in × in]. */
+  inputSums(layer: T, x: Tensor): Float64Array;
+  /** The rows u of the bias's Jacobian, [n·m × out], from the cotangents at the output. */
+  biasRows(layer: T, cotangent: Tensor): Float64Array;
 }
 
 export interface LayerRule<T extends Layer = Layer> {
@@ -51,10 +64,23 @@ export interface LayerRule<T extends Layer = Layer> {
   forward(layer: T, params: readonly Tensor[], x: Tensor): Tensor;
   /** Cotangents [n·m, ...outputShape], m per example of x [n, ...], pulled back to the input. */
   pullback(layer: T, params: readonly Tensor[], x: Tensor, cotangent: Tensor, m: number): Tensor;
+  /**
+   * For layers that act on each channel (axis 1) separately, such as
+   * activations and pooling: tangents [n·t, ...inputShape], t per example of
+   * x [n, ...], pushed forward to the output (the Jacobian with respect to the
+   * input applied to them). A tangent confined to one channel stays there.
+   */
+  pushforward?(layer: T, params: readonly Tensor[], x: Tensor, tangent: Tensor, t: number): Tensor;
+  /**
+   * A tangent [n, C, ...inputShape] split into its C input channels, each
+   * pushed forward on its own: [n·C, ...outputShape]. The Jacobian with respect
+   * to the input only, not moving the bias.
+   */
+  pushforwardByChannel?(layer: T, params: readonly Tensor[], x: Tensor, tangent: Tensor): Tensor;
   /** The slots of the layer's blocks, from its input and the cotangents at its output. */
   slots(layer: T, params: readonly Tensor[], x: Tensor, cotangent: Tensor, m: number): Slot[];
   /** KFLR factors, for layers that have them. */
-  kronecker?(layer: T, x: Tensor, cotangent: Tensor, m: number): KroneckerSums;
+  readonly kronecker?: KroneckerRule<T>;
 }
 
 /**
