@@ -20,15 +20,21 @@
  *                                                         a transposed convolution)
  *
  * where `col2im`, the transpose of `im2col`, adds every entry of a column
- * matrix back into the pixel it was read from. Each product is one gemm per
- * image and group; the unfolded matrix lives in a scratch buffer reused across
- * calls. A 1×1 convolution with unit stride and no padding needs no unfolding:
- * X̂ is the image itself.
- *
+ * matrix back into the pixel it was read from. One image's products are small
+ * (LeNet's first layer: 6 × 25 × 576), so the kernels take the images in
+ * chunks of B and unfold them side by side, X̂ = [X̂₁ … X̂_B] [C·kh·kw, B·H'·W'],
+ * with Ȳ = [Ȳ₁ … Ȳ_B] likewise [O, B·H'·W']: each formula above is then one
+ * product per chunk and group, long enough for the packed gemm, and the
+ * weight gradient's sum over images is its inner dimension. A chunk's columns
+ * (at most 2 MiB) and the output blocks live in scratch buffers reused across
+ * calls; moving the blocks between [O, B·H'·W'] and the NCHW layout is one pass
+ * over the output.
+
  * Kernels in the BLAS sense: arrays, sizes and offsets in, results written into
  * `out`; nothing is validated (the primitives check shapes).
  */
 import { gemmKernel } from './gemm.js';
+import { gemmWasm } from './wasm/gemm.js';
 
 /** The sizes of one convolution: per-image input, kernel, stride, padding, dilation, output. */
 export interface ConvGeometry {
@@ -63,7 +69,9 @@ function validRange(offset: number, stride: number, size: number, outSize: numbe
 
 /**
  * col [C·kh·kw, H'·W'] ← the unfolded image x[xOffset …] of `geo` (zeros
- * where a tap falls in the padding).
+ * where a tap falls in the padding). Row r starts at col[colOffset + r·ld];
+ * the default ld = H'·W' packs the rows, a larger one sets several images'
+ * columns side by side.
  */
 export function im2col(
   x: Float64Array,
@@ -71,16 +79,16 @@ export function im2col(
   geo: ConvGeometry,
   col: Float64Array,
   colOffset: number,
+  ld: number = geo.outH * geo.outW,
 ): void {
   const { channels, height, width, kernelH, kernelW, strideH, strideW, padH, padW } = geo;
   const { dilationH, dilationW, outH, outW } = geo;
-  const plane = outH * outW;
   let row = colOffset;
   for (let c = 0; c < channels; c++) {
     const image = xOffset + c * height * width;
     for (let a = 0; a < kernelH; a++) {
       const rowOffset = a * dilationH - padH;
-      for (let b = 0; b < kernelW; b++, row += plane) {
+      for (let b = 0; b < kernelW; b++, row += ld) {
         const colOffsetW = b * dilationW - padW;
         const [lo, hi] = validRange(colOffsetW, strideW, width, outW);
         for (let i = 0; i < outH; i++) {
@@ -101,23 +109,26 @@ export function im2col(
   }
 }
 
-/** x[xOffset …] += col2im(col): each entry of the column matrix added back to its pixel (padding taps dropped). */
+/**
+ * x[xOffset …] += col2im(col): each entry of the column matrix (row r at
+ * col[colOffset + r·ld]) added back to its pixel, padding taps dropped.
+ */
 function col2im(
   col: Float64Array,
   colOffset: number,
+  ld: number,
   geo: ConvGeometry,
   x: Float64Array,
   xOffset: number,
 ): void {
   const { channels, height, width, kernelH, kernelW, strideH, strideW, padH, padW } = geo;
   const { dilationH, dilationW, outH, outW } = geo;
-  const plane = outH * outW;
   let row = colOffset;
   for (let c = 0; c < channels; c++) {
     const image = xOffset + c * height * width;
     for (let a = 0; a < kernelH; a++) {
       const rowOffset = a * dilationH - padH;
-      for (let b = 0; b < kernelW; b++, row += plane) {
+      for (let b = 0; b < kernelW; b++, row += ld) {
         const colOffsetW = b * dilationW - padW;
         const [lo, hi] = validRange(colOffsetW, strideW, width, outW);
         for (let i = 0; i < outH; i++) {
@@ -133,30 +144,86 @@ function col2im(
   }
 }
 
-let scratch = new Float64Array(0);
+/** The unfolded images of one chunk take at most this many doubles (2 MiB, the size of L2). */
+const CHUNK = 1 << 18;
+
+/** Images per chunk: as many as fit in CHUNK, at least one. */
+function chunkImages(batch: number, geo: ConvGeometry): number {
+  const perImage = geo.channels * geo.kernelH * geo.kernelW * geo.outH * geo.outW;
+  return Math.max(1, Math.min(batch, Math.floor(CHUNK / perImage)));
+}
+
+let colScratch = new Float64Array(0);
+let rowScratch = new Float64Array(0);
 
 /** The shared column buffer, at least `size` long. */
 function columns(size: number): Float64Array {
-  if (scratch.length < size) scratch = new Float64Array(size);
-  return scratch;
+  if (colScratch.length < size) colScratch = new Float64Array(size);
+  return colScratch;
 }
 
-/** No unfolding needed: a 1×1 kernel at unit stride without padding reads the image as X̂. */
-function isPointwise(geo: ConvGeometry): boolean {
-  return (
-    geo.kernelH === 1 &&
-    geo.kernelW === 1 &&
-    geo.strideH === 1 &&
-    geo.strideW === 1 &&
-    geo.padH === 0 &&
-    geo.padW === 0
-  );
+/** The shared buffer of an output-shaped chunk [O, B·L], at least `size` long. */
+function channelRows(size: number): Float64Array {
+  if (rowScratch.length < size) rowScratch = new Float64Array(size);
+  return rowScratch;
+}
+
+/**
+ * rows [O, nb·L] ← t[offset …] read as [nb, O, L]: plane (n, o) becomes block
+ * n of row o, so that a chunk's images sit side by side as in its columns.
+ */
+function gatherChannels(
+  t: Float64Array,
+  offset: number,
+  nb: number,
+  channels: number,
+  plane: number,
+  rows: Float64Array,
+): void {
+  const cols = nb * plane;
+  for (let n = 0; n < nb; n++) {
+    for (let o = 0; o < channels; o++) {
+      const src = offset + (n * channels + o) * plane;
+      const dst = o * cols + n * plane;
+      for (let l = 0; l < plane; l++) rows[dst + l] = t[src + l]!;
+    }
+  }
+}
+
+/** Below this many multiply-adds a product is left to gemmKernel's own choice of path. */
+const SMALL = 40_000;
+
+/**
+ * gemmKernel, but sending every product of at least SMALL multiply-adds to the
+ * packed WebAssembly kernel, even with a side under 8 (six output channels,
+ * 25 taps): a chunk's long side (B·L columns) repays the packing.
+ */
+function gemmChunk(
+  m: number,
+  n: number,
+  k: number,
+  a: Float64Array,
+  aOffset: number,
+  lda: number,
+  transA: boolean,
+  b: Float64Array,
+  bOffset: number,
+  ldb: number,
+  transB: boolean,
+  beta: number,
+  c: Float64Array,
+  cOffset: number,
+  ldc: number,
+): void {
+  const args = [m, n, k, 1, a, aOffset, lda, transA, b, bOffset, ldb, transB, beta, c, cOffset, ldc] as const;
+  if (m * n * k < SMALL || !gemmWasm(...args)) gemmKernel(...args);
 }
 
 /**
  * out [N, O, H', W'] ← conv(x [N, C, H, W], w [O, C/G, kh, kw]) in G groups,
- * plus bias [O] (if not null) on every position of its channel; the bias
- * starts the accumulation, so it costs no extra pass. `out` is overwritten.
+ * plus bias [O] (if not null) on every position of its channel. `out` is
+ * overwritten. Images go in chunks: the chunk's columns side by side, then
+ * one product per group, W_g·[X̂₁ … X̂_B]_g, and its blocks moved to their images.
  */
 export function conv2dKernel(
   batch: number,
@@ -170,39 +237,46 @@ export function conv2dKernel(
 ): void {
   const { channels, height, width, kernelH, kernelW, outH, outW } = geo;
   const plane = outH * outW;
+  const imageSize = channels * height * width;
   const depth = (channels / groups) * kernelH * kernelW;
   const perGroup = outChannels / groups;
-  const pointwise = isPointwise(geo);
-  const col = pointwise ? x : columns(channels * kernelH * kernelW * plane);
-  for (let n = 0; n < batch; n++) {
-    const image = n * channels * height * width;
-    if (!pointwise) im2col(x, image, geo, col, 0);
-    const base = pointwise ? image : 0;
-    if (bias !== null) {
-      for (let o = 0; o < outChannels; o++) {
-        const start = (n * outChannels + o) * plane;
-        out.fill(bias[o]!, start, start + plane);
-      }
-    }
+  const chunk = chunkImages(batch, geo);
+  const col = columns(groups * depth * chunk * plane);
+  const y = channelRows(outChannels * chunk * plane);
+  for (let n0 = 0; n0 < batch; n0 += chunk) {
+    const nb = Math.min(chunk, batch - n0);
+    const cols = nb * plane;
+    for (let n = 0; n < nb; n++) im2col(x, (n0 + n) * imageSize, geo, col, n * plane, cols);
     for (let g = 0; g < groups; g++) {
-      gemmKernel(
+      const a = g * perGroup * depth;
+      gemmChunk(
         perGroup,
-        plane,
+        cols,
         depth,
-        1,
         w,
-        g * perGroup * depth,
+        a,
         depth,
         false,
         col,
-        base + g * depth * plane,
-        plane,
+        g * depth * cols,
+        cols,
         false,
-        bias === null ? 0 : 1,
-        out,
-        (n * outChannels + g * perGroup) * plane,
-        plane,
+        0,
+        y,
+        g * perGroup * cols,
+        cols,
       );
+    }
+    for (let n = 0; n < nb; n++) {
+      for (let o = 0; o < outChannels; o++) {
+        const src = o * cols + n * plane;
+        const dst = ((n0 + n) * outChannels + o) * plane;
+        if (bias === null) for (let l = 0; l < plane; l++) out[dst + l] = y[src + l]!;
+        else {
+          const b = bias[o]!;
+          for (let l = 0; l < plane; l++) out[dst + l] = b + y[src + l]!;
+        }
+      }
     }
   }
 }
@@ -210,7 +284,8 @@ export function conv2dKernel(
 /**
  * dw [O, C/G, kh, kw] ← Σₙ Ȳₙ·X̂ₙᵀ per group: the weight gradient of the
  * convolution for images x [N, C, H, W] and output cotangent g [N, O, H', W'].
- * `dw` is overwritten.
+ * `dw` is overwritten. A chunk of images adds one product per group,
+ * [Ȳ₁ … Ȳ_B]_g·[X̂₁ … X̂_B]_gᵀ, its inner dimension running over the chunk's positions.
  */
 export function conv2dWeightGradKernel(
   batch: number,
@@ -223,32 +298,35 @@ export function conv2dWeightGradKernel(
 ): void {
   const { channels, height, width, kernelH, kernelW, outH, outW } = geo;
   const plane = outH * outW;
+  const imageSize = channels * height * width;
   const depth = (channels / groups) * kernelH * kernelW;
   const perGroup = outChannels / groups;
-  const pointwise = isPointwise(geo);
-  const col = pointwise ? x : columns(channels * kernelH * kernelW * plane);
+  const chunk = chunkImages(batch, geo);
+  const col = columns(groups * depth * chunk * plane);
+  const gRows = channelRows(outChannels * chunk * plane);
   dw.fill(0, 0, outChannels * depth);
-  for (let n = 0; n < batch; n++) {
-    const image = n * channels * height * width;
-    if (!pointwise) im2col(x, image, geo, col, 0);
-    const base = pointwise ? image : 0;
+  for (let n0 = 0; n0 < batch; n0 += chunk) {
+    const nb = Math.min(chunk, batch - n0);
+    const cols = nb * plane;
+    for (let n = 0; n < nb; n++) im2col(x, (n0 + n) * imageSize, geo, col, n * plane, cols);
+    gatherChannels(g, n0 * outChannels * plane, nb, outChannels, plane, gRows);
     for (let k = 0; k < groups; k++) {
-      gemmKernel(
+      const c = k * perGroup * depth;
+      gemmChunk(
         perGroup,
         depth,
-        plane,
-        1,
-        g,
-        (n * outChannels + k * perGroup) * plane,
-        plane,
+        cols,
+        gRows,
+        k * perGroup * cols,
+        cols,
         false,
         col,
-        base + k * depth * plane,
-        plane,
+        k * depth * cols,
+        cols,
         true,
         1,
         dw,
-        k * perGroup * depth,
+        c,
         depth,
       );
     }
@@ -258,7 +336,8 @@ export function conv2dWeightGradKernel(
 /**
  * dx [N, C, H, W] ← col2im(W_gᵀ·Ȳ_g) per image and group: the input gradient of
  * the convolution (a transposed convolution) for output cotangent
- * g [N, O, H', W'] and weight w. `dx` is overwritten.
+ * g [N, O, H', W'] and weight w. `dx` is overwritten. A chunk of images takes
+ * one product per group, W_gᵀ·[Ȳ₁ … Ȳ_B]_g, then each image's columns are folded back.
  */
 export function conv2dTransposeKernel(
   batch: number,
@@ -271,34 +350,37 @@ export function conv2dTransposeKernel(
 ): void {
   const { channels, height, width, kernelH, kernelW, outH, outW } = geo;
   const plane = outH * outW;
+  const imageSize = channels * height * width;
   const depth = (channels / groups) * kernelH * kernelW;
   const perGroup = outChannels / groups;
-  const pointwise = isPointwise(geo);
-  const col = pointwise ? dx : columns(channels * kernelH * kernelW * plane);
-  if (!pointwise) dx.fill(0, 0, batch * channels * height * width);
-  for (let n = 0; n < batch; n++) {
-    const image = n * channels * height * width;
-    const base = pointwise ? image : 0;
+  const chunk = chunkImages(batch, geo);
+  const col = columns(groups * depth * chunk * plane);
+  const gRows = channelRows(outChannels * chunk * plane);
+  dx.fill(0, 0, batch * imageSize);
+  for (let n0 = 0; n0 < batch; n0 += chunk) {
+    const nb = Math.min(chunk, batch - n0);
+    const cols = nb * plane;
+    gatherChannels(g, n0 * outChannels * plane, nb, outChannels, plane, gRows);
     for (let k = 0; k < groups; k++) {
-      gemmKernel(
+      const a = k * perGroup * depth;
+      gemmChunk(
         depth,
-        plane,
+        cols,
         perGroup,
-        1,
         w,
-        k * perGroup * depth,
+        a,
         depth,
         true,
-        g,
-        (n * outChannels + k * perGroup) * plane,
-        plane,
+        gRows,
+        k * perGroup * cols,
+        cols,
         false,
         0,
         col,
-        base + k * depth * plane,
-        plane,
+        k * depth * cols,
+        cols,
       );
     }
-    if (!pointwise) col2im(col, 0, geo, dx, image);
+    for (let n = 0; n < nb; n++) col2im(col, n * plane, cols, geo, dx, (n0 + n) * imageSize);
   }
 }

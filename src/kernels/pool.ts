@@ -39,13 +39,13 @@ export interface PoolGeometry {
 
 /**
  * out [planes, H', W'] ← window maxima of x [planes, H, W]; indices (same
- * shape, may be null) ← their argmax positions within the plane.
+ * shape) ← their argmax positions within the plane. Either may be null.
  */
 export function maxPool2dKernel(
   planes: number,
   geo: PoolGeometry,
   x: Float64Array,
-  out: Float64Array,
+  out: Float64Array | null,
   indices: Float64Array | null,
 ): void {
   const { height, width, kernelH, kernelW, strideH, strideW, padH, padW } = geo;
@@ -79,7 +79,7 @@ export function maxPool2dKernel(
             }
           }
         }
-        out[o] = best;
+        if (out !== null) out[o] = best;
         if (indices !== null) indices[o] = arg;
       }
     }
@@ -94,7 +94,7 @@ function maxPool2dInterior(
   planes: number,
   geo: PoolGeometry,
   x: Float64Array,
-  out: Float64Array,
+  out: Float64Array | null,
   indices: Float64Array | null,
 ): void {
   const { height, width, kernelH, kernelW, strideH, strideW, dilationH, dilationW, outH, outW } = geo;
@@ -118,7 +118,7 @@ function maxPool2dInterior(
             }
           }
         }
-        out[o] = best;
+        if (out !== null) out[o] = best;
         if (indices !== null) indices[o] = arg - base;
       }
     }

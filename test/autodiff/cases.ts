@@ -389,6 +389,7 @@ const samplers: Record<string, Sampler> = {
   div: binary((x, y) => x / y, normal, awayFromZero),
   pow: binary((x, y) => Math.exp(y * Math.log(x)), positive, moderate),
   tanhBackward: binary((y, t) => t * (1 - y * y), moderate, normal),
+  reluBackward: binary((x, t) => (x > 0 ? t : 0), awayFromZero, normal),
   maximum: binary(Math.max, normal, normal),
   minimum: binary(Math.min, normal, normal),
   greater: binary((x, y) => Number(x > y), grid, grid, false),

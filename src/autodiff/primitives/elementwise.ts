@@ -244,7 +244,7 @@ export const reluP = unary({
   kernel: (x, out) => {
     for (let i = 0; i < x.length; i++) out[i] = Math.max(x[i]!, 0);
   },
-  derivative: (x) => greater(x, 0), // 0 at the kink, as JAX and PyTorch
+  derivativeTimes: (x, _y, t) => reluBackward(x, t),
 });
 
 /** softplus x = log(1 + eˣ) = max(x, 0) + log1p(e^(−|x|)), stable for large |x|. */
@@ -442,6 +442,27 @@ function tanhBackward(y: Tensor, t: Tensor): Tensor {
   return bind(tanhBackwardP, [y, t], NO_PARAMS);
 }
 
+/**
+ * t·[x > 0]: a tangent or cotangent t through relu at input x, in one pass
+ * instead of two (it is the backward pass of every relu layer); 0 at the kink,
+ * as JAX and PyTorch. The product with the 0/1 mask keeps the bits of
+ * mul(t, greater(x, 0)). Linear in t and piecewise constant in x, so its
+ * rules are itself in t and zero in x.
+ */
+export const reluBackwardP = binary({
+  name: 'reluBackward',
+  kernel: (n, a, ia, sa, b, ib, sb, out, io) => {
+    for (let k = 0; k < n; k++, ia += sa, ib += sb) out[io + k] = b[ib]! * (a[ia]! > 0 ? 1 : 0);
+  },
+  jvp: ([x], [, dt]) => (dt ? reluBackward(x!, dt) : null),
+  vjp: (ct, [x], _out, _params, [, wantT]) => [null, wantT ? reluBackward(x!, ct) : null],
+});
+
+/** t·[x > 0] as one primitive: relu's rules call it; not public API. */
+function reluBackward(x: Tensor, t: Tensor): Tensor {
+  return bind(reluBackwardP, [x, t], NO_PARAMS);
+}
+
 export const maximumP = binary({
   name: 'maximum',
   kernel: (n, a, ia, sa, b, ib, sb, out, io) => {
@@ -564,6 +585,7 @@ export const elementwisePrimitives: readonly Primitive[] = [
   divP,
   powP,
   tanhBackwardP,
+  reluBackwardP,
   maximumP,
   minimumP,
   greaterP,

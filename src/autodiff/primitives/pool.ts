@@ -38,7 +38,7 @@ import {
   scatterPlanesKernel,
 } from '../../kernels/pool.js';
 import { type Shape, shapeString, shapesEqual, sizeOf, Tensor } from '../../tensor.js';
-import { bind, type Primitive } from '../core.js';
+import { bind, isEager, type Primitive } from '../core.js';
 import { broadcastTo } from '../ops.js';
 import { NO_PARAMS, type NoParams } from './elementwise.js';
 
@@ -106,8 +106,15 @@ function planesOf(shape: Shape, p: PoolParams): [number, PoolGeometry] {
 // ---------------------------------------------------------------------------
 // Max pooling
 
+/**
+ * y = maxPool2d(x). Under a transformation it is written as
+ * gather(x, argmax(x)): the backward pass then scatters at the indices the
+ * forward pass found instead of scanning the windows again. Evaluated directly,
+ * one pass gives the maxima alone.
+ */
 export function maxPool2dRaw(x: Tensor, params: PoolParams): Tensor {
-  return bind(maxPool2dP, [x], params);
+  if (isEager()) return bind(maxPool2dP, [x], params);
+  return maxPool2dGather(x, maxPool2dArgmax(x, params));
 }
 
 /** The first-maximum positions ih·W + iw of every window, an integer-valued tensor of the output's shape. */
@@ -147,9 +154,8 @@ export const maxPool2dArgmaxP: Primitive<PoolParams> = {
   shape: ([x], p) => pooledShape('maxPool2dArgmax', x!, p),
   impl([x], p, shape) {
     const [planes, geo] = planesOf(x!.shape, p);
-    const values = new Float64Array(sizeOf(shape));
     const indices = new Float64Array(sizeOf(shape));
-    maxPool2dKernel(planes, geo, x!.data, values, indices);
+    maxPool2dKernel(planes, geo, x!.data, null, indices);
     return new Tensor(indices, shape);
   },
   jvp: () => null,

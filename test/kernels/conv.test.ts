@@ -1,0 +1,223 @@
+/**
+ * The convolution kernels against one direct loop over PyTorch's definition,
+ * which visits every term w[o, c, a, b]·x[n, g·C/G + c, ih, iw] of
+ * y[n, o, i, j] once and so gives all three maps at the same time:
+ *
+ *   y[n, o, i, j] += w·x,   dw[o, c, a, b] += ḡ[n, o, i, j]·x,   dx[n, ·, ih, iw] += w·ḡ[n, o, i, j].
+ *
+ * Sizes are chosen so that the images fall into several chunks (a chunk is
+ * capped at 2¹⁸ doubles of unfolded columns), the products take the packed
+ * path with a side under 8, and every option (groups, stride, padding,
+ * dilation, rectangular kernels) is met; im2col with a leading dimension lays
+ * images side by side.
+ */
+import { describe, expect, test } from 'vitest';
+import {
+  type ConvGeometry,
+  conv2dKernel,
+  conv2dTransposeKernel,
+  conv2dWeightGradKernel,
+  convOutputSize,
+  im2col,
+} from '../../src/kernels/conv.js';
+import { seededRng } from '../../src/random.js';
+import { expectClose } from '../helpers.js';
+
+interface Case {
+  batch: number;
+  channels: number;
+  out: number;
+  groups: number;
+  size: [number, number];
+  kernel: [number, number];
+  stride: [number, number];
+  padding: [number, number];
+  dilation: [number, number];
+}
+
+function geometry(c: Case): ConvGeometry {
+  const axis = (k: 0 | 1) => convOutputSize(c.size[k], c.kernel[k], c.stride[k], c.padding[k], c.dilation[k]);
+  return {
+    channels: c.channels,
+    height: c.size[0],
+    width: c.size[1],
+    kernelH: c.kernel[0],
+    kernelW: c.kernel[1],
+    strideH: c.stride[0],
+    strideW: c.stride[1],
+    padH: c.padding[0],
+    padW: c.padding[1],
+    dilationH: c.dilation[0],
+    dilationW: c.dilation[1],
+    outH: axis(0),
+    outW: axis(1),
+  };
+}
+
+/** y = conv(x, w) + b, dw = ∇w(x, ḡ) and dx = convᵀ(ḡ, w), one term at a time. */
+function directLoop(
+  c: Case,
+  geo: ConvGeometry,
+  x: Float64Array,
+  w: Float64Array,
+  b: Float64Array,
+  g: Float64Array,
+) {
+  const { batch, channels, out, groups } = c;
+  const { height, width, kernelH, kernelW, outH, outW } = geo;
+  const perGroupIn = channels / groups;
+  const perGroupOut = out / groups;
+  const y = new Float64Array(batch * out * outH * outW);
+  const dw = new Float64Array(w.length);
+  const dx = new Float64Array(x.length);
+  for (let n = 0; n < batch; n++)
+    for (let o = 0; o < out; o++)
+      for (let i = 0; i < outH; i++)
+        for (let j = 0; j < outW; j++) {
+          const yi = ((n * out + o) * outH + i) * outW + j;
+          let s = b[o]!;
+          for (let ci = 0; ci < perGroupIn; ci++)
+            for (let a = 0; a < kernelH; a++)
+              for (let bb = 0; bb < kernelW; bb++) {
+                const ih = i * geo.strideH - geo.padH + a * geo.dilationH;
+                const iw = j * geo.strideW - geo.padW + bb * geo.dilationW;
+                if (ih < 0 || ih >= height || iw < 0 || iw >= width) continue;
+                const channel = Math.floor(o / perGroupOut) * perGroupIn + ci;
+                const xi = ((n * channels + channel) * height + ih) * width + iw;
+                const wi = ((o * perGroupIn + ci) * kernelH + a) * kernelW + bb;
+                s += w[wi]! * x[xi]!;
+                dw[wi]! += g[yi]! * x[xi]!;
+                dx[xi]! += w[wi]! * g[yi]!;
+              }
+          y[yi] = s;
+        }
+  return { y, dw, dx };
+}
+
+const cases: [string, Case][] = [
+  [
+    'LeNet-like, several chunks, six output channels',
+    {
+      batch: 12,
+      channels: 2,
+      out: 6,
+      groups: 1,
+      size: [40, 40],
+      kernel: [3, 3],
+      stride: [1, 1],
+      padding: [0, 0],
+      dilation: [1, 1],
+    },
+  ],
+  [
+    'stride, padding and dilation, rectangular',
+    {
+      batch: 9,
+      channels: 3,
+      out: 5,
+      groups: 1,
+      size: [37, 30],
+      kernel: [3, 2],
+      stride: [2, 1],
+      padding: [1, 2],
+      dilation: [2, 1],
+    },
+  ],
+  [
+    'groups',
+    {
+      batch: 7,
+      channels: 4,
+      out: 6,
+      groups: 2,
+      size: [33, 33],
+      kernel: [4, 4],
+      stride: [1, 2],
+      padding: [2, 0],
+      dilation: [1, 1],
+    },
+  ],
+  [
+    'pointwise',
+    {
+      batch: 5,
+      channels: 3,
+      out: 4,
+      groups: 1,
+      size: [50, 50],
+      kernel: [1, 1],
+      stride: [1, 1],
+      padding: [0, 0],
+      dilation: [1, 1],
+    },
+  ],
+  [
+    'tiny',
+    {
+      batch: 2,
+      channels: 1,
+      out: 2,
+      groups: 1,
+      size: [4, 3],
+      kernel: [2, 2],
+      stride: [1, 1],
+      padding: [1, 0],
+      dilation: [1, 1],
+    },
+  ],
+];
+
+describe('convolution kernels', () => {
+  test.each(cases)('%s: forward, weight gradient and input gradient match the direct loop', (_name, c) => {
+    const geo = geometry(c);
+    const rng = seededRng(c.batch * 31 + c.channels);
+    const normals = (n: number) => Float64Array.from({ length: n }, () => rng.normal());
+    const x = normals(c.batch * c.channels * c.size[0] * c.size[1]);
+    const w = normals(((c.out * c.channels) / c.groups) * c.kernel[0] * c.kernel[1]);
+    const b = normals(c.out);
+    const g = normals(c.batch * c.out * geo.outH * geo.outW);
+    const expected = directLoop(c, geo, x, w, b, g);
+
+    // Outputs start as garbage: every kernel overwrites.
+    const y = new Float64Array(expected.y.length).fill(Number.NaN);
+    conv2dKernel(c.batch, c.out, c.groups, geo, x, w, b, y);
+    expectClose(y, expected.y);
+    const dw = new Float64Array(w.length).fill(Number.NaN);
+    conv2dWeightGradKernel(c.batch, c.out, c.groups, geo, x, g, dw);
+    expectClose(dw, expected.dw);
+    const dx = new Float64Array(x.length).fill(Number.NaN);
+    conv2dTransposeKernel(c.batch, c.out, c.groups, geo, g, w, dx);
+    expectClose(dx, expected.dx);
+
+    const yNoBias = new Float64Array(y.length);
+    conv2dKernel(c.batch, c.out, c.groups, geo, x, w, null, yNoBias);
+    const plane = geo.outH * geo.outW;
+    expectClose(
+      yNoBias,
+      expected.y.map((v, i) => v - b[Math.floor(i / plane) % c.out]!),
+      { rtol: 1e-9, atol: 1e-9 },
+    );
+  });
+
+  test('im2col with a leading dimension places each image at its column offset', () => {
+    const c = cases[1]![1];
+    const geo = geometry(c);
+    const plane = geo.outH * geo.outW;
+    const rows = c.channels * c.kernel[0] * c.kernel[1];
+    const imageSize = c.channels * c.size[0] * c.size[1];
+    const rng = seededRng(5);
+    const x = Float64Array.from({ length: 3 * imageSize }, () => rng.normal());
+    const side = new Float64Array(rows * 3 * plane);
+    for (let n = 0; n < 3; n++) im2col(x, n * imageSize, geo, side, n * plane, 3 * plane);
+    for (let n = 0; n < 3; n++) {
+      const alone = new Float64Array(rows * plane);
+      im2col(x, n * imageSize, geo, alone, 0);
+      for (let r = 0; r < rows; r++) {
+        const start = r * 3 * plane + n * plane;
+        expect(Array.from(side.subarray(start, start + plane))).toEqual(
+          Array.from(alone.subarray(r * plane, (r + 1) * plane)),
+        );
+      }
+    }
+  });
+});
