@@ -142,12 +142,16 @@ export const conv2dRule: LayerRule<Conv2dLike> = {
       const positions = geo.outH * geo.outW;
       const imageSize = geo.channels * geo.height * geo.width;
       const a = new Float64Array(depth * depth);
-      const patches = new Float64Array(depth * positions);
-      for (let e = 0; e < n; e++) {
-        im2col(x.data, e * imageSize, geo, patches, 0);
-        // A += X̂ₙ X̂ₙᵀ
-        const patchMatrix = mat(patches, depth, positions);
-        gemm(mat(a, depth, depth), 1, patchMatrix, tr(patchMatrix), 1);
+      // A += [X̂ₙ …] [X̂ₙ …]ᵀ for a chunk of images unfolded side by side (about 256k numbers).
+      const chunk = Math.max(1, Math.min(n, Math.floor(262_144 / (depth * positions))));
+      const patches = new Float64Array(depth * chunk * positions);
+      for (let start = 0; start < n; start += chunk) {
+        const count = Math.min(chunk, n - start);
+        const ld = count * positions;
+        for (let e = 0; e < count; e++)
+          im2col(x.data, (start + e) * imageSize, geo, patches, e * positions, ld);
+        const unfolded = mat(patches, depth, ld);
+        gemm(mat(a, depth, depth), 1, unfolded, tr(unfolded), 1);
       }
       return a;
     },
