@@ -30,6 +30,11 @@ export interface JacobianFactors {
   /** Slot `index`'s (a, g) (see rules/index.ts), formed by its layer's rule on first use. */
   slot(index: number): Slot;
   /**
+   * Slot `index`'s rows squared and summed over the batch, [width], when its
+   * layer's rule forms them for this alone (`rowSquares`); else null.
+   */
+  rowSquares(index: number): Float64Array | null;
+  /**
    * Rows of the bias's Jacobian of a layer with Kronecker factors (its rule's
    * `kronecker`), [n·m × out]: from the cotangents at its output, or, for the
    * lowest layer of a KFLR fit, from tangents pushed forward to the next.
@@ -92,6 +97,7 @@ export function jacobianFactors(
   const cotangents = network.backward(theta, cache, seeds.rows, m, path ? lowest + 1 : lowest);
   const inputs = network.parametric.map((entry, i) => (i >= lowest ? cache.inputs[entry.index] : undefined));
   const formed = new Map<number, Slot[]>();
+  const squared = new Map<number, Float64Array[]>();
   const rowsOfBias = new Map<number, Float64Array>();
   /** u for the lowest layer: its bias directions pushed up to the next layer, against the cotangents there. */
   const forwardRows = (): Float64Array => {
@@ -117,6 +123,18 @@ export function jacobianFactors(
   return {
     n,
     m,
+    rowSquares(index) {
+      const layer = network.layerOfSlot(index);
+      const entry = network.parametric[layer]!;
+      if (!entry.rule.rowSquares) return null;
+      let squares = squared.get(layer);
+      if (squares === undefined) {
+        const params = network.parametersOf(entry, theta);
+        squares = entry.rule.rowSquares(entry.layer, params, inputs[layer]!, cotangents[layer]!, m);
+        squared.set(layer, squares);
+      }
+      return squares[index - entry.firstSlot]!;
+    },
     biasRows(layer) {
       let u = rowsOfBias.get(layer);
       if (u === undefined) {
@@ -159,6 +177,7 @@ export function sliceFactors(factors: JacobianFactors, start: number, end: numbe
         width: slot.width,
       };
     },
+    rowSquares: () => null,
     biasRows(layer) {
       const u = factors.biasRows(layer);
       return rows(u, u.length / factors.n);
@@ -431,6 +450,11 @@ export function gramDiagonal(factors: JacobianFactors, network: Network, selecti
   const full = new Float64Array(network.nParams);
   const { n, m } = factors;
   for (const block of selection.blocks) {
+    const squares = block.structure === 'direct' ? factors.rowSquares(block.slot) : null;
+    if (squares) {
+      for (let i = 0; i < squares.length; i++) full[block.offset + i]! += squares[i]!;
+      continue;
+    }
     const { g, a, width } = factors.slot(block.slot);
     // Σᵣ g[n, r, i]² for each example and column of g.
     const gSquared = new Float64Array(n * width);

@@ -10,7 +10,13 @@ import { conv2d as conv2dOp } from '../../src/autodiff/ops.js';
 import { type HessianStructure, laplace } from '../../src/laplace/index.js';
 import { conv2dRule } from '../../src/laplace/rules/conv2d.js';
 import type { Conv2d, Layer, LayerJSON, Sequential } from '../../src/nn/index.js';
-import { Conv2d as Conv2dClass, Sequential as SequentialClass } from '../../src/nn/index.js';
+import {
+  Conv2d as Conv2dClass,
+  Flatten as FlattenClass,
+  Linear as LinearClass,
+  Sequential as SequentialClass,
+  Tanh as TanhClass,
+} from '../../src/nn/index.js';
 import { type Shape, type Tensor, Tensor as TensorClass } from '../../src/tensor.js';
 import { expectClose } from '../helpers.js';
 import { normalisedCnn, residualCnn, smallCnns } from './cnn-layers.js';
@@ -112,6 +118,33 @@ describe.each(smallCnns())('$name', ({ model, outputs }) => {
       expectClose(fc.data, expected.to1DArray(), { rtol: 1e-5, atol: 1e-8 });
     }
   });
+});
+
+test('a grouped convolution: full and diag equal the dense GGN', () => {
+  const model = new SequentialClass(
+    [
+      new Conv2dClass(2, 4, 2, { groups: 2, seed: 51 }),
+      new TanhClass(),
+      new FlattenClass(),
+      new LinearClass(16, 3, { seed: 52 }),
+    ],
+    { inputShape: [2, 3, 3] },
+  );
+  const X = images(model, 5, 53);
+  const y = X.map((_, i) => i % 3);
+  const ggn = denseGgnOf(model, X, 'classification');
+  const options = { likelihood: 'classification' as const, subsetOfWeights: 'all' as const };
+  const full = laplace(model, { ...options, hessianStructure: 'full' }).fit(X, y);
+  expectClose((full as unknown as { hessian: Tensor }).hessian.data, ggn.to1DArray(), {
+    rtol: 1e-6,
+    atol: 1e-7,
+  });
+  const diag = laplace(model, { ...options, hessianStructure: 'diag' }).fit(X, y);
+  expectClose(
+    (diag as unknown as { hessian: Tensor }).hessian.data,
+    Array.from({ length: model.nParams }, (_, i) => ggn.get(i, i)),
+    { rtol: 1e-6, atol: 1e-7 },
+  );
 });
 
 describe('kron in forward mode', () => {

@@ -49,6 +49,62 @@ function depthOf(layer: Conv2dLike): number {
   return (layer.inChannels / layer.groups) * layer.kernelSize[0] * layer.kernelSize[1];
 }
 
+/**
+ * The weight's rows ∂/∂W = Gᵣ X̂ₙᵀ of every example n in turn, [m·O × depth],
+ * written into `rows` from n·stride; `visit(n)` after each.
+ */
+function formWeightRows(
+  layer: Conv2dLike,
+  x: Tensor,
+  cotangent: Tensor,
+  m: number,
+  rows: Float64Array,
+  stride: number,
+  visit?: (e: number) => void,
+): void {
+  const geo = geometry(layer, x);
+  const n = x.shape[0]!;
+  const { outChannels: out, groups } = layer;
+  const perGroup = out / groups;
+  const depth = depthOf(layer);
+  const positions = geo.outH * geo.outW;
+  const imageSize = geo.channels * geo.height * geo.width;
+  const g = cotangent.data;
+  const patches = new Float64Array(groups * depth * positions);
+  // Without groups an example's m cotangents are one matrix [m·O × L], so one
+  // gemm per example forms all its rows; with groups, one per row and group.
+  const together = groups === 1 ? m : 1;
+  for (let e = 0; e < n; e++) {
+    im2col(x.data, e * imageSize, geo, patches, 0);
+    for (let r = 0; r < m; r += together) {
+      for (let group = 0; group < groups; group++) {
+        // ∂/∂W_g = G_g X̂_gᵀ: [O/G × L]·[L × depth].
+        gemm(
+          mat(rows, together * perGroup, depth, e * stride + (r * out + group * perGroup) * depth),
+          1,
+          mat(g, together * perGroup, positions, ((e * m + r) * out + group * perGroup) * positions),
+          tr(mat(patches, depth, positions, group * depth * positions)),
+        );
+      }
+    }
+    visit?.(e);
+  }
+}
+
+/** The rows of the bias's Jacobian: Gᵣ 1, each cotangent summed over positions, [n·m × O]. */
+function biasRowsOf(layer: Conv2dLike, cotangent: Tensor): Float64Array {
+  const rows = cotangent.shape[0]! * layer.outChannels;
+  const positions = cotangent.size / rows;
+  const g = cotangent.data;
+  const summed = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    let s = 0;
+    for (let p = 0; p < positions; p++) s += g[i * positions + p]!;
+    summed[i] = s;
+  }
+  return summed;
+}
+
 export const conv2dRule: LayerRule<Conv2dLike> = {
   name: 'conv2d',
   blocks(layer) {
@@ -89,45 +145,27 @@ export const conv2dRule: LayerRule<Conv2dLike> = {
     return new Tensor(y.data, [n * channels, out, height, width]);
   },
   slots(layer, params, x, cotangent, m) {
-    const geo = geometry(layer, x);
-    const n = x.shape[0]!;
     const out = layer.outChannels;
-    const groups = layer.groups;
-    const perGroup = out / groups;
-    const depth = depthOf(layer);
-    const positions = geo.outH * geo.outW;
-    const imageSize = geo.channels * geo.height * geo.width;
-    const g = cotangent.data;
-    const weightRows = new Float64Array(n * m * out * depth);
-    const biasRows = params.length > 1 ? new Float64Array(n * m * out) : null;
-    const patches = new Float64Array(groups * depth * positions);
-    // Without groups an example's m cotangents are one matrix [m·O × L], so one
-    // gemm per example forms all its rows; with groups, one per row and group.
-    const together = groups === 1 ? m : 1;
-    for (let e = 0; e < n; e++) {
-      im2col(x.data, e * imageSize, geo, patches, 0);
-      for (let r = 0; r < m; r += together) {
-        const row = e * m + r;
-        for (let group = 0; group < groups; group++) {
-          // ∂/∂W_g = G_g X̂_gᵀ: [O/G × L]·[L × depth].
-          gemm(
-            mat(weightRows, together * perGroup, depth, (row * out + group * perGroup) * depth),
-            1,
-            mat(g, together * perGroup, positions, (row * out + group * perGroup) * positions),
-            tr(mat(patches, depth, positions, group * depth * positions)),
-          );
-        }
-      }
-    }
-    if (biasRows) {
-      for (let i = 0; i < n * m * out; i++) {
-        let s = 0;
-        for (let p = 0; p < positions; p++) s += g[i * positions + p]!;
-        biasRows[i] = s;
-      }
-    }
-    const weightSlot = { a: null, g: weightRows, width: out * depth };
-    return biasRows ? [weightSlot, { a: null, g: biasRows, width: out }] : [weightSlot];
+    const width = out * depthOf(layer);
+    const weightRows = new Float64Array(cotangent.shape[0]! * width);
+    formWeightRows(layer, x, cotangent, m, weightRows, m * width);
+    const weightSlot = { a: null, g: weightRows, width };
+    if (params.length === 1) return [weightSlot];
+    return [weightSlot, { a: null, g: biasRowsOf(layer, cotangent), width: out }];
+  },
+  rowSquares(layer, params, x, cotangent, m) {
+    // Each example's rows are formed in one scratch matrix, squared and summed there.
+    const width = layer.outChannels * depthOf(layer);
+    const rows = new Float64Array(m * width);
+    const weight = new Float64Array(width);
+    formWeightRows(layer, x, cotangent, m, rows, 0, () => {
+      for (let r = 0; r < m; r++) for (let i = 0; i < width; i++) weight[i]! += rows[r * width + i]! ** 2;
+    });
+    if (params.length === 1) return [weight];
+    const u = biasRowsOf(layer, cotangent);
+    const bias = new Float64Array(layer.outChannels);
+    for (let i = 0; i < u.length; i++) bias[i % bias.length]! += u[i]! ** 2;
+    return [weight, bias];
   },
   kronecker: {
     inputSums(layer, x) {
@@ -155,18 +193,6 @@ export const conv2dRule: LayerRule<Conv2dLike> = {
       }
       return a;
     },
-    // The rows of the bias's Jacobian: Gᵣ 1, each cotangent summed over positions.
-    biasRows(layer, cotangent) {
-      const rows = cotangent.shape[0]! * layer.outChannels;
-      const positions = cotangent.size / rows;
-      const g = cotangent.data;
-      const summed = new Float64Array(rows);
-      for (let i = 0; i < rows; i++) {
-        let s = 0;
-        for (let p = 0; p < positions; p++) s += g[i * positions + p]!;
-        summed[i] = s;
-      }
-      return summed;
-    },
+    biasRows: biasRowsOf,
   },
 };

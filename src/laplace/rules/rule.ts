@@ -79,6 +79,12 @@ export interface LayerRule<T extends Layer = Layer> {
   pushforwardByChannel?(layer: T, params: readonly Tensor[], x: Tensor, tangent: Tensor): Tensor;
   /** The slots of the layer's blocks, from its input and the cotangents at its output. */
   slots(layer: T, params: readonly Tensor[], x: Tensor, cotangent: Tensor, m: number): Slot[];
+  /**
+   * Σ over the batch's rows of each slot's rows squared, [width] per slot: the
+   * diagonal of RᵀR without keeping the rows, for layers whose rows are formed
+   * (direct slots) rather than factored.
+   */
+  rowSquares?(layer: T, params: readonly Tensor[], x: Tensor, cotangent: Tensor, m: number): Float64Array[];
   /** KFLR factors, for layers that have them. */
   readonly kronecker?: KroneckerRule<T>;
 }
