@@ -68,10 +68,50 @@ function validRange(offset: number, stride: number, size: number, outSize: numbe
 }
 
 /**
+ * Entries [i0, i1) × [j0, j1) of tap (c, a, b)'s row in the unfolding of the
+ * image x[image …], written to col[o + i·W' + j] (zeros where the tap falls in
+ * the padding).
+ */
+function unfoldTap(
+  x: Float64Array,
+  image: number,
+  geo: ConvGeometry,
+  c: number,
+  a: number,
+  b: number,
+  i0: number,
+  i1: number,
+  j0: number,
+  j1: number,
+  col: Float64Array,
+  o: number,
+): void {
+  const { height, width, strideH, strideW, padH, padW, dilationH, dilationW, outW } = geo;
+  const channel = image + c * height * width;
+  const rowOffset = a * dilationH - padH;
+  const colOffsetW = b * dilationW - padW;
+  const [lo, hi] = validRange(colOffsetW, strideW, width, outW);
+  const from = Math.min(Math.max(lo, j0), j1);
+  const to = Math.max(Math.min(hi, j1), from);
+  for (let i = i0; i < i1; i++) {
+    const r = o + i * outW;
+    const ih = i * strideH + rowOffset;
+    if (ih < 0 || ih >= height) {
+      col.fill(0, r + j0, r + j1);
+      continue;
+    }
+    const src = channel + ih * width + colOffsetW;
+    if (from > j0) col.fill(0, r + j0, r + from);
+    if (strideW === 1) for (let j = from; j < to; j++) col[r + j] = x[src + j]!;
+    else for (let j = from; j < to; j++) col[r + j] = x[src + j * strideW]!;
+    if (to < j1) col.fill(0, r + to, r + j1);
+  }
+}
+
+/**
  * col [C·kh·kw, H'·W'] ← the unfolded image x[xOffset …] of `geo` (zeros
  * where a tap falls in the padding). Row r starts at col[colOffset + r·ld];
- * the default ld = H'·W' packs the rows, a larger one sets several images'
- * columns side by side.
+ * the default ld = H'·W' packs the rows.
  */
 export function im2col(
   x: Float64Array,
@@ -81,28 +121,67 @@ export function im2col(
   colOffset: number,
   ld: number = geo.outH * geo.outW,
 ): void {
-  const { channels, height, width, kernelH, kernelW, strideH, strideW, padH, padW } = geo;
-  const { dilationH, dilationW, outH, outW } = geo;
-  let row = colOffset;
+  const { channels, kernelH, kernelW, outH, outW } = geo;
+  let o = colOffset;
+  for (let c = 0; c < channels; c++)
+    for (let a = 0; a < kernelH; a++)
+      for (let b = 0; b < kernelW; b++, o += ld)
+        unfoldTap(x, xOffset, geo, c, a, b, 0, outH, 0, outW, col, o);
+}
+
+/**
+ * col [C·kh·kw, ld] ← the unfoldings of `batch` consecutive images
+ * x[xOffset …] side by side: image n's columns start at n·H'·W' of every row
+ * (row r at col[colOffset + r·ld], ld ≥ batch·H'·W').
+ *
+ * At unit stride most of a row is the row before it, moved: tap (c, a, b + 1)
+ * at output (i, j) reads the pixel that tap (c, a, b) reads at (i, j + d_w),
+ * and tap (c, a + 1, b) at (i, j) the one tap (c, a, b) reads at (i + d_h, j).
+ * Such a row is one copyWithin of the previous one, d_w (or d_h·W') entries
+ * along, across all the images; only the entries whose partner lies past the
+ * end of their image (the last d_w columns of each output row, or the last
+ * d_h output rows) are read from the images. This makes most of the copying
+ * a native memmove instead of a loop over short runs.
+ */
+export function im2colImages(
+  batch: number,
+  x: Float64Array,
+  xOffset: number,
+  geo: ConvGeometry,
+  col: Float64Array,
+  colOffset: number,
+  ld: number,
+): void {
+  const { channels, height, width, kernelH, kernelW, strideH, strideW, dilationH, dilationW } = geo;
+  const { outH, outW } = geo;
+  const plane = outH * outW;
+  const imageSize = channels * height * width;
+  const cols = batch * plane;
+  const alongH = strideH === 1 && outH > dilationH;
+  const alongW = strideW === 1 && outW > dilationW;
+  let o = colOffset;
   for (let c = 0; c < channels; c++) {
-    const image = xOffset + c * height * width;
     for (let a = 0; a < kernelH; a++) {
-      const rowOffset = a * dilationH - padH;
-      for (let b = 0; b < kernelW; b++, row += ld) {
-        const colOffsetW = b * dilationW - padW;
-        const [lo, hi] = validRange(colOffsetW, strideW, width, outW);
-        for (let i = 0; i < outH; i++) {
-          const o = row + i * outW;
-          const ih = i * strideH + rowOffset;
-          if (ih < 0 || ih >= height) {
-            col.fill(0, o, o + outW);
-            continue;
+      for (let b = 0; b < kernelW; b++, o += ld) {
+        if (a > 0 && alongH) {
+          const previous = o - kernelW * ld;
+          col.copyWithin(o, previous + dilationH * outW, previous + cols);
+          for (let n = 0; n < batch; n++) {
+            const image = xOffset + n * imageSize;
+            unfoldTap(x, image, geo, c, a, b, outH - dilationH, outH, 0, outW, col, o + n * plane);
           }
-          const src = image + ih * width + colOffsetW;
-          if (lo > 0) col.fill(0, o, o + lo);
-          if (strideW === 1) for (let j = lo; j < hi; j++) col[o + j] = x[src + j]!;
-          else for (let j = lo; j < hi; j++) col[o + j] = x[src + j * strideW]!;
-          if (hi < outW) col.fill(0, o + hi, o + outW);
+        } else if (b > 0 && alongW) {
+          const previous = o - ld;
+          col.copyWithin(o, previous + dilationW, previous + cols);
+          for (let n = 0; n < batch; n++) {
+            const image = xOffset + n * imageSize;
+            unfoldTap(x, image, geo, c, a, b, 0, outH, outW - dilationW, outW, col, o + n * plane);
+          }
+        } else {
+          for (let n = 0; n < batch; n++) {
+            const image = xOffset + n * imageSize;
+            unfoldTap(x, image, geo, c, a, b, 0, outH, 0, outW, col, o + n * plane);
+          }
         }
       }
     }
@@ -246,7 +325,7 @@ export function conv2dKernel(
   for (let n0 = 0; n0 < batch; n0 += chunk) {
     const nb = Math.min(chunk, batch - n0);
     const cols = nb * plane;
-    for (let n = 0; n < nb; n++) im2col(x, (n0 + n) * imageSize, geo, col, n * plane, cols);
+    im2colImages(nb, x, n0 * imageSize, geo, col, 0, cols);
     for (let g = 0; g < groups; g++) {
       const a = g * perGroup * depth;
       gemmChunk(
@@ -308,7 +387,7 @@ export function conv2dWeightGradKernel(
   for (let n0 = 0; n0 < batch; n0 += chunk) {
     const nb = Math.min(chunk, batch - n0);
     const cols = nb * plane;
-    for (let n = 0; n < nb; n++) im2col(x, (n0 + n) * imageSize, geo, col, n * plane, cols);
+    im2colImages(nb, x, n0 * imageSize, geo, col, 0, cols);
     gatherChannels(g, n0 * outChannels * plane, nb, outChannels, plane, gRows);
     for (let k = 0; k < groups; k++) {
       const c = k * perGroup * depth;

@@ -98,6 +98,10 @@ function maxPool2dInterior(
   indices: Float64Array | null,
 ): void {
   const { height, width, kernelH, kernelW, strideH, strideW, dilationH, dilationW, outH, outW } = geo;
+  if (kernelH === 2 && kernelW === 2 && dilationH === 1 && dilationW === 1) {
+    maxPool2x2(planes, geo, x, out, indices);
+    return;
+  }
   const inPlane = height * width;
   const rowStep = dilationH * width;
   let o = 0;
@@ -117,6 +121,48 @@ function maxPool2dInterior(
               arg = row + b * dilationW;
             }
           }
+        }
+        if (out !== null) out[o] = best;
+        if (indices !== null) indices[o] = arg - base;
+      }
+    }
+  }
+}
+
+/** maxPool2dInterior for the common 2 × 2 window: its four taps compared in the same order, unrolled. */
+function maxPool2x2(
+  planes: number,
+  geo: PoolGeometry,
+  x: Float64Array,
+  out: Float64Array | null,
+  indices: Float64Array | null,
+): void {
+  const { height, width, strideH, strideW, outH, outW } = geo;
+  const inPlane = height * width;
+  let o = 0;
+  for (let p = 0; p < planes; p++) {
+    const base = p * inPlane;
+    for (let i = 0; i < outH; i++) {
+      const rowStart = base + i * strideH * width;
+      for (let j = 0; j < outW; j++, o++) {
+        const s = rowStart + j * strideW;
+        let best = x[s]!;
+        let arg = s;
+        // v > best, or v is NaN (v !== v): the first maximum, a NaN taken as one, as the general scan.
+        const v1 = x[s + 1]!;
+        if (v1 > best || v1 !== v1) {
+          best = v1;
+          arg = s + 1;
+        }
+        const v2 = x[s + width]!;
+        if (v2 > best || v2 !== v2) {
+          best = v2;
+          arg = s + width;
+        }
+        const v3 = x[s + width + 1]!;
+        if (v3 > best || v3 !== v3) {
+          best = v3;
+          arg = s + width + 1;
         }
         if (out !== null) out[o] = best;
         if (indices !== null) indices[o] = arg - base;

@@ -8,10 +8,11 @@
  * Sizes are chosen so that the images fall into several chunks (a chunk is
  * capped at 2¹⁸ doubles of unfolded columns), the products take the packed
  * path with a side under 8, and every option (groups, stride, padding,
- * dilation, rectangular kernels) is met; im2col with a leading dimension lays
- * images side by side.
+ * dilation, rectangular kernels) is met; im2colImages, which unfolds images
+ * side by side by moving rows, against im2col one image at a time.
  */
-import { describe, expect, test } from 'vitest';
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect } from 'vitest';
 import {
   type ConvGeometry,
   conv2dKernel,
@@ -19,6 +20,7 @@ import {
   conv2dWeightGradKernel,
   convOutputSize,
   im2col,
+  im2colImages,
 } from '../../src/kernels/conv.js';
 import { seededRng } from '../../src/random.js';
 import { expectClose } from '../helpers.js';
@@ -199,25 +201,40 @@ describe('convolution kernels', () => {
     );
   });
 
-  test('im2col with a leading dimension places each image at its column offset', () => {
-    const c = cases[1]![1];
-    const geo = geometry(c);
-    const plane = geo.outH * geo.outW;
-    const rows = c.channels * c.kernel[0] * c.kernel[1];
-    const imageSize = c.channels * c.size[0] * c.size[1];
-    const rng = seededRng(5);
-    const x = Float64Array.from({ length: 3 * imageSize }, () => rng.normal());
-    const side = new Float64Array(rows * 3 * plane);
-    for (let n = 0; n < 3; n++) im2col(x, n * imageSize, geo, side, n * plane, 3 * plane);
-    for (let n = 0; n < 3; n++) {
+  test.prop([
+    fc.integer({ min: 1, max: 3 }),
+    fc.integer({ min: 1, max: 2 }),
+    fc.tuple(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 })),
+    fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 })),
+    fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+    fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })),
+    fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+    fc.nat(3),
+  ])(
+    'im2colImages lays out each image as im2col does, side by side',
+    (batch, channels, size, kernel, stride, padding, dilation, spare) => {
+      const c: Case = { batch, channels, out: 1, groups: 1, size, kernel, stride, padding, dilation };
+      const geo = geometry(c);
+      fc.pre(geo.outH >= 1 && geo.outW >= 1);
+      const plane = geo.outH * geo.outW;
+      const rows = channels * kernel[0] * kernel[1];
+      const imageSize = channels * size[0] * size[1];
+      const rng = seededRng(batch + 7 * spare);
+      const x = Float64Array.from({ length: (batch + 1) * imageSize }, () => rng.normal());
+      // Images from the second one on, into rows of pitch ld past an offset; the slack stays NaN.
+      const ld = batch * plane + spare;
+      const side = new Float64Array(spare + rows * ld).fill(Number.NaN);
+      im2colImages(batch, x, imageSize, geo, side, spare, ld);
       const alone = new Float64Array(rows * plane);
-      im2col(x, n * imageSize, geo, alone, 0);
-      for (let r = 0; r < rows; r++) {
-        const start = r * 3 * plane + n * plane;
-        expect(Array.from(side.subarray(start, start + plane))).toEqual(
-          Array.from(alone.subarray(r * plane, (r + 1) * plane)),
-        );
+      for (let n = 0; n < batch; n++) {
+        im2col(x, (n + 1) * imageSize, geo, alone, 0);
+        for (let r = 0; r < rows; r++) {
+          const start = spare + r * ld + n * plane;
+          expect(Array.from(side.subarray(start, start + plane))).toEqual(
+            Array.from(alone.subarray(r * plane, (r + 1) * plane)),
+          );
+        }
       }
-    }
-  });
+    },
+  );
 });

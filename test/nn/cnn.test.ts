@@ -64,6 +64,34 @@ describe('a Sequential CNN', () => {
     expectClose(model.forward(new Tensor(x.data, [5, 64])), chained, { rtol: 0, atol: 0 });
   });
 
+  test('a ReLU before a MaxPool2d, which apply runs after it, gives the values and gradients of the layers in order', () => {
+    const model = new Sequential(
+      [
+        new Conv2d(2, 3, 3, { seed: 12 }),
+        activation('relu'),
+        new MaxPool2d(2, { stride: 1 }),
+        new Flatten(),
+        new Linear(48, 2, { seed: 13 }),
+      ],
+      { inputShape: [2, 7, 7] },
+    );
+    // Shifted down so that some windows have a maximum ≤ 0 (relu′ = 0 there).
+    const x = new Tensor(
+      randn([3, 2, 7, 7], 14).data.map((v) => v - 0.5),
+      [3, 2, 7, 7],
+    );
+    const r = randn([3, 2], 15);
+    const inOrder = (params: Tensor[][]) =>
+      model.layers.reduce((h, layer, i) => layer.apply(params[i]!, h), x);
+    const params = model.parameters();
+    expectClose(model.apply(params, x), inOrder(params), { rtol: 0, atol: 0 });
+    const g = grad((ps: Tensor[][]) => sum(mul(model.apply(ps, x), r)))(params);
+    const expected = grad((ps: Tensor[][]) => sum(mul(inOrder(ps), r)))(params);
+    g.forEach((layer, i) => {
+      layer.forEach((t, j) => expectClose(t, expected[i]![j]!, { rtol: 0, atol: 0 }));
+    });
+  });
+
   test('the JSON form survives text and rebuilds the same function', () => {
     const model = smallCnn(3);
     const text = JSON.stringify(model.toJSON());
