@@ -17,7 +17,7 @@
  */
 import { conv2dRaw, conv2dTranspose, convGeometry } from '../../autodiff/primitives/conv.js';
 import { ValueError } from '../../errors.js';
-import { type ConvGeometry, im2col } from '../../kernels/conv.js';
+import { type ConvGeometry, im2colImages } from '../../kernels/conv.js';
 import { gemm, mat, tr } from '../../kernels/view.js';
 import type { Layer } from '../../nn/module.js';
 import { Tensor } from '../../tensor.js';
@@ -70,24 +70,30 @@ function formWeightRows(
   const positions = geo.outH * geo.outW;
   const imageSize = geo.channels * geo.height * geo.width;
   const g = cotangent.data;
-  const patches = new Float64Array(groups * depth * positions);
+  // Images are unfolded a chunk at a time, side by side (about 256k numbers).
+  const chunk = Math.max(1, Math.min(n, Math.floor(262_144 / (groups * depth * positions))));
+  const patches = new Float64Array(groups * depth * chunk * positions);
   // Without groups an example's m cotangents are one matrix [m·O × L], so one
   // gemm per example forms all its rows; with groups, one per row and group.
   const together = groups === 1 ? m : 1;
-  for (let e = 0; e < n; e++) {
-    im2col(x.data, e * imageSize, geo, patches, 0);
-    for (let r = 0; r < m; r += together) {
-      for (let group = 0; group < groups; group++) {
-        // ∂/∂W_g = G_g X̂_gᵀ: [O/G × L]·[L × depth].
-        gemm(
-          mat(rows, together * perGroup, depth, e * stride + (r * out + group * perGroup) * depth),
-          1,
-          mat(g, together * perGroup, positions, ((e * m + r) * out + group * perGroup) * positions),
-          tr(mat(patches, depth, positions, group * depth * positions)),
-        );
+  for (let start = 0; start < n; start += chunk) {
+    const count = Math.min(chunk, n - start);
+    const ld = count * positions;
+    im2colImages(count, x.data, start * imageSize, geo, patches, 0, ld);
+    for (let e = start; e < start + count; e++) {
+      for (let r = 0; r < m; r += together) {
+        for (let group = 0; group < groups; group++) {
+          // ∂/∂W_g = G_g X̂_gᵀ: [O/G × L]·[L × depth].
+          gemm(
+            mat(rows, together * perGroup, depth, e * stride + (r * out + group * perGroup) * depth),
+            1,
+            mat(g, together * perGroup, positions, ((e * m + r) * out + group * perGroup) * positions),
+            tr(mat(patches, depth, positions, group * depth * ld + (e - start) * positions, ld)),
+          );
+        }
       }
+      visit?.(e);
     }
-    visit?.(e);
   }
 }
 
@@ -186,8 +192,7 @@ export const conv2dRule: LayerRule<Conv2dLike> = {
       for (let start = 0; start < n; start += chunk) {
         const count = Math.min(chunk, n - start);
         const ld = count * positions;
-        for (let e = 0; e < count; e++)
-          im2col(x.data, (start + e) * imageSize, geo, patches, e * positions, ld);
+        im2colImages(count, x.data, start * imageSize, geo, patches, 0, ld);
         const unfolded = mat(patches, depth, ld);
         gemm(mat(a, depth, depth), 1, unfolded, tr(unfolded), 1);
       }
