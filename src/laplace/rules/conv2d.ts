@@ -17,8 +17,9 @@
  */
 import { conv2dRaw, conv2dTranspose, convGeometry } from '../../autodiff/primitives/conv.js';
 import { ValueError } from '../../errors.js';
+import { mirrorLower } from '../../kernels/blas.js';
 import { type ConvGeometry, im2colImages } from '../../kernels/conv.js';
-import { gemm, mat, tr } from '../../kernels/view.js';
+import { gemm, mat, syrk, tr } from '../../kernels/view.js';
 import type { Layer } from '../../nn/module.js';
 import { Tensor } from '../../tensor.js';
 import type { LayerRule } from './rule.js';
@@ -193,9 +194,10 @@ export const conv2dRule: LayerRule<Conv2dLike> = {
         const count = Math.min(chunk, n - start);
         const ld = count * positions;
         im2colImages(count, x.data, start * imageSize, geo, patches, 0, ld);
-        const unfolded = mat(patches, depth, ld);
-        gemm(mat(a, depth, depth), 1, unfolded, tr(unfolded), 1);
+        // On the lower triangle (A is symmetric), mirrored once at the end.
+        syrk(mat(a, depth, depth), 1, mat(patches, depth, ld), 1);
       }
+      mirrorLower(depth, a, 0, depth);
       return a;
     },
     biasRows: biasRowsOf,
