@@ -271,7 +271,7 @@ export class Network {
     const top = path.at(-1)!;
     const below = path
       .slice(0, -1)
-      .reduce((t, leaf) => leaf.rule.pushforward!(leaf.layer, params(leaf), input(leaf), t, 1), tangent);
+      .reduce((t, leaf) => leaf.rule.pushforward!(leaf.layer, params(leaf), input(leaf), t), tangent);
     return top.rule.pushforwardByChannel!(top.layer, params(top), input(top), below);
   }
 

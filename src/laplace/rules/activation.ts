@@ -33,6 +33,6 @@ export const activationRule: LayerRule<Activation> = {
   blocks: () => [],
   forward: (layer, _params, x) => layer.forward(x),
   pullback: (layer, _params, z, cotangent, m) => scale(layer, z, cotangent, m),
-  pushforward: (layer, _params, z, tangent, t) => scale(layer, z, tangent, t),
+  pushforward: (layer, _params, z, tangent) => scale(layer, z, tangent, 1),
   slots: () => [],
 };

@@ -17,7 +17,6 @@ import {
   gatherPlanesKernel,
   maxPool2dKernel,
   type PoolGeometry,
-  scatterPlanesKernel,
 } from '../../kernels/pool.js';
 import type { Layer } from '../../nn/module.js';
 import { Tensor } from '../../tensor.js';
@@ -46,7 +45,7 @@ function argmaxes(layer: Pool2dLike, x: Tensor): Float64Array {
   const [n, channels] = x.shape as [number, number];
   const geo = geometry(layer, x);
   const indices = new Float64Array(n * channels * geo.outH * geo.outW);
-  maxPool2dKernel(n * channels, geo, x.data, new Float64Array(indices.length), indices);
+  maxPool2dKernel(n * channels, geo, x.data, null, indices);
   return indices;
 }
 
@@ -60,44 +59,31 @@ export const maxPool2dRule: LayerRule<Pool2dLike> = {
     const inPlane = height * width;
     const outPlane = indices.length / (n * channels);
     const out = new Float64Array(n * m * channels * inPlane);
+    const g = cotangent.data;
     // Each row's cotangent goes to its example's argmaxes.
     for (let e = 0; e < n; e++) {
-      const argmax = indices.subarray(e * channels * outPlane, (e + 1) * channels * outPlane);
       for (let row = e * m; row < (e + 1) * m; row++) {
-        scatterPlanesKernel(
-          channels,
-          inPlane,
-          outPlane,
-          cotangent.data.subarray(row * channels * outPlane),
-          argmax,
-          out.subarray(row * channels * inPlane),
-        );
+        for (let c = 0; c < channels; c++) {
+          const target = (row * channels + c) * inPlane;
+          const source = (row * channels + c) * outPlane;
+          const argmax = (e * channels + c) * outPlane;
+          for (let q = 0; q < outPlane; q++) {
+            const k = indices[argmax + q]!;
+            if (k >= 0) out[target + k]! += g[source + q]!;
+          }
+        }
       }
     }
     return new Tensor(out, [n * m, channels, height, width]);
   },
-  pushforward(layer, _params, x, tangent, t) {
+  pushforward(layer, _params, x, tangent) {
+    // Each window passes on the tangent at its argmax.
     const [n, channels, height, width] = x.shape as [number, number, number, number];
     const indices = argmaxes(layer, x);
-    const inPlane = height * width;
-    const outPlane = indices.length / (n * channels);
-    const out = new Float64Array(n * t * channels * outPlane);
-    // Each window passes on the tangent at its example's argmax.
-    for (let e = 0; e < n; e++) {
-      const argmax = indices.subarray(e * channels * outPlane, (e + 1) * channels * outPlane);
-      for (let row = e * t; row < (e + 1) * t; row++) {
-        gatherPlanesKernel(
-          channels,
-          inPlane,
-          outPlane,
-          tangent.data.subarray(row * channels * inPlane),
-          argmax,
-          out.subarray(row * channels * outPlane),
-        );
-      }
-    }
     const geo = geometry(layer, x);
-    return new Tensor(out, [n * t, channels, geo.outH, geo.outW]);
+    const out = new Float64Array(indices.length);
+    gatherPlanesKernel(n * channels, height * width, geo.outH * geo.outW, tangent.data, indices, out);
+    return new Tensor(out, [n, channels, geo.outH, geo.outW]);
   },
 };
 

@@ -66,11 +66,11 @@ export interface LayerRule<T extends Layer = Layer> {
   pullback(layer: T, params: readonly Tensor[], x: Tensor, cotangent: Tensor, m: number): Tensor;
   /**
    * For layers that act on each channel (axis 1) separately, such as
-   * activations and pooling: tangents [n·t, ...inputShape], t per example of
-   * x [n, ...], pushed forward to the output (the Jacobian with respect to the
-   * input applied to them). A tangent confined to one channel stays there.
+   * activations and pooling: a tangent [n, ...inputShape] at x [n, ...] pushed
+   * forward to the output (the Jacobian with respect to the input applied to
+   * it). A tangent confined to one channel stays there.
    */
-  pushforward?(layer: T, params: readonly Tensor[], x: Tensor, tangent: Tensor, t: number): Tensor;
+  pushforward?(layer: T, params: readonly Tensor[], x: Tensor, tangent: Tensor): Tensor;
   /**
    * A tangent [n, C, ...inputShape] split into its C input channels, each
    * pushed forward on its own: [n·C, ...outputShape]. The Jacobian with respect
