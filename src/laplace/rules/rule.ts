@@ -49,7 +49,7 @@ export interface KroneckerSums {
  * Jacobian, [out] wide; the bias block is B. Bias entry o moves output channel
  * o (axis 1) and nothing else, by one everywhere.
  */
-export interface KroneckerRule<T extends Layer = Layer> {
+interface KroneckerRule<T extends Layer = Layer> {
   /** Σₙ Σₚ aₙₚ aₙₚᵀ over the batch's input patches p (a Linear layer: its inputs), [in × in]. */
   inputSums(layer: T, x: Tensor): Float64Array;
   /** The rows u of the bias's Jacobian, [n·m × out], from the cotangents at the output. */
