@@ -189,10 +189,54 @@ export function im2colImages(
 }
 
 /**
- * x[xOffset …] += col2im(col): each entry of the column matrix (row r at
- * col[colOffset + r·ld]) added back to its pixel, padding taps dropped.
+ * The transpose of unfoldTap: entries [i0, i1) × [j0, j1) of tap (c, a, b)'s
+ * row, at col[o + i·W' + j], added to the pixels they were read from in the
+ * image x[image …] (padding taps dropped).
  */
-function col2im(
+function foldTap(
+  col: Float64Array,
+  o: number,
+  geo: ConvGeometry,
+  c: number,
+  a: number,
+  b: number,
+  i0: number,
+  i1: number,
+  j0: number,
+  j1: number,
+  x: Float64Array,
+  image: number,
+): void {
+  const { height, width, strideH, strideW, padH, padW, dilationH, dilationW, outW } = geo;
+  const channel = image + c * height * width;
+  const rowOffset = a * dilationH - padH;
+  const colOffsetW = b * dilationW - padW;
+  const [lo, hi] = validRange(colOffsetW, strideW, width, outW);
+  const from = Math.min(Math.max(lo, j0), j1);
+  const to = Math.max(Math.min(hi, j1), from);
+  for (let i = i0; i < i1; i++) {
+    const ih = i * strideH + rowOffset;
+    if (ih < 0 || ih >= height) continue;
+    const r = o + i * outW;
+    const dst = channel + ih * width + colOffsetW;
+    if (strideW === 1) for (let j = from; j < to; j++) x[dst + j]! += col[r + j]!;
+    else for (let j = from; j < to; j++) x[dst + j * strideW]! += col[r + j]!;
+  }
+}
+
+/**
+ * x[xOffset …] += col2im of each of `batch` images whose columns lie side by
+ * side in col (row r at col[colOffset + r·ld], image n's at n·H'·W'): the
+ * transpose of im2colImages, which uses `col` as scratch and leaves it changed.
+ *
+ * Transposing im2colImages row by row, last row first: a row that was the row
+ * before it moved along by `shift` entries hands its entries back to that
+ * row (one long loop of additions, shifted, across all images), except the
+ * entries that were read from the images, which are folded into x and zeroed
+ * first; a row read whole is folded whole.
+ */
+function col2imImages(
+  batch: number,
   col: Float64Array,
   colOffset: number,
   ld: number,
@@ -200,24 +244,45 @@ function col2im(
   x: Float64Array,
   xOffset: number,
 ): void {
-  const { channels, height, width, kernelH, kernelW, strideH, strideW, padH, padW } = geo;
-  const { dilationH, dilationW, outH, outW } = geo;
-  let row = colOffset;
-  for (let c = 0; c < channels; c++) {
-    const image = xOffset + c * height * width;
-    for (let a = 0; a < kernelH; a++) {
-      const rowOffset = a * dilationH - padH;
-      for (let b = 0; b < kernelW; b++, row += ld) {
-        const colOffsetW = b * dilationW - padW;
-        const [lo, hi] = validRange(colOffsetW, strideW, width, outW);
-        for (let i = 0; i < outH; i++) {
-          const ih = i * strideH + rowOffset;
-          if (ih < 0 || ih >= height) continue;
-          const o = row + i * outW;
-          const dst = image + ih * width + colOffsetW;
-          if (strideW === 1) for (let j = lo; j < hi; j++) x[dst + j]! += col[o + j]!;
-          else for (let j = lo; j < hi; j++) x[dst + j * strideW]! += col[o + j]!;
+  const { channels, height, width, kernelH, kernelW, strideH, strideW, dilationH, dilationW } = geo;
+  const { outH, outW } = geo;
+  const plane = outH * outW;
+  const imageSize = channels * height * width;
+  const cols = batch * plane;
+  const alongH = strideH === 1 && outH > dilationH;
+  const alongW = strideW === 1 && outW > dilationW;
+  for (let c = channels - 1; c >= 0; c--) {
+    for (let a = kernelH - 1; a >= 0; a--) {
+      for (let b = kernelW - 1; b >= 0; b--) {
+        const o = colOffset + ((c * kernelH + a) * kernelW + b) * ld;
+        let previous = -1;
+        let shift = 0;
+        if (a > 0 && alongH) {
+          previous = o - kernelW * ld;
+          shift = dilationH * outW;
+          for (let n = 0; n < batch; n++) {
+            const image = xOffset + n * imageSize;
+            const at = o + n * plane;
+            foldTap(col, at, geo, c, a, b, outH - dilationH, outH, 0, outW, x, image);
+            col.fill(0, at + plane - shift, at + plane);
+          }
+        } else if (b > 0 && alongW) {
+          previous = o - ld;
+          shift = dilationW;
+          for (let n = 0; n < batch; n++) {
+            const image = xOffset + n * imageSize;
+            const at = o + n * plane;
+            foldTap(col, at, geo, c, a, b, 0, outH, outW - dilationW, outW, x, image);
+            for (let i = 0; i < outH; i++) col.fill(0, at + (i + 1) * outW - shift, at + (i + 1) * outW);
+          }
+        } else {
+          for (let n = 0; n < batch; n++) {
+            foldTap(col, o + n * plane, geo, c, a, b, 0, outH, 0, outW, x, xOffset + n * imageSize);
+          }
+          continue;
         }
+        const to = previous + shift;
+        for (let t = 0; t < cols - shift; t++) col[to + t]! += col[o + t]!;
       }
     }
   }
@@ -460,6 +525,6 @@ export function conv2dTransposeKernel(
         cols,
       );
     }
-    for (let n = 0; n < nb; n++) col2im(col, n * plane, cols, geo, dx, (n0 + n) * imageSize);
+    col2imImages(nb, col, 0, cols, geo, dx, n0 * imageSize);
   }
 }

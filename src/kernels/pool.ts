@@ -148,19 +148,19 @@ function maxPool2x2(
         const s = rowStart + j * strideW;
         let best = x[s]!;
         let arg = s;
-        // v > best, or v is NaN (v !== v): the first maximum, a NaN taken as one, as the general scan.
+        // The first maximum, a NaN taken as one, as the general scan.
         const v1 = x[s + 1]!;
-        if (v1 > best || v1 !== v1) {
+        if (v1 > best || Number.isNaN(v1)) {
           best = v1;
           arg = s + 1;
         }
         const v2 = x[s + width]!;
-        if (v2 > best || v2 !== v2) {
+        if (v2 > best || Number.isNaN(v2)) {
           best = v2;
           arg = s + width;
         }
         const v3 = x[s + width + 1]!;
-        if (v3 > best || v3 !== v3) {
+        if (v3 > best || Number.isNaN(v3)) {
           best = v3;
           arg = s + width + 1;
         }

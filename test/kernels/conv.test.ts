@@ -211,9 +211,9 @@ describe('convolution kernels', () => {
     fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
     fc.nat(3),
   ])(
-    'im2colImages lays out each image as im2col does, side by side',
+    'im2colImages lays out each image as im2col does, side by side; the kernels match the direct loop',
     (batch, channels, size, kernel, stride, padding, dilation, spare) => {
-      const c: Case = { batch, channels, out: 1, groups: 1, size, kernel, stride, padding, dilation };
+      const c: Case = { batch, channels, out: 2, groups: 1, size, kernel, stride, padding, dilation };
       const geo = geometry(c);
       fc.pre(geo.outH >= 1 && geo.outW >= 1);
       const plane = geo.outH * geo.outW;
@@ -235,6 +235,19 @@ describe('convolution kernels', () => {
           );
         }
       }
+      const images = x.subarray(imageSize);
+      const w = Float64Array.from({ length: 2 * rows }, () => rng.normal());
+      const g = Float64Array.from({ length: batch * 2 * plane }, () => rng.normal());
+      const expected = directLoop(c, geo, images, w, new Float64Array(2), g);
+      const y = new Float64Array(expected.y.length);
+      conv2dKernel(batch, 2, 1, geo, images, w, null, y);
+      expectClose(y, expected.y);
+      const dw = new Float64Array(w.length);
+      conv2dWeightGradKernel(batch, 2, 1, geo, images, g, dw);
+      expectClose(dw, expected.dw);
+      const dx = new Float64Array(images.length);
+      conv2dTransposeKernel(batch, 2, 1, geo, g, w, dx);
+      expectClose(dx, expected.dx);
     },
   );
 });

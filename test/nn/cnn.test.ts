@@ -87,9 +87,8 @@ describe('a Sequential CNN', () => {
     expectClose(model.apply(params, x), inOrder(params), { rtol: 0, atol: 0 });
     const g = grad((ps: Tensor[][]) => sum(mul(model.apply(ps, x), r)))(params);
     const expected = grad((ps: Tensor[][]) => sum(mul(inOrder(ps), r)))(params);
-    g.forEach((layer, i) => {
-      layer.forEach((t, j) => expectClose(t, expected[i]![j]!, { rtol: 0, atol: 0 }));
-    });
+    for (let i = 0; i < g.length; i++)
+      for (let j = 0; j < g[i]!.length; j++) expectClose(g[i]![j]!, expected[i]![j]!, { rtol: 0, atol: 0 });
   });
 
   test('the JSON form survives text and rebuilds the same function', () => {
