@@ -26,7 +26,7 @@
  * with Ȳ = [Ȳ₁ … Ȳ_B] likewise [O, B·H'·W']: each formula above is then one
  * product per chunk and group, long enough for the packed gemm, and the
  * weight gradient's sum over images is its inner dimension. A chunk's columns
- * (at most 2 MiB) and the output blocks live in scratch buffers reused across
+ * (at most 256 KiB) and the output blocks live in scratch buffers reused across
  * calls; moving the blocks between [O, B·H'·W'] and the NCHW layout is one pass
  * over the output.
 
@@ -288,8 +288,12 @@ function col2imImages(
   }
 }
 
-/** The unfolded images of one chunk take at most this many doubles (2 MiB, the size of L2). */
-const CHUNK = 1 << 18;
+/**
+ * The unfolded images of one chunk take at most this many doubles (256 KiB): the
+ * columns, their copy in the gemm's linear memory and its packed panels then stay
+ * in L2 together (measured on LeNet: larger chunks were slower, smaller ones too).
+ */
+const CHUNK = 1 << 15;
 
 /** Images per chunk: as many as fit in CHUNK, at least one. */
 function chunkImages(batch: number, geo: ConvGeometry): number {
