@@ -60,11 +60,16 @@ export function convOutputSize(size: number, kernel: number, stride: number, pad
   return Math.floor((size + 2 * pad - dilation * (kernel - 1) - 1) / stride) + 1;
 }
 
-/** [lo, hi): the output positions j whose tap j·s + offset lands inside [0, size). */
-function validRange(offset: number, stride: number, size: number, outSize: number): [number, number] {
-  const lo = Math.max(0, Math.ceil(-offset / stride));
-  const hi = Math.min(outSize, Math.floor((size - 1 - offset) / stride) + 1);
-  return hi > lo ? [lo, hi] : [lo, lo];
+/**
+ * [j0, j1) clipped to the output positions j whose tap j·s + offset lands
+ * inside [0, size): [from, to), empty (from = to) when there are none.
+ */
+function insideFrom(offset: number, stride: number, j0: number, j1: number): number {
+  return Math.min(Math.max(Math.ceil(-offset / stride), j0), j1);
+}
+
+function insideTo(offset: number, stride: number, size: number, j1: number, from: number): number {
+  return Math.max(Math.min(Math.floor((size - 1 - offset) / stride) + 1, j1), from);
 }
 
 /**
@@ -90,9 +95,8 @@ function unfoldTap(
   const channel = image + c * height * width;
   const rowOffset = a * dilationH - padH;
   const colOffsetW = b * dilationW - padW;
-  const [lo, hi] = validRange(colOffsetW, strideW, width, outW);
-  const from = Math.min(Math.max(lo, j0), j1);
-  const to = Math.max(Math.min(hi, j1), from);
+  const from = insideFrom(colOffsetW, strideW, j0, j1);
+  const to = insideTo(colOffsetW, strideW, width, j1, from);
   for (let i = i0; i < i1; i++) {
     const r = o + i * outW;
     const ih = i * strideH + rowOffset;
@@ -211,9 +215,8 @@ function foldTap(
   const channel = image + c * height * width;
   const rowOffset = a * dilationH - padH;
   const colOffsetW = b * dilationW - padW;
-  const [lo, hi] = validRange(colOffsetW, strideW, width, outW);
-  const from = Math.min(Math.max(lo, j0), j1);
-  const to = Math.max(Math.min(hi, j1), from);
+  const from = insideFrom(colOffsetW, strideW, j0, j1);
+  const to = insideTo(colOffsetW, strideW, width, j1, from);
   for (let i = i0; i < i1; i++) {
     const ih = i * strideH + rowOffset;
     if (ih < 0 || ih >= height) continue;
