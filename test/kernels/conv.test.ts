@@ -6,7 +6,7 @@
  *   y[n, o, i, j] += w·x,   dw[o, c, a, b] += ḡ[n, o, i, j]·x,   dx[n, ·, ih, iw] += w·ḡ[n, o, i, j].
  *
  * Sizes are chosen so that the images fall into several chunks (a chunk is
- * capped at 2¹⁸ doubles of unfolded columns), the products take the packed
+ * capped at 2¹⁵ doubles of unfolded columns), the products take the packed
  * path with a side under 8, and every option (groups, stride, padding,
  * dilation, rectangular kernels) is met; im2colImages, which unfolds images
  * side by side by moving rows, against im2col one image at a time.
