@@ -4,42 +4,20 @@
  * failing with exit code 1, one line naming the file, line and column, and no
  * file written. (test/cli-dist.test.ts runs the built program as a process.)
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../src/data/csv.js';
 import { Sequential, tensor } from '../src/index.js';
 import { FileError, writeFilesAtomically } from '../src/node/files.js';
-import { cli } from './cli/run-cli.js';
+import { cli, DATA, expectFailure, fitMoons, scratch } from './cli/run-cli.js';
 
-const DATA = join(import.meta.dirname, '..', 'data');
-let dir: string;
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'laplace-ts-cli-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function file(name: string, text: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return path;
-}
-
+const work = scratch('laplace-ts-cli-');
+afterAll(() => work.remove());
+const dir = work.dir;
+const file = work.file;
 const out = (name: string) => join(dir, name);
 const quick = ['--epochs', '15', '--hidden', '8'];
-
-/** Exit 1, a single line on stderr matching every pattern, no stack trace, nothing on stdout. */
-function expectFailure(result: ReturnType<typeof cli>, ...patterns: RegExp[]): void {
-  expect(result.code).toBe(1);
-  expect(result.stdout).toBe('');
-  const lines = result.stderr.trimEnd().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(result.stderr).not.toMatch(/\n\s+at /);
-  expect(result.stderr).not.toMatch(/internal error/);
-  for (const pattern of patterns) expect(lines[0]).toMatch(pattern);
-}
 
 describe('help and usage', () => {
   it('prints help with exit 0 for the program and every command', () => {
@@ -463,20 +441,7 @@ describe('bad input: exit 1, one line naming file, line and column, nothing writ
 
   it('predict: data without a feature column of the model, or with labels out of range', () => {
     const model = out('moons-bad.json');
-    expect(
-      cli(
-        'fit',
-        '--data',
-        join(DATA, 'moons.csv'),
-        '--target',
-        'label',
-        '--task',
-        'classification',
-        '--out',
-        model,
-        ...quick,
-      ).code,
-    ).toBe(0);
+    fitMoons(model, ...quick);
     const noX2 = file('no-x2.csv', 'x1,label\n0.5,1\n');
     expectFailure(cli('predict', '--model', model, '--data', noX2), /no-x2\.csv: missing column "x2"/);
     const badLabel = file('label-3.csv', 'x1,x2,label\n0.5,0.1,1\n0.2,0.3,3\n');

@@ -11,7 +11,7 @@ import { existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../../src/data/csv.js';
-import { cli, DATA, expectFailure, scratch } from './run-cli.js';
+import { cli, DATA, expectFailure, fitMoons, scratch } from './run-cli.js';
 
 const work = scratch('laplace-ts-refusals-');
 afterAll(() => work.remove());
@@ -29,6 +29,14 @@ function regressionCsv(rows: number, cell: (i: number) => [number, number]): str
   return `a,b,y\n${lines.join('\n')}\n`;
 }
 
+/** Fits a regression model to `<name>.csv` (written from `regressionCsv`); returns the model's path. */
+function fitRegression(name: string, rows: number, cell: (i: number) => [number, number]): string {
+  const model = out(`${name}.json`);
+  const result = regression(work.file(`${name}.csv`, regressionCsv(rows, cell)), model);
+  expect(result.code, result.stderr).toBe(0);
+  return model;
+}
+
 const finiteCsv = (text: string) =>
   parseCsv(text).rows.every((row) => row.every((cell) => Number.isFinite(Number(cell))));
 
@@ -41,16 +49,7 @@ describe('duplicate column names are refused', () => {
   });
 
   it('predict: the model reads a column the data has twice', () => {
-    const model = out('ab.json');
-    expect(
-      regression(
-        work.file(
-          'ab.csv',
-          regressionCsv(20, (i) => [i, i % 3]),
-        ),
-        model,
-      ).code,
-    ).toBe(0);
+    const model = fitRegression('ab', 20, (i) => [i, i % 3]);
     const data = work.file('ab-dup.csv', 'a,b,a\n1,2,3\n');
     expectFailure(cli('predict', '--model', model, '--data', data), /column "a" appears more than once/);
   });
@@ -115,7 +114,7 @@ describe('values far from 1 in magnitude', () => {
       regressionCsv(40, (i) => [(i + 1) * 1e200, ((i * 7) % 5) * 1e200]),
     );
     const model = out('huge-x.json');
-    const fit = cli('fit', '--data', data, '--target', 'y', '--task', 'regression', '--out', model, ...quick);
+    const fit = regression(data, model);
     // The target (a − 2b) is near 1e200 too, which no Gaussian in double precision can score: refused by name.
     expectFailure(fit, /huge-x\.csv: column "y": .*too large/);
     expect(existsSync(model)).toBe(false);
@@ -123,18 +122,7 @@ describe('values far from 1 in magnitude', () => {
       'huge-features.csv',
       `a,b,y\n${Array.from({ length: 40 }, (_, i) => `${(i + 1) * 1e200},${((i * 7) % 5) * 1e200},${i % 7}`).join('\n')}\n`,
     );
-    const ok = cli(
-      'fit',
-      '--data',
-      features,
-      '--target',
-      'y',
-      '--task',
-      'regression',
-      '--out',
-      model,
-      ...quick,
-    );
+    const ok = regression(features, model);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).not.toMatch(/Infinity|NaN/);
     const saved = JSON.parse(readFileSync(model, 'utf8'));
@@ -236,16 +224,7 @@ describe('found by the fuzz test (test/cli/fuzz.test.ts)', () => {
 
 describe('predict on data the fit never saw', () => {
   it('a target near 1e200 leaves the predictions standing and says why there is no score', () => {
-    const model = out('score.json');
-    expect(
-      regression(
-        work.file(
-          'score.csv',
-          regressionCsv(12, (i) => [i, i % 3]),
-        ),
-        model,
-      ).code,
-    ).toBe(0);
+    const model = fitRegression('score', 12, (i) => [i, i % 3]);
     const data = work.file('score-huge.csv', 'a,b,y\n1,2,-1e200\n3,1,0\n');
     const result = cli('predict', '--model', model, '--data', data);
     expect(result.code, result.stderr).toBe(0);
@@ -255,16 +234,7 @@ describe('predict on data the fit never saw', () => {
   });
 
   it('an input too far out to standardise, or to predict from, is refused by line and column', () => {
-    const model = out('far.json');
-    expect(
-      regression(
-        work.file(
-          'far.csv',
-          regressionCsv(12, (i) => [i * 1e-200, i % 3]),
-        ),
-        model,
-      ).code,
-    ).toBe(0);
+    const model = fitRegression('far', 12, (i) => [i * 1e-200, i % 3]);
     const data = work.file('far-new.csv', 'a,b\n1,2\n1e300,1\n');
     expectFailure(
       cli('predict', '--model', model, '--data', data),
@@ -281,16 +251,7 @@ describe('predict on data the fit never saw', () => {
 
 describe('errors that name the real problem', () => {
   it('a model file whose input standard deviation is 0', () => {
-    const model = out('std0.json');
-    expect(
-      regression(
-        work.file(
-          'std0.csv',
-          regressionCsv(20, (i) => [i, i % 3]),
-        ),
-        model,
-      ).code,
-    ).toBe(0);
+    const model = fitRegression('std0', 20, (i) => [i, i % 3]);
     const json = JSON.parse(readFileSync(model, 'utf8'));
     json.inputScale.std[1] = 0;
     const broken = work.file('std0-broken.json', JSON.stringify(json));
@@ -377,16 +338,7 @@ describe('errors that name the real problem', () => {
   });
 
   it('a model file that lists a column twice, or its target as a feature', () => {
-    const model = out('cols.json');
-    expect(
-      regression(
-        work.file(
-          'cols.csv',
-          regressionCsv(12, (i) => [i, i % 3]),
-        ),
-        model,
-      ).code,
-    ).toBe(0);
+    const model = fitRegression('cols', 12, (i) => [i, i % 3]);
     const json = JSON.parse(readFileSync(model, 'utf8'));
     const twice = work.file('cols-twice.json', JSON.stringify({ ...json, columns: ['a', 'a'] }));
     expectFailure(
@@ -410,16 +362,7 @@ describe('errors that name the real problem', () => {
 
 describe('predict does not need the target', () => {
   it('ignores a target column with empty cells', () => {
-    const model = out('target.json');
-    expect(
-      regression(
-        work.file(
-          'target.csv',
-          regressionCsv(20, (i) => [i, i % 3]),
-        ),
-        model,
-      ).code,
-    ).toBe(0);
+    const model = fitRegression('target', 20, (i) => [i, i % 3]);
     const data = work.file('target-gaps.csv', 'a,b,y\n1,2,\n3,1,\n2,2,-2\n');
     const result = cli('predict', '--model', model, '--data', data);
     expect(result.code, result.stderr).toBe(0);
@@ -434,20 +377,7 @@ describe('predict does not need the target', () => {
 describe('closing the pipe early', () => {
   it('predict | head -1 ends quietly', () => {
     const model = out('pipe.json');
-    expect(
-      cli(
-        'fit',
-        '--data',
-        join(DATA, 'moons.csv'),
-        '--target',
-        'label',
-        '--task',
-        'classification',
-        '--out',
-        model,
-        ...quick,
-      ).code,
-    ).toBe(0);
+    fitMoons(model, ...quick);
     // Features only, so that nothing but the predictions is written; the reader is gone before the
     // program writes, so its first write meets EPIPE.
     const moons = readFileSync(join(DATA, 'moons.csv'), 'utf8').split('\n');
