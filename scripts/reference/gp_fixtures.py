@@ -32,7 +32,18 @@ computed:
   and its terms log_likelihood, log_det_ratio, scatter;
 - at the network's prior precision and noise: the GP predictive f_mu and f_var
   at the test inputs and, for classification, the probit and bridge
-  probabilities.
+  probabilities, as laplace-torch computes them ('predictive') and with the
+  output axes of its cross-kernel swapped ('predictiveOutputsSwapped').
+
+The swap: for dependent outputs, FunctionalLaplace._build_K_star_M reshapes
+K_{*M} [N*, M, C*, C] (test output c, training output e) to [N*, M*C, C], so the
+rows it solves against (K_MM + L^-1) are indexed by (training point, test
+output) and the columns by the training output: it computes the GP covariance of
+the kernel k(x*, x)_{ec} instead of k(x*, x)_{ce}. The two agree when
+J(x*)_c . J(x)_e = J(x*)_e . J(x)_c, as for an MLP with one hidden layer, not in
+general (the CNN here). The swapped version is laplace-torch's own code given
+the transposed blocks, and check_against_dense() asserts that it is the GP
+posterior covariance, computed densely from the same BackPACK Jacobians.
 """
 
 import importlib.abc
@@ -128,14 +139,47 @@ def record_case(la, likelihood, sigma_noise, prior_precision, X_test):
         })
     la.prior_precision = prior_precision
     la.sigma_noise = sigma_noise
+    out['predictive'] = predictive(la, likelihood, X_test)
+    # The same with _build_K_star_M given K_{*M} with its two output axes swapped (see the header).
+    build = la._build_K_star_M
+    la._build_K_star_M = lambda K_M_star, joint=False: build(
+        K_M_star if la.independent_outputs else [K.transpose(-1, -2) for K in K_M_star], joint)
+    out['predictiveOutputsSwapped'] = predictive(la, likelihood, X_test)
+    check_against_dense(la, likelihood, X_test, out['predictiveOutputsSwapped']['fVar'])
+    return out
+
+
+def predictive(la, likelihood, X_test):
     la._build_Sigma_inv()  # _glm_predictive_distribution uses the factor as it stands
     f_mu, f_var = la._glm_predictive_distribution(X_test)
-    out['fMu'] = nested(f_mu)
-    out['fVar'] = nested(f_var)
+    out = {'fMu': nested(f_mu), 'fVar': nested(f_var)}
     if likelihood == 'classification':
         out['probsProbit'] = nested(la(X_test, link_approx='probit'))
         out['probsBridge'] = nested(la(X_test, link_approx='bridge'))
     return out
+
+
+def check_against_dense(la, likelihood, X_test, f_var):
+    """The swapped predictive is the GP posterior covariance, by a dense solve from the same Jacobians."""
+    X_S = torch.cat([X for X, _ in la.train_loader])
+    J_S, f_S = la.backend.jacobians(X_S)
+    J_star, _ = la.backend.jacobians(X_test)
+    C = la.n_outputs
+    J_S = J_S.reshape(-1, J_S.shape[-1])
+    s = la.gp_kernel_prior_variance
+    if likelihood == 'classification':
+        p = torch.softmax(f_S, dim=-1)
+        lam = (p * (1 - p)).reshape(-1) * la._H_factor
+    else:
+        lam = torch.ones(J_S.shape[0]) * la._H_factor
+    mask = torch.ones(C, C) if not la.independent_outputs else torch.eye(C)
+    n_S = J_S.shape[0] // C
+    K = s * (J_S @ J_S.T) * mask.repeat(n_S, n_S)
+    A = K + torch.diag(1 / lam)
+    for b in range(J_star.shape[0]):
+        cross = s * (J_star[b] @ J_S.T) * mask.repeat(1, n_S)
+        dense = s * (J_star[b] @ J_star[b].T) * mask - cross @ torch.linalg.solve(A, cross.T)
+        assert torch.allclose(torch.tensor(f_var[b]), dense, rtol=1e-9, atol=1e-12), (b, dense, f_var[b])
 
 
 def main():
