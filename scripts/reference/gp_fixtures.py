@@ -2,10 +2,10 @@
 
 Writes test/fixtures/laplace-torch/gp.json, read by
 test/laplace/laplace-torch-gp.test.ts. Not run by CI: it needs the reference
-environment of shared/REFERENCE_ENV.md, section "laplace-torch 0.2.2.2 for
-FunctionalLaplace" (Debian's python3-torch 1.13, laplace-torch at tag 0.2.2.2,
-BackPACK 1.5.2 with its version patch, einops v0.6.0). Run from the repository
-root:
+environment of shared/REFERENCE_ENV.md with the section "laplace-torch 0.2.2.2
+for FunctionalLaplace" (scripts/reference/REFERENCE_ENV-gp.md): Debian's
+python3-torch 1.13, laplace-torch at tag 0.2.2.2, BackPACK 1.5.2 with its
+version patch, einops v0.6.0. Run from the repository root:
 
     PYTHONPATH=$ENV/laplace-0.2.2.2:$ENV/backpack-1.5.2:$ENV/einops-0.6.0 \
         /usr/bin/python3 scripts/reference/gp_fixtures.py

@@ -13,9 +13,9 @@
  * - the kernel is scaled by the subset's share of the data, s = (M/N)/δ,
  *   K = s·J_S J_Sᵀ [M·k × M·k] (k outputs);
  * - the output Hessian of the likelihood is kept diagonal: Λ = diag(pⱼ(1 − pⱼ))
- *   for softmax probabilities p (the −pᵢpⱼ off the diagonal are dropped, as
- *   laplace-torch does after R&W 2006 §3.5), Λ = I for regression, scaled by
- *   c = 1/(σ²T) or 1/T;
+ *   for softmax probabilities p (the −pᵢpⱼ off the diagonal are dropped;
+ *   laplace-torch avoids the multi-class Laplace GP of R&W 2006 §3.5), Λ = I
+ *   for regression, scaled by c = 1/(σ²T) or 1/T;
  * - `independentOutputs` keeps only the kernel's entries between equal outputs,
  *   k independent GPs: every kernel below is masked to j = j', and the
  *   predictive covariance is diagonal.
@@ -51,12 +51,23 @@
  * and log σ enter twice. For classification (R&W eq. 3.44 at f̂ = μ) Λ is
  * diagonal, and the function-space scatter equals the weight-space
  * (θ* − μ₀)ᵀP₀(θ* − μ₀) only when θ* − μ₀ lies in the row space of J_S, up to
- * ε. laplace-torch replaces an infinite 1/(cΛⱼⱼ) (a saturated softmax) by 10 in
- * its Cholesky factor; the eigenbasis here takes Λⱼⱼ = 0 exactly. Otherwise
- * laplace-torch 0.2.2.2 is matched to rounding (laplace-torch-gp.test.ts).
+ * ε.
+ *
+ * laplace-torch 0.2.2.2 is matched to rounding (laplace-torch-gp.test.ts) but
+ * for two things. Its predictive with dependent outputs reshapes the
+ * cross-kernel [N*, M, k, k] so that the test point's output pairs with the
+ * training rows: it returns the covariance of k(x*, x)ⱼ′ⱼ in place of
+ * k(x*, x)ⱼⱼ′, the same only when J(x*)ⱼ·J(x)ⱼ′ is symmetric in (j, j′) (an MLP
+ * with one hidden layer, not a CNN); the GP covariance is computed here. And it
+ * replaces an infinite 1/(cΛⱼⱼ) (a saturated softmax) by 10 in its Cholesky
+ * factor, where the eigenbasis here takes Λⱼⱼ = 0 exactly.
  *
  * Given δ and σ every quantity above is a sum over the eigenvalues, so the
  * evidence is maximised over δ (and σ) exactly, in O(M·k) per evaluation.
+ *
+ * A saved posterior holds the subset's examples (indices, inputs, targets);
+ * restoring conditions on them again by the same arithmetic as `fit`, so the
+ * restored predictive and evidence are bitwise the fitted ones.
  */
 
 import { ShapeError, ValueError } from '../errors.js';
