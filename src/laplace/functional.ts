@@ -394,12 +394,12 @@ export class FunctionalLaplace<L extends LikelihoodName = LikelihoodName> extend
     return { logDet, scatter };
   }
 
-  /** log det P₀ + log det B: log det P of the weight-space posterior (see the header). */
+  /** log det P = P·log(1/s) + log det B for the weight-space P = c·RᵀR + I/s (log det P₀ + log det B when M = N). */
   protected computeLogDetPosteriorPrecision(): number {
     this.checkWeightSpace('logDetPosteriorPrecision');
     const c = this.hessianFactor;
     const s = this.kernelScale;
-    let sum = this.logDetPriorPrecision;
+    let sum = -this.nParams * Math.log(s);
     for (const h of this.state!.values) sum += Math.log1p(c * s * h);
     return sum;
   }

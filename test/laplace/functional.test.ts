@@ -207,7 +207,9 @@ describe("hessianStructure 'gp' against the weight-space 'full' posterior", () =
     const lower = new CholeskyDecomposition(b).lowerTriangularMatrix;
     let logDet = 0;
     for (let i = 0; i < b.rows; i++) logDet += 2 * Math.log(lower.get(i, i));
-    expect(gp.logDetPosteriorPrecision - gp.logDetPriorPrecision).toBeCloseTo(logDet, 6);
+    // Weight space: P = I/s + c·J_SᵀJ_S; laplace-torch's term: log det(K + σ²I) = log det(σ²B).
+    expect(gp.logDetPosteriorPrecision).toBeCloseTo(gp.nParams * Math.log(1 / s) + logDet, 6);
+    expect((gp as FunctionalLaplace).logDetRatio).toBeCloseTo(b.rows * Math.log(sigma ** 2) + logDet, 6);
   });
 });
 
