@@ -86,10 +86,10 @@ const fixture = JSON.parse(
 const flat = (x: Nested): number[] => (Array.isArray(x) ? x.flatMap(flat) : [x]);
 
 /**
- * Sums over eigenvalues here, Cholesky factors and logdet there: relative
- * rounding of a few 1e-14 on each side, amplified by the conditioning of the
- * kernel (up to ~1e4 for the unweighted J Jᵀ of the CNN, whose max pooling
- * leaves directions of the outputs with little curvature).
+ * Sums over eigenvalues here, Cholesky factors and logdet there, both in
+ * float64: the largest relative gap seen is 3e-12 (a scatter, through the
+ * kernel's smallest eigenvalues), the predictive's 4e-13; the fixture's 15
+ * digits add 5e-16.
  */
 const SCALAR = { rtol: 1e-10, atol: 1e-12 };
 const ARRAY = { rtol: 1e-10, atol: 1e-13 };
