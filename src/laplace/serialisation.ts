@@ -3,8 +3,9 @@
  *
  * A fitted approximation is its options, the hyperparameters, the statistics of
  * the fit (N, Σ loss at the MAP), the MAP of the random weights, the
- * structure's curvature state (H, its diagonal, Kronecker factors or
- * eigenpairs) and a fingerprint of the whole network it was fitted on. The
+ * structure's curvature state (H, its diagonal, Kronecker factors,
+ * eigenpairs, or for 'gp' the examples of its training subset, on which it
+ * conditions again) and a fingerprint of the whole network it was fitted on. The
  * network itself is saved separately; restoring checks every field, then that
  * the network given is the same one: the posterior's weights must equal its MAP
  * and the fingerprint, a 64-bit FNV-1a hash of the architecture (each layer's
