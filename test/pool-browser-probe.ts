@@ -45,7 +45,7 @@ function tripleLoop(m: number, n: number, k: number, a: Float64Array, b: Float64
   for (let i = 0; i < m; i++) {
     for (let p = 0; p < k; p++) {
       const aip = a[i * k + p]!;
-      for (let j = 0; j < n; j++) c[i * n + j] += aip * b[p * n + j]!;
+      for (let j = 0; j < n; j++) c[i * n + j]! += aip * b[p * n + j]!;
     }
   }
   return c;
