@@ -759,6 +759,9 @@ const samplers: Record<string, Sampler> = {
   },
 };
 
+/** The primitives that have a sampler, by name. */
+export const samplerNames: readonly string[] = Object.keys(samplers);
+
 /** The sampler of a primitive, or a failure naming it. */
 export function samplerFor(prim: Primitive): Sampler {
   const s = samplers[prim.name];

@@ -9,15 +9,17 @@
  *   hessian symmetric, equal to jacfwd(grad), and Hessian-vector products equal
  *   to central differences of the gradient.
  * The list itself is checked against the exports of src/autodiff/primitives, so
- * a primitive left out of it fails here too.
+ * a primitive left out of it fails here too, and the samplers against the list.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { bind, type Primitive } from '../../src/autodiff/core.js';
+import * as autodiff from '../../src/autodiff/index.js';
 import { add, moveAxis, mul, sin, stack, sum } from '../../src/autodiff/ops.js';
 import { primitives } from '../../src/autodiff/primitives/index.js';
+import * as math from '../../src/autodiff/primitives/math.js';
 import {
   grad,
   hessian,
@@ -32,7 +34,7 @@ import {
 import { seededRng } from '../../src/random.js';
 import { type Shape, sizeOf, Tensor } from '../../src/tensor.js';
 import { expectClose } from '../helpers.js';
-import { type Case, fill, samplerFor } from './cases.js';
+import { type Case, fill, samplerFor, samplerNames } from './cases.js';
 
 const RUNS = { numRuns: 12 };
 const seed = fc.integer({ min: 0, max: 2 ** 31 - 1 });
@@ -75,6 +77,13 @@ const isPrimitive = (value: unknown): value is Primitive =>
     (m) => typeof (value as Record<string, unknown>)[m] === 'function',
   );
 
+/** The primitive an export stands for: a Primitive itself, or an op carrying one as `.primitive` (math.ts). */
+function primitiveOf(value: unknown): Primitive | undefined {
+  if (isPrimitive(value)) return value;
+  const carried = typeof value === 'function' ? (value as { primitive?: unknown }).primitive : undefined;
+  return isPrimitive(carried) ? carried : undefined;
+}
+
 test('every primitive exported from src/autodiff/primitives is in the list the tests iterate', async () => {
   const dir = join(import.meta.dirname, '../../src/autodiff/primitives');
   const missing: string[] = [];
@@ -82,14 +91,27 @@ test('every primitive exported from src/autodiff/primitives is in the list the t
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
     const module: Record<string, unknown> = await import(join(dir, file));
     for (const [name, value] of Object.entries(module)) {
-      if (!isPrimitive(value)) continue;
+      const prim = primitiveOf(value);
+      if (prim === undefined) continue;
       found++;
-      if (!primitives.includes(value))
+      if (!primitives.includes(prim))
         missing.push(`${file}: ${name} (add it to its file's list of primitives)`);
     }
   }
   expect(found).toBeGreaterThanOrEqual(primitives.length);
   expect(missing).toEqual([]);
+});
+
+test("every elementwise op is public under its primitive's name, and every sampler names a primitive", () => {
+  // One name from the definition in math.ts to the user (autodiff's exports) and the sampler in cases.ts.
+  const misnamed = Object.entries(math).flatMap(([name, op]) =>
+    op.primitive.name === name && op.name === name && (autodiff as Record<string, unknown>)[name] === op
+      ? []
+      : [`${name}: primitive '${op.primitive.name}', function '${op.name}', public: ${name in autodiff}`],
+  );
+  expect(misnamed).toEqual([]);
+  const names = new Set(primitives.map((p) => p.name));
+  expect(samplerNames.filter((name) => !names.has(name))).toEqual([]);
 });
 
 describe.each(primitives.map((p) => [p.name, p] as const))('primitive %s', (_name, prim) => {
