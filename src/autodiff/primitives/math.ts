@@ -5,7 +5,7 @@
  * primitive. Every export here is a public op (ops.ts re-exports this module)
  * and its primitive is in the list the property tests iterate (read off these
  * exports): a new one needs only its object here and its sampler in
- * test/autodiff/cases.ts.
+ * test/autodiff/primitives/cases.ts.
  *
  * Rules are written with these ops, so they differentiate again; they refer
  * to ops defined further down only inside functions, which run after this
