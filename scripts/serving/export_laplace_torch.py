@@ -30,7 +30,7 @@ laplace-ts, which serves the GLM predictive in Node or a browser:
 
 and test/fixtures/serving/reference.json with, per case, a few test inputs and
 laplace-torch's GLM predictive on them (f_mu, f_var and, for classification,
-the probit, bridge and Monte Carlo (10^5 samples) probabilities), which test/laplace/serving.test.ts checks.
+the probit, bridge and Monte Carlo (10^5 samples) probabilities), which test/laplace/laplace-torch-serving.test.ts checks.
 
 Networks are trained in float32, as a user would. Laplace is fitted in float32
 for one case (as it would be on a GPU) and on the float64 copy of the same

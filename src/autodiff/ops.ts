@@ -25,43 +25,9 @@ import {
   tensor,
   zeros,
 } from '../tensor.js';
-import { bind, type Primitive } from './core.js';
+import { bind } from './core.js';
 import { conv2dRaw } from './primitives/conv.js';
-import {
-  absP,
-  addP,
-  cosP,
-  divP,
-  equalP,
-  erfP,
-  expm1P,
-  expP,
-  geluP,
-  greaterEqualP,
-  greaterP,
-  lessEqualP,
-  lessP,
-  log1pP,
-  logP,
-  maximumP,
-  minimumP,
-  mulP,
-  NO_PARAMS,
-  type NoParams,
-  negP,
-  powP,
-  reluP,
-  sigmoidP,
-  signP,
-  sinP,
-  softplusP,
-  sqrtP,
-  squareP,
-  stopGradientP,
-  subP,
-  tanhP,
-  whereP,
-} from './primitives/elementwise.js';
+import { abs, add, exp, lessEqual, log, mul, neg, stopGradient, sub, where } from './primitives/math.js';
 import { matmulFlagged } from './primitives/matmul.js';
 import { avgPool2dRaw, maxPool2dRaw } from './primitives/pool.js';
 import { maxP, sumP } from './primitives/reduce.js';
@@ -76,65 +42,8 @@ import {
   transposeP,
 } from './primitives/shape.js';
 
-function unaryOp(prim: Primitive<NoParams>, x: TensorLike): Tensor {
-  return bind(prim, [asTensor(x)], NO_PARAMS);
-}
-
-function binaryOp(prim: Primitive<NoParams>, x: TensorLike, y: TensorLike): Tensor {
-  return bind(prim, [asTensor(x), asTensor(y)], NO_PARAMS);
-}
-
-// ---------------------------------------------------------------------------
-// Elementwise arithmetic (NumPy broadcasting)
-
-export const add = (x: TensorLike, y: TensorLike): Tensor => binaryOp(addP, x, y);
-export const sub = (x: TensorLike, y: TensorLike): Tensor => binaryOp(subP, x, y);
-export const mul = (x: TensorLike, y: TensorLike): Tensor => binaryOp(mulP, x, y);
-export const div = (x: TensorLike, y: TensorLike): Tensor => binaryOp(divP, x, y);
-/** xʸ elementwise. */
-export const pow = (x: TensorLike, y: TensorLike): Tensor => binaryOp(powP, x, y);
-export const maximum = (x: TensorLike, y: TensorLike): Tensor => binaryOp(maximumP, x, y);
-export const minimum = (x: TensorLike, y: TensorLike): Tensor => binaryOp(minimumP, x, y);
-
-// Comparisons give 1 or 0 and carry no derivative.
-export const greater = (x: TensorLike, y: TensorLike): Tensor => binaryOp(greaterP, x, y);
-export const less = (x: TensorLike, y: TensorLike): Tensor => binaryOp(lessP, x, y);
-export const greaterEqual = (x: TensorLike, y: TensorLike): Tensor => binaryOp(greaterEqualP, x, y);
-export const lessEqual = (x: TensorLike, y: TensorLike): Tensor => binaryOp(lessEqualP, x, y);
-export const equal = (x: TensorLike, y: TensorLike): Tensor => binaryOp(equalP, x, y);
-
-/** x where cond ≠ 0, else y (all three broadcast). No derivative flows to cond. */
-export function where(cond: TensorLike, x: TensorLike, y: TensorLike): Tensor {
-  return bind(whereP, [asTensor(cond), asTensor(x), asTensor(y)], NO_PARAMS);
-}
-
-export const neg = (x: TensorLike): Tensor => unaryOp(negP, x);
-export const exp = (x: TensorLike): Tensor => unaryOp(expP, x);
-export const log = (x: TensorLike): Tensor => unaryOp(logP, x);
-/** log(1 + x), accurate for small x. */
-export const log1p = (x: TensorLike): Tensor => unaryOp(log1pP, x);
-/** eˣ − 1, accurate for small x. */
-export const expm1 = (x: TensorLike): Tensor => unaryOp(expm1P, x);
-export const sqrt = (x: TensorLike): Tensor => unaryOp(sqrtP, x);
-export const square = (x: TensorLike): Tensor => unaryOp(squareP, x);
-export const abs = (x: TensorLike): Tensor => unaryOp(absP, x);
-/** −1, 0 or 1 (no derivative). */
-export const sign = (x: TensorLike): Tensor => unaryOp(signP, x);
-export const sin = (x: TensorLike): Tensor => unaryOp(sinP, x);
-export const cos = (x: TensorLike): Tensor => unaryOp(cosP, x);
-export const tanh = (x: TensorLike): Tensor => unaryOp(tanhP, x);
-/** 1/(1 + e⁻ˣ). */
-export const sigmoid = (x: TensorLike): Tensor => unaryOp(sigmoidP, x);
-/** max(x, 0); derivative 0 at 0. */
-export const relu = (x: TensorLike): Tensor => unaryOp(reluP, x);
-/** log(1 + eˣ), stable for large |x|. */
-export const softplus = (x: TensorLike): Tensor => unaryOp(softplusP, x);
-/** The error function. */
-export const erf = (x: TensorLike): Tensor => unaryOp(erfP, x);
-/** x·Φ(x), the exact (erf) GELU. */
-export const gelu = (x: TensorLike): Tensor => unaryOp(geluP, x);
-/** x unchanged, but derivatives do not flow through it. */
-export const stopGradient = (x: TensorLike): Tensor => unaryOp(stopGradientP, x);
+// Elementwise maths (NumPy broadcasting): each op is defined with its primitive.
+export * from './primitives/math.js';
 
 // ---------------------------------------------------------------------------
 // Axes

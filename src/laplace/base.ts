@@ -106,6 +106,8 @@ export interface LaplaceOptions<L extends LikelihoodName = LikelihoodName> {
   nSubset?: number;
   /** For 'gp': the training examples (row indices) the GP conditions on, instead of a random draw. */
   subsetIndices?: readonly number[] | Int32Array;
+  /** For 'gp': one GP per output, the kernel between different outputs dropped (laplace-torch's independent_outputs). Default false. */
+  independentOutputs?: boolean;
   /** For 'sampled': posterior samples drawn by sample-then-optimise. Default 32. */
   posteriorSamples?: number;
   /** For 'sampled': θ* ('map', default) or the linearised model's own optimum ('linearised'). */
@@ -138,6 +140,7 @@ const LAPLACE_OPTIONS = Object.keys({
   seed: true,
   nSubset: true,
   subsetIndices: true,
+  independentOutputs: true,
   posteriorSamples: true,
   posteriorMean: true,
   cgTol: true,

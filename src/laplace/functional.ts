@@ -1,47 +1,73 @@
 /**
- * Functional Laplace: the linearised network as a Gaussian process.
+ * Functional Laplace: the linearised network as a Gaussian process, with
+ * laplace-torch's FunctionalLaplace conventions (Immer et al. 2021 §4).
  *
  * Linearised at θ*, f(x, θ) ≈ f(x, θ*) + J(x)(θ − θ*) is a generalised linear
  * model; under the prior θ ~ N(μ₀, δ⁻¹ I) its outputs are a Gaussian process
- * with the neural-tangent kernel of the GGN, κ(x, x') = J(x) J(x')ᵀ / δ
- * (Khan et al. 2019; Immer et al. 2021 §4). Inference then happens over the
- * N·K training outputs instead of the P weights. On a subset S of M training
- * points (all of them by default) with Λₙ = SₙᵀSₙ the output Hessians
- * (likelihood.ts), write R = S·J_S for the M·m pulled-back rows and
+ * with mean m(x) = f(x, θ*) + J(x)(μ₀ − θ*) and the neural-tangent kernel of
+ * the GGN, κ(x, x') = J(x) J(x')ᵀ / δ (Khan et al. 2019). Inference then
+ * happens over the outputs of a subset S of M training examples (all N by
+ * default, nSubset drawn by the seed, or subsetIndices) instead of the P
+ * weights. As in laplace-torch:
  *
- *     s = (M/N)/δ,   G = R Rᵀ = Q diag(h) Qᵀ,   B = I + c·s·G,
+ * - the kernel is scaled by the subset's share of the data, s = (M/N)/δ,
+ *   K = s·J_S J_Sᵀ [M·k × M·k] (k outputs);
+ * - the output Hessian of the likelihood is kept diagonal: Λ = diag(pⱼ(1 − pⱼ))
+ *   for softmax probabilities p (the −pᵢpⱼ off the diagonal are dropped;
+ *   laplace-torch avoids the multi-class Laplace GP of R&W 2006 §3.5), Λ = I
+ *   for regression, scaled by c = 1/(σ²T) or 1/T;
+ * - `independentOutputs` keeps only the kernel's entries between equal outputs,
+ *   k independent GPs: every kernel below is masked to j = j', and the
+ *   predictive covariance is diagonal.
  *
- * the factor M/N being laplace-torch's subset-of-data scaling of the kernel
- * (1 when S is everything). By Woodbury, the weight-space posterior with
- * precision c·RᵀR + I/s is reached through the M·m × M·m matrix B alone:
+ * With W = Λ^{1/2} on the subset's rows, R = W·J_S, G = R Rᵀ = Q diag(h) Qᵀ
+ * (masked like K) and B = I + c·s·G, the GP predictive covariance at x* is, by
+ * Woodbury, computed in B's eigenbasis:
  *
- *     J* P⁻¹ J*ᵀ = s·J* J*ᵀ − c·s²·C B⁻¹ Cᵀ,    C = J* Rᵀ            (predictive)
- *     log det P − log det P₀ = log det B = Σᵢ log(1 + c·s·hᵢ)      (Sylvester)
+ *     s·J* J*ᵀ − K*S (K + (cΛ)⁻¹)⁻¹ KS* = s·J* J*ᵀ − c·s²·C B⁻¹ Cᵀ,   C = J* Rᵀ.
  *
- * With S everything, both equal the weight-space `full` posterior's for any
- * network (the GGN is RᵀR). The evidence is
+ * Without independentOutputs this is the weight-space posterior with
+ * precision P = c·RᵀR + I/s, which posteriorCovariance, sample and predType
+ * 'nn' use (log det P − log det P₀ = log det B by Sylvester); with
+ * independentOutputs no single weight posterior exists and they are refused.
+ * For regression with S all the data, P is the `full` posterior's.
  *
- *     log p(D) ≈ log p(D | θ*) − ½ (log det B + μᵀ K⁻¹ μ),   μ = J_S(θ* − μ₀),
+ * The evidence is laplace-torch's,
  *
- * with the function-space scatter μᵀK⁻¹μ, K = s·J_S J_Sᵀ, that laplace-torch
- * uses. At a MAP of the linearised model on S, θ* − μ₀ lies in the row space of
- * J_S (representer theorem) and it equals the weight-space (θ* − μ₀)ᵀP₀(θ* − μ₀),
- * so that on a linear model the two evidences agree. For regression it is
- * computed without inverting K, from r̃ = y − f(θ*) + μ (targets minus the prior
- * mean function): r̃ᵀ(K + I/c)⁻¹r̃ = min_θ c‖r̃ − J_S(θ − μ₀)‖² + (θ − μ₀)ᵀP₀(θ − μ₀),
- * so μᵀK⁻¹μ = c·r̃ᵀB⁻¹r̃ − 2c·loss_S at the MAP. For classification K is used
- * through its pseudo-inverse (eigenvalues below 10⁻¹² of the largest dropped),
- * exact whenever μ lies in K's range, as it does at the MAP.
+ *     log p(D) ≈ log p(D_S | θ*) − ½ (logDetRatio + scatter),
  *
- * Differences from laplace-torch 0.2.2.2's FunctionalLaplace, whose other
- * conventions (the M/N scaling, the scatter, the GP predictive) are followed:
- * its classification keeps only diag Λ, here Λ is used whole (so the identity
- * with `full` is exact); its regression evidence adds log p(D | θ*) to the
- * Gaussian log N(y; m, K + σ²I), which already contains the data fit, and here
- * it is not counted twice. Only a scalar prior (as laplace-torch) and the GGN.
+ * with the log likelihood summed over the subset (its Gaussian normaliser
+ * still counting N·k outputs) and, for the eigenvalues h⁰ and eigenvectors
+ * Q⁰ of the unweighted (masked) J_S J_Sᵀ,
  *
- * Given δ and c every quantity above is a sum over the eigenvalues hᵢ, so the
- * evidence is maximised over δ (and σ) exactly, in O(M·m) per evaluation.
+ *     regression:      logDetRatio = log det(K + σ²I) = M·k·log σ² + Σᵢ log(1 + s·h⁰ᵢ/σ²),
+ *                      scatter = rᵀ(K + σ²I)⁻¹r = Σᵢ aᵢ²/(σ² + s·h⁰ᵢ),   r = y − m(X_S),  a = Q⁰ᵀr;
+ *     classification:  logDetRatio = log det(I + c·W K W) = Σᵢ log(1 + c·s·hᵢ),
+ *                      scatter = μᵀ(K + εI)⁻¹μ = Σᵢ bᵢ²/(s·h⁰ᵢ + ε),   μ = J_S(θ* − μ₀),  b = Q⁰ᵀμ,
+ *
+ * ε = 10⁻⁵. This is not the weight-space structures' Laplace evidence. For
+ * regression, −½(logDetRatio + scatter) − ½M·k·log 2π alone is the exact
+ * evidence of the linearised model on S, log N(y; m, K + σ²I), so the data fit
+ * and log σ enter twice. For classification (R&W eq. 3.44 at f̂ = μ) Λ is
+ * diagonal, and the function-space scatter equals the weight-space
+ * (θ* − μ₀)ᵀP₀(θ* − μ₀) only when θ* − μ₀ lies in the row space of J_S, up to
+ * ε.
+ *
+ * laplace-torch 0.2.2.2 is matched to rounding (laplace-torch-gp.test.ts) but
+ * for two things. Its predictive with dependent outputs reshapes the
+ * cross-kernel [N*, M, k, k] so that the test point's output pairs with the
+ * training rows: it returns the covariance of k(x*, x)ⱼ′ⱼ in place of
+ * k(x*, x)ⱼⱼ′, the same only when J(x*)ⱼ·J(x)ⱼ′ is symmetric in (j, j′) (an MLP
+ * with one hidden layer, not a CNN); the GP covariance is computed here. And it
+ * replaces an infinite 1/(cΛⱼⱼ) (a saturated softmax) by 10 in its Cholesky
+ * factor, where the eigenbasis here takes Λⱼⱼ = 0 exactly.
+ *
+ * Given δ and σ every quantity above is a sum over the eigenvalues, so the
+ * evidence is maximised over δ (and σ) exactly, in O(M·k) per evaluation.
+ *
+ * A saved posterior holds the subset's examples (indices, inputs, targets);
+ * restoring conditions on them again by the same arithmetic as `fit`, so the
+ * restored predictive and evidence are bitwise the fitted ones.
  */
 
 import { ShapeError, ValueError } from '../errors.js';
@@ -53,6 +79,7 @@ import {
   BaseLaplace,
   type CurvatureSpectrum,
   type HyperparameterResult,
+  type LaplaceJSON,
   type LaplaceOptions,
 } from './base.js';
 import {
@@ -65,39 +92,45 @@ import {
   sliceFactors,
 } from './factors.js';
 import type { OptimizeHyperparametersOptions, OptimizePriorOptions } from './hyperparameters.js';
-import { toMatrix } from './inputs.js';
+import { describe, toMatrix } from './inputs.js';
 import type { LikelihoodName, Targets } from './likelihood.js';
 import type { SequentialLike } from './network.js';
 import type { Prior, PriorPrecision } from './prior.js';
+import type { CurvatureState } from './serialisation.js';
 
 /** Above 2²⁷ entries (1 GiB) a dense array is refused rather than allocated. */
 const MAX_DENSE_ENTRIES = 2 ** 27;
-/** Relative cut-off below which an eigenvalue of K counts as zero in its pseudo-inverse. */
-const PSEUDO_INVERSE_CUTOFF = 1e-12;
+/** laplace-torch's ε in the classification scatter μᵀ(K + εI)⁻¹μ. */
+const SCATTER_JITTER = 1e-5;
 
 /** What the posterior keeps of the training subset. */
 interface SubsetState {
-  /** Indices of the subset's examples in the training data, ascending. */
+  /** Indices of the subset's examples in the training data, ascending; their inputs and targets. */
   indices: Int32Array;
-  /** Rows R = S·J_S at θ*, m per example. */
+  inputs: Float64Array;
+  targets: Targets;
+  /** The plain Jacobian J_S at θ* (unit rows, m = k). */
   factors: JacobianFactors;
-  /** Eigenvalues h of G = R Rᵀ (clipped at 0) and eigenvectors Q (columns, row-major q × q). */
+  /**
+   * Eigenvalues h of G = W J_S J_Sᵀ W (masked; clipped at 0), and W·Q, its
+   * eigenvectors (columns, row-major q × q) with row (example, output) scaled by
+   * that row's W = Λ^{1/2}, so that R = W J_S is only ever used as (WQ)ᵀJ_S.
+   */
   values: Float64Array;
   vectors: Float64Array;
+  /** Eigenvalues h⁰ of the unweighted J_S J_Sᵀ (masked), and the scatter's vector (r or μ) in their eigenbasis. */
+  plainValues: Float64Array;
+  scatterProjection: Float64Array;
   /** M/N. */
   fraction: number;
-  /** Regression: Qᵀ r̃. */
-  residualProjection: Float64Array | null;
-  /** Classification: eigenvalues of J_S J_Sᵀ and the projection of μ on its eigenvectors. */
-  plainValues: Float64Array | null;
-  meanProjection: Float64Array | null;
-  /** Σ loss over the subset at θ*, and over the other training examples (exactly 0 when there are none). */
+  /** Σ loss over the subset at θ*. */
   loss: number;
-  lossOutside: number;
 }
 
 export class FunctionalLaplace<L extends LikelihoodName = LikelihoodName> extends BaseLaplace<L> {
   readonly hessianStructure = 'gp' as const;
+  /** One GP per output (laplace-torch's independent_outputs): the kernel between different outputs is dropped. */
+  readonly independentOutputs: boolean;
   private readonly requestedSize: number | undefined;
   private readonly requestedIndices: Int32Array | undefined;
   private readonly subsetSeed: number;
@@ -111,21 +144,18 @@ export class FunctionalLaplace<L extends LikelihoodName = LikelihoodName> extend
         `FunctionalLaplace: curvature must be 'ggn' (the GP kernel is the GGN's), got '${this.curvature}'`,
       );
     }
-    const { nSubset, subsetIndices } = options;
+    const { nSubset, subsetIndices, independentOutputs } = options;
+    if (independentOutputs !== undefined && typeof independentOutputs !== 'boolean') {
+      throw new ValueError(
+        `FunctionalLaplace: independentOutputs must be true or false, got ${describe(independentOutputs)}`,
+      );
+    }
+    this.independentOutputs = independentOutputs ?? false;
     if (nSubset !== undefined && (!Number.isInteger(nSubset) || nSubset < 1)) {
       throw new ValueError(`FunctionalLaplace: nSubset must be a positive integer, got ${nSubset}`);
     }
     if (subsetIndices !== undefined) {
-      const indices = Int32Array.from(subsetIndices, (v, i) => {
-        if (!Number.isInteger(v) || v < 0) {
-          throw new ValueError(`FunctionalLaplace: subsetIndices[${i}] = ${v} is not a non-negative integer`);
-        }
-        return v;
-      }).sort();
-      if (indices.length === 0) throw new ValueError('FunctionalLaplace: subsetIndices is empty');
-      const repeated = indices.findIndex((v, i) => i > 0 && v === indices[i - 1]);
-      if (repeated >= 0)
-        throw new ValueError(`FunctionalLaplace: subsetIndices holds ${indices[repeated]} twice`);
+      const indices = checkIndices(subsetIndices, 'FunctionalLaplace: subsetIndices');
       if (nSubset !== undefined && nSubset !== indices.length) {
         throw new ValueError(
           `FunctionalLaplace: nSubset is ${nSubset} but subsetIndices has ${indices.length} entries`,
@@ -176,59 +206,66 @@ export class FunctionalLaplace<L extends LikelihoodName = LikelihoodName> extend
     const n = this.nData;
     const targets = this.likelihoodRule.parseTargets(y, n, k, 'fit: y');
     const indices = this.chooseSubset(n);
-    const size = indices.length;
-    const xs = new Float64Array(size * d);
+    const inputs = new Float64Array(indices.length * d);
     indices.forEach((row, i) => {
-      xs.set(x.subarray(row * d, (row + 1) * d), i * d);
+      inputs.set(x.subarray(row * d, (row + 1) * d), i * d);
     });
-    const subsetTargets = gatherTargets(targets, indices, k);
-    let loss = 0;
-    const factors = jacobianFactors(
-      this.network,
-      this.theta,
-      xs,
+    this.state = this.conditionOn(indices, inputs, gatherTargets(targets, indices, k));
+  }
+
+  /** The GP posterior on the subset (indices, inputs, targets) at θ*, for the current N. */
+  private conditionOn(indices: Int32Array, inputs: Float64Array, targets: Targets): SubsetState {
+    const size = indices.length;
+    const k = this.nOutputs;
+    const q = size * k;
+    const factors = jacobianFactors(this.network, this.theta, inputs, size, undefined, this.selection.layers);
+    const { loss, roots, m } = this.likelihoodRule.outputCurvature(
+      'ggn',
+      factors.output,
+      targets,
+      0,
       size,
-      (output) => {
-        const oc = this.likelihoodRule.outputCurvature('ggn', output, subsetTargets, 0, size, k);
-        loss = oc.loss;
-        return { rows: oc.roots, m: oc.m };
-      },
-      this.selection.layers,
+      k,
     );
-    const gram = eigh(
-      new Tensor(this.crossRows(factors, factors, true), [size * factors.m, size * factors.m]),
-    );
-    const values = gram.values.map((v) => Math.max(v, 0));
-    const vectors = gram.vectors.data;
-    const q = size * factors.m;
+    // W² = diag(SᵀS) for the output Hessian Λ = SᵀS of each example.
+    const weights = new Float64Array(q);
+    for (let e = 0; e < size; e++) {
+      for (let j = 0; j < k; j++) {
+        let sum = 0;
+        for (let r = 0; r < m; r++) sum += roots[(e * m + r) * k + j]! ** 2;
+        weights[e * k + j] = Math.sqrt(sum);
+      }
+    }
+    const plain = this.crossRows(factors, factors, true);
+    if (this.independentOutputs) maskOutputs(plain, q, q, k);
+    const plainEigen = eigh(new Tensor(plain, [q, q]));
+    const plainValues = plainEigen.values.map((v) => Math.max(v, 0));
     const shift = new Float64Array(this.nParams);
     for (let i = 0; i < shift.length; i++) shift[i] = this.mean[i]! - this.priorMeanVector[i]!;
-    let residualProjection: Float64Array | null = null;
-    let plainValues: Float64Array | null = null;
-    let meanProjection: Float64Array | null = null;
-    if (subsetTargets.kind === 'regression') {
-      // The rows are J itself (Λ = I): r̃ = y − f(θ*) + J(θ* − μ₀).
-      const residual = rowsTimes(factors, this.network, this.selection, shift);
-      for (let i = 0; i < q; i++) residual[i]! += subsetTargets.values[i]! - factors.output[i]!;
-      residualProjection = transposeTimes(vectors, q, residual);
+    // μ = J_S(θ* − μ₀); for regression r = y − f(θ*) + μ.
+    const scatterVector = rowsTimes(factors, this.network, this.selection, shift);
+    let values = plainValues;
+    let vectors: Float64Array = plainEigen.vectors.data.slice();
+    if (targets.kind === 'regression') {
+      for (let i = 0; i < q; i++) scatterVector[i]! += targets.values[i]! - factors.output[i]!;
     } else {
-      const plain = jacobianFactors(this.network, this.theta, xs, size, undefined, this.selection.layers);
-      const plainGram = eigh(new Tensor(this.crossRows(plain, plain, true), [size * k, size * k]));
-      plainValues = plainGram.values;
-      const mu = rowsTimes(plain, this.network, this.selection, shift);
-      meanProjection = transposeTimes(plainGram.vectors.data, size * k, mu);
+      for (let i = 0; i < q; i++) for (let j = 0; j < q; j++) plain[i * q + j]! *= weights[i]! * weights[j]!;
+      const eigen = eigh(new Tensor(plain, [q, q]));
+      values = eigen.values.map((v) => Math.max(v, 0));
+      vectors = eigen.vectors.data;
     }
-    this.state = {
+    for (let i = 0; i < q; i++) for (let j = 0; j < q; j++) vectors[i * q + j]! *= weights[i]!;
+    return {
       indices,
+      inputs,
+      targets,
       factors,
       values,
       vectors,
-      fraction: size / n,
-      residualProjection,
       plainValues,
-      meanProjection,
+      scatterProjection: transposeTimes(plainEigen.vectors.data, q, scatterVector),
+      fraction: size / this.nData,
       loss,
-      lossOutside: size === n ? 0 : Math.max(this.loss - loss, 0),
     };
   }
 
@@ -308,70 +345,69 @@ export class FunctionalLaplace<L extends LikelihoodName = LikelihoodName> extend
     return this.state!.fraction / this.prior.values[0]!;
   }
 
-  /** log det B = Σᵢ log(1 + c·s·hᵢ). */
-  private logDetRatio(c: number, s: number): number {
-    let sum = 0;
+  /** log p(D_S | θ*): the loss over the subset, the Gaussian normaliser over all N·k outputs. */
+  override get logLikelihood(): number {
+    this.checkFitted('logLikelihood');
+    return this.subsetLogLikelihood(this.sigmaNoise);
+  }
+
+  private subsetLogLikelihood(sigma: number): number {
+    return this.likelihoodRule.logLikelihood(
+      this.state!.loss,
+      sigma,
+      this.temperature,
+      this.nData,
+      this.nOutputs,
+    );
+  }
+
+  /** The evidence's log-determinant term (see the header), laplace-torch's `log_det_ratio`. */
+  get logDetRatio(): number {
+    this.checkFitted('logDetRatio');
+    return this.evidenceTerms(this.kernelScale, this.sigmaNoise).logDet;
+  }
+
+  /** The evidence's function-space scatter (see the header), laplace-torch's `scatter`. */
+  override get scatter(): number {
+    this.checkFitted('scatter');
+    return this.evidenceTerms(this.kernelScale, this.sigmaNoise).scatter;
+  }
+
+  private evidenceTerms(s: number, sigma: number): { logDet: number; scatter: number } {
+    const { values, plainValues, scatterProjection } = this.state!;
+    let logDet = 0;
+    let scatter = 0;
+    if (this.likelihoodRule.hasNoise) {
+      const noise = sigma * sigma;
+      logDet = plainValues.length * Math.log(noise);
+      plainValues.forEach((h, i) => {
+        logDet += Math.log1p((s * h) / noise);
+        scatter += scatterProjection[i]! ** 2 / (noise + s * h);
+      });
+    } else {
+      const c = this.likelihoodRule.hessianFactor(sigma, this.temperature);
+      for (const h of values) logDet += Math.log1p(c * s * h);
+      plainValues.forEach((h, i) => {
+        scatter += scatterProjection[i]! ** 2 / (s * h + SCATTER_JITTER);
+      });
+    }
+    return { logDet, scatter };
+  }
+
+  /** log det P = P·log(1/s) + log det B for the weight-space P = c·RᵀR + I/s (log det P₀ + log det B when M = N). */
+  protected computeLogDetPosteriorPrecision(): number {
+    this.checkWeightSpace('logDetPosteriorPrecision');
+    const c = this.hessianFactor;
+    const s = this.kernelScale;
+    let sum = -this.nParams * Math.log(s);
     for (const h of this.state!.values) sum += Math.log1p(c * s * h);
     return sum;
   }
 
-  /** μᵀ K⁻¹ μ (see the header) for the factor c and kernel scale s. */
-  private functionScatter(c: number, s: number): number {
-    const state = this.state!;
-    if (state.residualProjection) {
-      let sum = 0;
-      state.residualProjection.forEach((a, i) => {
-        sum += (a * a) / (1 + c * s * state.values[i]!);
-      });
-      return c * sum - 2 * c * state.loss;
-    }
-    const g = state.plainValues!;
-    const cutoff = PSEUDO_INVERSE_CUTOFF * Math.max(0, ...g);
-    let sum = 0;
-    state.meanProjection!.forEach((b, i) => {
-      if (g[i]! > cutoff) sum += (b * b) / (s * g[i]!);
-    });
-    return sum;
-  }
-
-  override get scatter(): number {
-    this.checkFitted('scatter');
-    return this.functionScatter(this.hessianFactor, this.kernelScale);
-  }
-
-  /** log det P₀ + log det B: log det P itself when the subset is all the data. */
-  protected computeLogDetPosteriorPrecision(): number {
-    return this.logDetPriorPrecision + this.logDetRatio(this.hessianFactor, this.kernelScale);
-  }
-
-  /**
-   * The evidence at prior precision δ and noise σ, from the eigenvalues alone.
-   * For regression, log p(D | θ*) − ½·scatter has the subset's data fit c·loss_S
-   * twice with opposite signs; it is left out of both, so that a small σ (a
-   * large c) does not cancel catastrophically.
-   */
+  /** The evidence at prior precision δ and noise σ, from the eigenvalues alone. */
   private evidenceAt(delta: number, sigma: number): number {
-    const rule = this.likelihoodRule;
-    const state = this.state!;
-    const c = rule.hessianFactor(sigma, this.temperature);
-    const s = state.fraction / delta;
-    const logDet = this.logDetRatio(c, s);
-    if (state.residualProjection) {
-      let fit = 0;
-      state.residualProjection.forEach((a, i) => {
-        fit += (a * a) / (1 + c * s * state.values[i]!);
-      });
-      const outside = rule.logLikelihood(
-        state.lossOutside,
-        sigma,
-        this.temperature,
-        this.nData,
-        this.nOutputs,
-      );
-      return outside - 0.5 * (logDet + c * fit);
-    }
-    const logLikelihood = rule.logLikelihood(this.loss, sigma, this.temperature, this.nData, this.nOutputs);
-    return logLikelihood - 0.5 * (logDet + this.functionScatter(c, s));
+    const { logDet, scatter } = this.evidenceTerms(this.state!.fraction / delta, sigma);
+    return this.subsetLogLikelihood(sigma) - 0.5 * (logDet + scatter);
   }
 
   override logMarginalLikelihood(
@@ -465,15 +501,16 @@ export class FunctionalLaplace<L extends LikelihoodName = LikelihoodName> extend
       const end = Math.min(factors.n, start + chunk);
       const count = (end - start) * k;
       const part = sliceFactors(factors, start, end);
-      // C = J* Rᵀ, then C Q: the cross-kernel in B's eigenbasis.
+      // C Q = (J* J_Sᵀ)(W Q): the cross-kernel in B's eigenbasis.
       const cross = this.crossRows(part, state.factors);
+      if (this.independentOutputs) maskOutputs(cross, count, q, k);
       gemm(mat(projected, count, q), 1, mat(cross, count, q), mat(state.vectors, q, q));
       assembleRows(factors, this.network, this.selection, start, end, rows);
       for (let e = 0; e < end - start; e++) {
         for (let a = 0; a < k; a++) {
           const ra = (e * k + a) * p;
           const pa = (e * k + a) * q;
-          for (let b = 0; b <= a; b++) {
+          for (let b = this.independentOutputs ? a : 0; b <= a; b++) {
             const rb = (e * k + b) * p;
             const pb = (e * k + b) * q;
             let prior = 0;
@@ -490,7 +527,7 @@ export class FunctionalLaplace<L extends LikelihoodName = LikelihoodName> extend
     return out;
   }
 
-  /** Z = Qᵀ R [q × P], the subset's rows in B's eigenbasis; RᵀR = ZᵀZ. */
+  /** Z = Qᵀ R = (WQ)ᵀ J_S [q × P], the subset's rows in B's eigenbasis; RᵀR = ZᵀZ. */
   private rotatedRows(what: string): Float64Array {
     const state = this.state!;
     const p = this.nParams;
@@ -522,6 +559,7 @@ export class FunctionalLaplace<L extends LikelihoodName = LikelihoodName> extend
   /** diag P⁻¹ = s − c·s²·Σᵢ Zᵢₚ² / (1 + c·s·hᵢ). */
   posteriorVariance(): Float64Array {
     this.checkFitted('posteriorVariance');
+    this.checkWeightSpace('posteriorVariance');
     const z = this.rotatedRows('posteriorVariance');
     const { values } = this.state!;
     const p = this.nParams;
@@ -546,6 +584,7 @@ export class FunctionalLaplace<L extends LikelihoodName = LikelihoodName> extend
   /** P⁻¹ = s·I − c·s²·Zᵀ diag(1/(1 + c·s·h)) Z. */
   posteriorCovariance(): Tensor {
     this.checkFitted('posteriorCovariance');
+    this.checkWeightSpace('posteriorCovariance');
     this.checkDense('posteriorCovariance');
     return new Tensor(
       this.weightSpace((h, c, s) => (-c * s * s) / (1 + c * s * h), this.kernelScale),
@@ -556,6 +595,7 @@ export class FunctionalLaplace<L extends LikelihoodName = LikelihoodName> extend
   /** P = I/s + c·ZᵀZ. */
   posteriorPrecision(): Tensor {
     this.checkFitted('posteriorPrecision');
+    this.checkWeightSpace('posteriorPrecision');
     this.checkDense('posteriorPrecision');
     return new Tensor(
       this.weightSpace((_h, c) => c, 1 / this.kernelScale),
@@ -583,11 +623,12 @@ export class FunctionalLaplace<L extends LikelihoodName = LikelihoodName> extend
   }
 
   /**
-   * Rows of s^{1/2}(I − c·s·Rᵀ Q diag(w) Qᵀ R) z with wᵢ = (1 − (1 + c·s·hᵢ)^{-1/2})/(c·s·hᵢ):
+   * Rows of s^{1/2}(I − c·s·Rᵀ Q diag(w) Qᵀ R) z (R = W J_S, so Qᵀ R = (WQ)ᵀ J_S) with wᵢ = (1 − (1 + c·s·hᵢ)^{-1/2})/(c·s·hᵢ):
    * a square root of P⁻¹ (on the right singular vectors of √(cs)·R it is
    * (1 + c·s·hᵢ)^{-1/2}, elsewhere 1), applied with two passes over the factors.
    */
   protected applyPosteriorScale(z: Float64Array, n: number): Float64Array {
+    this.checkWeightSpace('sample');
     const state = this.state!;
     const p = this.nParams;
     const q = state.values.length;
@@ -620,14 +661,79 @@ export class FunctionalLaplace<L extends LikelihoodName = LikelihoodName> extend
   // ------------------------------------------------------------------------
   // Serialisation
 
-  protected curvatureState(): Record<string, number[]> {
-    throw new ValueError(
-      "toJSON: a 'gp' posterior is not saved yet (it needs its training subset); refit it instead",
-    );
+  override toJSON(): LaplaceJSON {
+    return {
+      ...super.toJSON(),
+      nSubset: this.state!.indices.length,
+      independentOutputs: this.independentOutputs,
+    };
   }
 
-  protected restoreCurvature(): void {
-    throw new ValueError("Laplace.fromJSON: a 'gp' posterior cannot be restored");
+  /** The subset's examples: restoring conditions on them again, the same arithmetic as fit. */
+  protected curvatureState(): CurvatureState {
+    const { indices, inputs, targets } = this.state!;
+    return {
+      subsetIndices: Array.from(indices),
+      subsetInputs: Array.from(inputs),
+      subsetTargets: Array.from(targets.kind === 'regression' ? targets.values : targets.labels),
+    };
+  }
+
+  override restore(json: LaplaceJSON): this {
+    const saved = json?.independentOutputs ?? false;
+    if (saved !== this.independentOutputs) {
+      throw new ValueError(
+        `Laplace.fromJSON: the saved independentOutputs is ${String(saved)}, this posterior's ${this.independentOutputs}`,
+      );
+    }
+    return super.restore(json);
+  }
+
+  protected restoreCurvature(state: CurvatureState): void {
+    const what = 'Laplace.fromJSON: curvatureState';
+    const indices = checkIndices(state['subsetIndices'] as number[], `${what}.subsetIndices`);
+    const last = indices[indices.length - 1]!;
+    if (last >= this.nData) {
+      throw new ValueError(
+        `${what}.subsetIndices holds ${last}, but the posterior was fitted on ${this.nData} rows`,
+      );
+    }
+    const targets = this.likelihoodRule.parseTargets(
+      Float64Array.from(state['subsetTargets'] as number[]),
+      indices.length,
+      this.nOutputs,
+      `${what}.subsetTargets`,
+    );
+    this.state = this.conditionOn(indices, Float64Array.from(state['subsetInputs'] as number[]), targets);
+  }
+
+  private checkWeightSpace(what: string): void {
+    if (this.independentOutputs) {
+      throw new ValueError(
+        `${what}: with independentOutputs the ${this.nOutputs} outputs are separate GPs, with no single weight-space posterior`,
+      );
+    }
+  }
+}
+
+/** Distinct non-negative integer indices, ascending; `what` names them in errors. */
+function checkIndices(values: ArrayLike<number>, what: string): Int32Array {
+  const indices = Int32Array.from(values, (v, i) => {
+    if (!Number.isInteger(v) || v < 0) {
+      throw new ValueError(`${what}[${i}] = ${v} is not a non-negative integer`);
+    }
+    return v;
+  }).sort();
+  if (indices.length === 0) throw new ValueError(`${what} is empty`);
+  const repeated = indices.findIndex((v, i) => i > 0 && v === indices[i - 1]);
+  if (repeated >= 0) throw new ValueError(`${what} holds ${indices[repeated]} twice`);
+  return indices;
+}
+
+/** Zero the entries of a [rows × cols] kernel between different outputs (row i is output i mod k, column j output j mod k). */
+function maskOutputs(kernel: Float64Array, rows: number, cols: number, k: number): void {
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) if (i % k !== j % k) kernel[i * cols + j] = 0;
   }
 }
 

@@ -76,6 +76,7 @@ export const Laplace = {
       sigmaNoise: saved.sigmaNoise,
       temperature: saved.temperature,
       ...(saved.rank === undefined ? {} : { rank: saved.rank }),
+      ...(saved.independentOutputs === undefined ? {} : { independentOutputs: saved.independentOutputs }),
     });
     return la.restore(saved);
   },

@@ -3,8 +3,9 @@
  *
  * A fitted approximation is its options, the hyperparameters, the statistics of
  * the fit (N, Σ loss at the MAP), the MAP of the random weights, the
- * structure's curvature state (H, its diagonal, Kronecker factors or
- * eigenpairs) and a fingerprint of the whole network it was fitted on. The
+ * structure's curvature state (H, its diagonal, Kronecker factors,
+ * eigenpairs, or for 'gp' the examples of its training subset, on which it
+ * conditions again) and a fingerprint of the whole network it was fitted on. The
  * network itself is saved separately; restoring checks every field, then that
  * the network given is the same one: the posterior's weights must equal its MAP
  * and the fingerprint, a 64-bit FNV-1a hash of the architecture (each layer's
@@ -33,6 +34,9 @@ export interface LaplaceJSON {
   sigmaNoise: number;
   temperature: number;
   rank?: number;
+  /** 'gp' only: the size of the training subset and whether its outputs are independent GPs. */
+  nSubset?: number;
+  independentOutputs?: boolean;
   nData: number;
   nOutputs: number;
   loss: number;
@@ -153,7 +157,7 @@ export function networkHash(model: SequentialLike): string {
 // Validation
 
 const WHAT = 'Laplace.fromJSON';
-const STRUCTURES: readonly HessianStructure[] = ['full', 'kron', 'diag', 'lowrank'];
+const STRUCTURES: readonly HessianStructure[] = ['full', 'kron', 'diag', 'lowrank', 'gp'];
 
 /**
  * Check every field of a saved posterior that can be checked without the
@@ -193,6 +197,12 @@ export function checkLaplaceJSON(json: unknown): LaplaceJSON {
   positiveNumber(j, 'sigmaNoise');
   positiveNumber(j, 'temperature');
   if (j['rank'] !== undefined || j['hessianStructure'] === 'lowrank') integer(j, 'rank', 1);
+  if (j['nSubset'] !== undefined || j['hessianStructure'] === 'gp') integer(j, 'nSubset', 1);
+  if (j['independentOutputs'] !== undefined && typeof j['independentOutputs'] !== 'boolean') {
+    throw new ValueError(
+      `${WHAT}: independentOutputs must be true or false, got ${show(j['independentOutputs'])}`,
+    );
+  }
   integer(j, 'nData', 1);
   integer(j, 'nOutputs', 1);
   const loss = j['loss'];
@@ -306,9 +316,13 @@ function expectedCurvatureState(
       return { hessian: p };
     case 'lowrank':
       return { eigenvalues: json.rank!, eigenvectors: json.rank! * p };
-    case 'gp':
+    case 'gp': {
+      const m = json.nSubset!;
+      const perTarget = json.likelihood === 'regression' ? json.nOutputs : 1;
+      return { subsetIndices: m, subsetInputs: m * network.inputSize, subsetTargets: m * perTarget };
+    }
     case 'sampled':
-      // Not saved (it needs the training subset); checkLaplaceJSON refuses it before this.
+      // Not saved; checkLaplaceJSON refuses it before this.
       return {};
     case 'kron': {
       const out: Record<string, number> = {};

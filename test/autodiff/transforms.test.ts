@@ -305,7 +305,9 @@ describe('vmap', () => {
     const out = vmap((_x: Tensor) => tensor([1, 2]))(randn([3, 5], 1));
     expect(out.shape).toEqual([3, 2]);
     expectClose(out.data, [1, 2, 1, 2, 1, 2]);
-    const [stacked, shared] = vmap((x: Tensor) => [sum(x), tensor([1, 2])], 0, [0, null])(randn([3, 5], 1));
+    const [stacked, shared] = vmap((x: Tensor): [Tensor, Tensor] => [sum(x), tensor([1, 2])], 0, [0, null])(
+      randn([3, 5], 1),
+    );
     expect(stacked.shape).toEqual([3]);
     expect(shared.shape).toEqual([2]);
     expect(() => vmap((x: Tensor) => sum(x), 0, null)(randn([3, 5], 1))).toThrow(

@@ -27,6 +27,16 @@ export function cli(...argv: string[]): CliResult {
   return { code, stdout, stderr };
 }
 
+/** `laplace-ts fit` of a classifier on data/moons.csv written to `model`; the fit must succeed. */
+export function fitMoons(model: string, ...options: string[]): void {
+  const result = cli(
+    'fit',
+    ...['--data', join(DATA, 'moons.csv'), '--target', 'label', '--task', 'classification'],
+    ...['--out', model, ...options],
+  );
+  expect(result.code, result.stderr).toBe(0);
+}
+
 /** A scratch directory; `remove` deletes it. */
 export function scratch(prefix: string): {
   dir: string;
@@ -49,8 +59,9 @@ export function scratch(prefix: string): {
 export function expectFailure(result: CliResult, ...patterns: RegExp[]): void {
   expect(result.stderr).not.toMatch(/\n\s+at /);
   expect(result.stderr).not.toMatch(/internal error/);
-  expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+  const lines = result.stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
   expect(result.code).toBe(1);
   expect(result.stdout).toBe('');
-  for (const pattern of patterns) expect(result.stderr).toMatch(pattern);
+  for (const pattern of patterns) expect(lines[0]).toMatch(pattern);
 }

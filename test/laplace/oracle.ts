@@ -240,3 +240,70 @@ export function denseGgnOf(
   }
   return h.add(h.transpose()).div(2);
 }
+
+/** f(x) and its Jacobian [K × P] by central differences, through the Sequential's own forward pass (any layers). */
+function fdOutputsAndJacobian(
+  model: Sequential,
+  x: number[],
+  h = 1e-6,
+): { f: number[]; jacobian: number[][] } {
+  const theta = model.flatParameters();
+  const run = (t: Float64Array) => {
+    model.setFlatParameters(t);
+    return Array.from(model.forward([x]).data);
+  };
+  try {
+    const f = run(theta);
+    const jacobian = f.map(() => new Array<number>(theta.length).fill(0));
+    for (let p = 0; p < theta.length; p++) {
+      const plus = theta.slice();
+      const minus = theta.slice();
+      plus[p]! += h;
+      minus[p]! -= h;
+      const fp = run(plus);
+      const fm = run(minus);
+      f.forEach((_, c) => {
+        jacobian[c]![p] = (fp[c]! - fm[c]!) / (2 * h);
+      });
+    }
+    return { f, jacobian };
+  } finally {
+    model.setFlatParameters(theta);
+  }
+}
+
+/**
+ * laplace-torch's functional posterior over all N examples, in weight space and
+ * densely: P = δI + c·Σₙ Jₙᵀ diag(λₙ) Jₙ with the diagonal of the output
+ * Hessian, λ = p(1 − p) for softmax probabilities p and 1 for regression.
+ * Returns log det P and J* P⁻¹ J*ᵀ at each test input, flattened [n* × K × K].
+ */
+export function denseDiagonalGgnPosterior(
+  model: Sequential,
+  X: number[][],
+  xTest: number[][],
+  likelihood: 'regression' | 'classification',
+  delta: number,
+  c: number,
+): { logDetPrecision: number; covariance: number[] } {
+  const p = model.flatParameters().length;
+  const precision = Matrix.eye(p).mul(delta);
+  for (const x of X) {
+    const { f, jacobian } = fdOutputsAndJacobian(model, x);
+    const lambda = likelihood === 'regression' ? f.map(() => 1) : softmax(f).map((q) => q * (1 - q));
+    const j = new Matrix(jacobian);
+    precision.add(j.transpose().mmul(Matrix.diag(lambda)).mmul(j).mul(c));
+  }
+  const symmetric = precision.add(precision.transpose()).div(2);
+  const lower = new CholeskyDecomposition(symmetric).lowerTriangularMatrix;
+  let logDetPrecision = 0;
+  for (let i = 0; i < p; i++) logDetPrecision += 2 * Math.log(lower.get(i, i));
+  const covariance = inverse(symmetric);
+  return {
+    logDetPrecision,
+    covariance: xTest.flatMap((x) => {
+      const j = new Matrix(fdOutputsAndJacobian(model, x).jacobian);
+      return j.mmul(covariance).mmul(j.transpose()).to1DArray();
+    }),
+  };
+}

@@ -1,7 +1,13 @@
 import { fc } from '@fast-check/vitest';
 import { describe, expect, test } from 'vitest';
 import { LaplaceTsError } from '../../src/errors.js';
-import { type HessianStructure, Laplace, type LaplaceJSON, laplace } from '../../src/laplace/index.js';
+import {
+  type FunctionalLaplace,
+  type HessianStructure,
+  Laplace,
+  type LaplaceJSON,
+  laplace,
+} from '../../src/laplace/index.js';
 import { fnv1a64 } from '../../src/laplace/serialisation.js';
 import type { Linear } from '../../src/nn/index.js';
 import type { Tensor } from '../../src/tensor.js';
@@ -12,7 +18,7 @@ describe('serialisation', () => {
   const model = makeMlp([2, 4, 2], 'tanh', 61);
   const { X, Y } = regressionData(10, 2, 2, 61);
 
-  for (const structure of ['full', 'diag', 'kron', 'lowrank'] as const) {
+  for (const structure of ['full', 'diag', 'kron', 'lowrank', 'gp'] as const) {
     test(`${structure}: toJSON / fromJSON round-trips through JSON text`, () => {
       const la = laplace(model, {
         likelihood: 'regression',
@@ -78,7 +84,7 @@ describe('fromJSON checks the whole network and every field', () => {
     expect(() => Laplace.fromJSON(json, makeMlp([2, 4, 2], 'tanh', 61))).not.toThrow();
   });
 
-  for (const structure of ['full', 'diag', 'kron', 'lowrank'] as const) {
+  for (const structure of ['full', 'diag', 'kron', 'lowrank', 'gp'] as const) {
     test(`${structure}: corrupted curvature state is refused, naming the field`, () => {
       const json = saved(structure);
       const keys = Object.keys(json.curvatureState);
@@ -93,7 +99,7 @@ describe('fromJSON checks the whole network and every field', () => {
       const missing = structuredClone(json);
       delete missing.curvatureState[keys[0]!];
       expect(() => Laplace.fromJSON(missing, model)).toThrow(/curvatureState/);
-      for (const other of ['full', 'diag', 'kron', 'lowrank'] as const) {
+      for (const other of ['full', 'diag', 'kron', 'lowrank', 'gp'] as const) {
         if (other === structure) continue;
         const relabelled = { ...structuredClone(json), hessianStructure: other };
         expect(() => Laplace.fromJSON(relabelled, model)).toThrow(LaplaceTsError);
@@ -143,6 +149,108 @@ describe('fromJSON checks the whole network and every field', () => {
     }
     for (const notJSON of [null, undefined, 42, 'text', []]) {
       expect(() => Laplace.fromJSON(notJSON as unknown as LaplaceJSON, model)).toThrow(LaplaceTsError);
+    }
+  });
+});
+
+describe("'gp' posteriors are saved with their training subset", () => {
+  const model = makeMlp([2, 4, 3], 'tanh', 71);
+  const { X, Y } = regressionData(9, 2, 3, 71);
+  const labels = X.map((_, i) => (i * 5) % 3);
+  const fitted = (likelihood: 'regression' | 'classification', independentOutputs: boolean) =>
+    laplace(model, {
+      likelihood,
+      hessianStructure: 'gp',
+      subsetOfWeights: 'all',
+      nSubset: 6,
+      seed: 3,
+      independentOutputs,
+      priorMean: 0.05,
+    }).fit(X, likelihood === 'regression' ? Y : labels);
+  const xTest = randomInputs(3, 2, 72);
+
+  for (const likelihood of ['regression', 'classification'] as const) {
+    for (const independentOutputs of [false, true]) {
+      test(`${likelihood}, independentOutputs ${independentOutputs}: predictions and evidence are bitwise equal after a round trip through JSON text`, () => {
+        const la = fitted(likelihood, independentOutputs);
+        la.optimizeHyperparameters();
+        const restored = Laplace.fromJSON(JSON.parse(JSON.stringify(la.toJSON())), model);
+        expect(restored.hessianStructure).toBe('gp');
+        expect((restored as FunctionalLaplace).independentOutputs).toBe(independentOutputs);
+        expect(Array.from((restored as FunctionalLaplace).subsetIndices)).toEqual(
+          Array.from((la as FunctionalLaplace).subsetIndices),
+        );
+        expect(restored.priorPrecision).toBe(la.priorPrecision);
+        expect(restored.sigmaNoise).toBe(la.sigmaNoise);
+        expect(restored.logMarginalLikelihood()).toBe(la.logMarginalLikelihood());
+        expect(restored.logLikelihood).toBe(la.logLikelihood);
+        expect(restored.scatter).toBe(la.scatter);
+        expect((restored as FunctionalLaplace).logDetRatio).toBe((la as FunctionalLaplace).logDetRatio);
+        for (const delta of [0.3, 4]) {
+          expect(restored.logMarginalLikelihood({ priorPrecision: delta })).toBe(
+            la.logMarginalLikelihood({ priorPrecision: delta }),
+          );
+        }
+        const before = la.predict(xTest) as unknown as Record<string, Tensor>;
+        const after = restored.predict(xTest) as unknown as Record<string, Tensor>;
+        expect(Object.keys(after).sort()).toEqual(Object.keys(before).sort());
+        for (const key of Object.keys(before)) {
+          expect(Array.from(after[key]!.data), key).toEqual(Array.from(before[key]!.data));
+        }
+        if (!independentOutputs) {
+          expect(Array.from(restored.posteriorVariance())).toEqual(Array.from(la.posteriorVariance()));
+        }
+      });
+    }
+  }
+
+  test('a corrupted subset is refused, naming the field and the value', () => {
+    const json = JSON.parse(JSON.stringify(fitted('classification', true).toJSON())) as LaplaceJSON;
+    const refuse = (change: (j: LaplaceJSON) => void, message: RegExp) => {
+      const corrupted = structuredClone(json);
+      change(corrupted);
+      expect(() => Laplace.fromJSON(corrupted, model)).toThrow(message);
+    };
+    const state = (j: LaplaceJSON, key: string) => j.curvatureState[key] as number[];
+    refuse((j) => state(j, 'subsetIndices').fill(2), /subsetIndices holds 2 twice/);
+    refuse((j) => state(j, 'subsetIndices').splice(0, 1, 9), /subsetIndices holds 9.*9 rows/);
+    refuse((j) => state(j, 'subsetIndices').splice(0, 1, -1), /subsetIndices\[0\] = -1/);
+    refuse((j) => state(j, 'subsetIndices').splice(0, 1, 0.5), /subsetIndices\[0\] = 0.5/);
+    refuse((j) => state(j, 'subsetTargets').splice(0, 1, 3), /subsetTargets\[0\] = 3 is not a class index/);
+    refuse((j) => state(j, 'subsetInputs').pop(), /curvatureState.subsetInputs has 11 values, expected 12/);
+    refuse((j) => state(j, 'subsetInputs').splice(0, 1, Number.NaN), /curvatureState.subsetInputs holds NaN/);
+    refuse((j) => {
+      j.nSubset = 5;
+    }, /curvatureState.subsetIndices has 6 values, expected 5/);
+    refuse((j) => {
+      delete j.nSubset;
+    }, /nSubset must be an integer/);
+    refuse((j) => {
+      (j as unknown as Record<string, unknown>)['independentOutputs'] = 'yes';
+    }, /independentOutputs must be true or false/);
+    // Restoring into a posterior configured otherwise.
+    const dependent = laplace(model, {
+      likelihood: 'classification',
+      hessianStructure: 'gp',
+      subsetOfWeights: 'all',
+      priorMean: 0.05,
+    });
+    expect(() => dependent.restore(json)).toThrow(/independentOutputs is true, this posterior's false/);
+    // A different network: the fingerprint (or the MAP) no longer matches.
+    expect(() => Laplace.fromJSON(json, makeMlp([2, 4, 3], 'tanh', 72))).toThrow(/posterior was fitted at/);
+  });
+
+  test('with independentOutputs the weight-space quantities are refused, naming the option', () => {
+    const la = fitted('classification', true);
+    for (const call of [
+      () => la.posteriorVariance(),
+      () => la.posteriorCovariance(),
+      () => la.posteriorPrecision(),
+      () => la.logDetPosteriorPrecision,
+      () => la.sample(2),
+      () => la.predict(xTest, { predType: 'nn', nSamples: 2 }),
+    ]) {
+      expect(call).toThrow(/independentOutputs/);
     }
   });
 });

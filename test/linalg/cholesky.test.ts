@@ -24,7 +24,7 @@ import {
   toMl,
   transpose,
   useTypeScriptKernels,
-} from './oracles.js';
+} from '../oracles.js';
 
 useTypeScriptKernels();
 

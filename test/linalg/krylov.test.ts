@@ -29,7 +29,7 @@ import {
   randomSymmetric,
   transpose,
   useTypeScriptKernels,
-} from './oracles.js';
+} from '../oracles.js';
 
 useTypeScriptKernels();
 

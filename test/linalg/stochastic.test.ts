@@ -13,7 +13,7 @@ import {
 } from '../../src/linalg/index.js';
 import { randn } from '../../src/tensor.js';
 import { expectClose } from '../helpers.js';
-import { randomSpd, randomSymmetric, useTypeScriptKernels } from './oracles.js';
+import { randomSpd, randomSymmetric, useTypeScriptKernels } from '../oracles.js';
 
 useTypeScriptKernels();
 

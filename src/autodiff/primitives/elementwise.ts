@@ -1,5 +1,10 @@
 /**
- * Elementwise primitives.
+ * How elementwise primitives are built (the primitives themselves are in math.ts).
+ *
+ * An elementwise operation is one object: `unary` or `binary` turns its
+ * definition (kernel and rules) into the public op, a function of TensorLike
+ * arguments that carries its primitive as `.primitive`. Nothing else lists it:
+ * ops re-exports math.ts, and the list of primitives is read off its exports.
  *
  * A unary elementwise map y = f(x) has a diagonal Jacobian, diag f′(x), which is
  * its own transpose: the tangent rule ẏ = f′(x)·ẋ and the cotangent rule
@@ -16,30 +21,9 @@
  */
 
 import { type BinaryKernel, broadcastBinary } from '../../kernels/strided.js';
-import { broadcastShapes, sizeOf, Tensor } from '../../tensor.js';
+import { asTensor, broadcastShapes, sizeOf, Tensor, type TensorLike } from '../../tensor.js';
 import { bind, type Primitive } from '../core.js';
-import {
-  add,
-  cos,
-  div,
-  equal,
-  erf,
-  exp,
-  greater,
-  less,
-  log,
-  mul,
-  neg,
-  pow,
-  reshape,
-  sigmoid,
-  sign,
-  sin,
-  square,
-  sub,
-  where,
-} from '../ops.js';
-import { erfcScalar, erfScalar } from '../special.js';
+import { add, mul, reshape } from '../ops.js';
 
 /** Elementwise primitives take no parameters. */
 export type NoParams = Record<string, never>;
@@ -85,6 +69,23 @@ export function batchElementwise<P>(
 }
 
 // ---------------------------------------------------------------------------
+// Ops that carry their primitive
+
+/** A public op with its primitive attached: what `unary` and `binary` return. */
+export type WithPrimitive<F> = F & { readonly primitive: Primitive<NoParams> };
+export type UnaryOp = WithPrimitive<(x: TensorLike) => Tensor>;
+export type BinaryOp = WithPrimitive<(x: TensorLike, y: TensorLike) => Tensor>;
+
+/** `op`, named after `primitive` (as the arrow functions it replaces were) and carrying it. */
+export function withPrimitive<F extends (...args: never[]) => Tensor>(
+  primitive: Primitive<NoParams>,
+  op: F,
+): WithPrimitive<F> {
+  Object.defineProperty(op, 'name', { value: primitive.name });
+  return Object.assign(op, { primitive });
+}
+
+// ---------------------------------------------------------------------------
 // Unary
 
 interface UnaryDefinition {
@@ -99,7 +100,8 @@ interface UnaryDefinition {
   linear?: (t: Tensor) => Tensor;
 }
 
-function unary(def: UnaryDefinition): Primitive<NoParams> {
+/** The op y = f(x) from its kernel and derivative. */
+export function unary(def: UnaryDefinition): UnaryOp {
   const { linear } = def;
   const derivative = def.derivative;
   const times =
@@ -125,190 +127,21 @@ function unary(def: UnaryDefinition): Primitive<NoParams> {
     },
     batch: ([x], _batched, _size, params) => bind(prim, [x!], params),
   };
-  return prim;
+  return withPrimitive(prim, (x: TensorLike) => bind(prim, [asTensor(x)], NO_PARAMS));
 }
-
-export const negP = unary({
-  name: 'neg',
-  kernel: (x, out) => {
-    for (let i = 0; i < x.length; i++) out[i] = -x[i]!;
-  },
-  linear: (t) => neg(t),
-});
-
-export const expP = unary({
-  name: 'exp',
-  kernel: (x, out) => {
-    for (let i = 0; i < x.length; i++) out[i] = Math.exp(x[i]!);
-  },
-  derivative: (_x, y) => y, // d eˣ = eˣ dx
-});
-
-export const logP = unary({
-  name: 'log',
-  kernel: (x, out) => {
-    for (let i = 0; i < x.length; i++) out[i] = Math.log(x[i]!);
-  },
-  derivative: (x) => div(1, x), // d log x = dx / x
-});
-
-export const log1pP = unary({
-  name: 'log1p',
-  kernel: (x, out) => {
-    for (let i = 0; i < x.length; i++) out[i] = Math.log1p(x[i]!);
-  },
-  derivative: (x) => div(1, add(x, 1)),
-});
-
-export const expm1P = unary({
-  name: 'expm1',
-  kernel: (x, out) => {
-    for (let i = 0; i < x.length; i++) out[i] = Math.expm1(x[i]!);
-  },
-  derivative: (_x, y) => add(y, 1), // d(eˣ − 1) = eˣ dx
-});
-
-export const sqrtP = unary({
-  name: 'sqrt',
-  kernel: (x, out) => {
-    for (let i = 0; i < x.length; i++) out[i] = Math.sqrt(x[i]!);
-  },
-  derivative: (_x, y) => div(0.5, y), // d √x = dx / (2√x)
-});
-
-export const squareP = unary({
-  name: 'square',
-  kernel: (x, out) => {
-    for (let i = 0; i < x.length; i++) out[i] = x[i]! * x[i]!;
-  },
-  derivative: (x) => mul(x, 2),
-});
-
-export const absP = unary({
-  name: 'abs',
-  kernel: (x, out) => {
-    for (let i = 0; i < x.length; i++) out[i] = Math.abs(x[i]!);
-  },
-  derivative: (x) => sign(x), // 0 at the kink, as JAX and PyTorch
-});
-
-export const signP = unary({
-  name: 'sign',
-  kernel: (x, out) => {
-    for (let i = 0; i < x.length; i++) out[i] = Math.sign(x[i]!);
-  },
-});
-
-export const sinP = unary({
-  name: 'sin',
-  kernel: (x, out) => {
-    for (let i = 0; i < x.length; i++) out[i] = Math.sin(x[i]!);
-  },
-  derivative: (x) => cos(x),
-});
-
-export const cosP = unary({
-  name: 'cos',
-  kernel: (x, out) => {
-    for (let i = 0; i < x.length; i++) out[i] = Math.cos(x[i]!);
-  },
-  derivative: (x) => neg(sin(x)),
-});
-
-export const tanhP = unary({
-  name: 'tanh',
-  kernel: (x, out) => {
-    for (let i = 0; i < x.length; i++) out[i] = Math.tanh(x[i]!);
-  },
-  derivativeTimes: (_x, y, t) => tanhBackward(y, t), // d tanh x = (1 − tanh² x) dx
-});
-
-/** σ(x) = 1/(1 + e⁻ˣ), evaluated without overflow on either side. */
-export const sigmoidP = unary({
-  name: 'sigmoid',
-  kernel: (x, out) => {
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i]!;
-      if (v >= 0) out[i] = 1 / (1 + Math.exp(-v));
-      else {
-        const e = Math.exp(v);
-        out[i] = e / (1 + e);
-      }
-    }
-  },
-  derivative: (_x, y) => mul(y, sub(1, y)), // σ′ = σ(1 − σ)
-});
-
-export const reluP = unary({
-  name: 'relu',
-  kernel: (x, out) => {
-    for (let i = 0; i < x.length; i++) out[i] = Math.max(x[i]!, 0);
-  },
-  derivativeTimes: (x, _y, t) => reluBackward(x, t),
-});
-
-/** softplus x = log(1 + eˣ) = max(x, 0) + log1p(e^(−|x|)), stable for large |x|. */
-export const softplusP = unary({
-  name: 'softplus',
-  kernel: (x, out) => {
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i]!;
-      out[i] = Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
-    }
-  },
-  derivative: (x) => sigmoid(x),
-});
-
-export const erfP = unary({
-  name: 'erf',
-  kernel: (x, out) => {
-    for (let i = 0; i < x.length; i++) out[i] = erfScalar(x[i]!);
-  },
-  derivative: (x) => mul(exp(neg(square(x))), 2 / Math.sqrt(Math.PI)), // erf′ x = (2/√π) e^(−x²)
-});
-
-/**
- * GELU, exact form (PyTorch's default): x·Φ(x) with Φ the standard normal CDF,
- * Φ(x) = ½ erfc(−x/√2) (erfc keeps the left tail accurate).
- * gelu′ x = Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π).
- */
-export const geluP = unary({
-  name: 'gelu',
-  kernel: (x, out) => {
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i]!;
-      out[i] = 0.5 * v * erfcScalar(-v * Math.SQRT1_2);
-    }
-  },
-  derivative: (x) => {
-    const cdf = mul(add(erf(mul(x, Math.SQRT1_2)), 1), 0.5);
-    const pdf = mul(exp(mul(square(x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
-    return add(cdf, mul(x, pdf));
-  },
-});
-
-/** Identity forward; a symbolic zero backward: stops derivatives flowing through. */
-export const stopGradientP: Primitive<NoParams> = {
-  name: 'stopGradient',
-  nondifferentiable: true,
-  shape: ([x]) => x!,
-  impl: ([x]) => x!,
-  jvp: () => null,
-  vjp: () => [null],
-  batch: ([x]) => bind(stopGradientP, [x!], NO_PARAMS),
-};
 
 // ---------------------------------------------------------------------------
 // Binary
 
-interface BinaryDefinition {
+export interface BinaryDefinition {
   name: string;
   kernel: BinaryKernel;
   jvp?: Primitive<NoParams>['jvp'];
   vjp?: Primitive<NoParams>['vjp'];
 }
 
-function binary(def: BinaryDefinition): Primitive<NoParams> {
+/** The op z = f(x, y), broadcasting, from its kernel and rules (none for piecewise-constant f). */
+export function binary(def: BinaryDefinition): BinaryOp {
   const prim: Primitive<NoParams> = {
     name: def.name,
     ...(def.jvp === undefined ? { nondifferentiable: true } : {}),
@@ -322,106 +155,19 @@ function binary(def: BinaryDefinition): Primitive<NoParams> {
     vjp: def.vjp ?? (() => [null, null]),
     batch: (args, batched, _size, params) => batchElementwise(prim, args, batched, params),
   };
-  return prim;
-}
-
-export const addP = binary({
-  name: 'add',
-  kernel: (n, a, ia, sa, b, ib, sb, out, io) => {
-    for (let k = 0; k < n; k++, ia += sa, ib += sb) out[io + k] = a[ia]! + b[ib]!;
-  },
-  jvp: (_p, [dx, dy]) => addTangents(dx!, dy!),
-  vjp: (ct) => [ct, ct],
-});
-
-export const subP = binary({
-  name: 'sub',
-  kernel: (n, a, ia, sa, b, ib, sb, out, io) => {
-    for (let k = 0; k < n; k++, ia += sa, ib += sb) out[io + k] = a[ia]! - b[ib]!;
-  },
-  jvp: (_p, [dx, dy]) => (dy ? (dx ? sub(dx, dy) : neg(dy)) : dx!),
-  vjp: (ct, _p, _out, _params, [, wantY]) => [ct, wantY ? neg(ct) : null],
-});
-
-export const mulP = binary({
-  name: 'mul',
-  kernel: (n, a, ia, sa, b, ib, sb, out, io) => {
-    for (let k = 0; k < n; k++, ia += sa, ib += sb) out[io + k] = a[ia]! * b[ib]!;
-  },
-  jvp: ([x, y], [dx, dy]) => addTangents(dx ? mul(dx, y!) : null, dy ? mul(x!, dy) : null),
-  vjp: (ct, [x, y], _out, _params, [wantX, wantY]) => [
-    wantX ? mul(ct, y!) : null,
-    wantY ? mul(ct, x!) : null,
-  ],
-});
-
-export const divP = binary({
-  name: 'div',
-  kernel: (n, a, ia, sa, b, ib, sb, out, io) => {
-    for (let k = 0; k < n; k++, ia += sa, ib += sb) out[io + k] = a[ia]! / b[ib]!;
-  },
-  // d(x/y) = dx/y − (x/y)·dy/y
-  jvp: ([, y], [dx, dy], z) => {
-    const fromY = dy ? neg(div(mul(z, dy), y!)) : null;
-    return addTangents(dx ? div(dx, y!) : null, fromY);
-  },
-  vjp: (ct, [, y], z, _params, [wantX, wantY]) => [
-    wantX ? div(ct, y!) : null,
-    wantY ? neg(div(mul(ct, z), y!)) : null,
-  ],
-});
-
-/**
- * xʸ; ∂/∂x = y·xʸ⁻¹ and ∂/∂y = log(x)·xʸ (only formed when y carries a derivative).
- * At x = 0, log(x)·xʸ is (−∞)·0; as JAX, log is taken of 1 there, so ∂/∂y is 0
- * (the limit of log(x)·xʸ as x → 0⁺ for y > 0).
- */
-export const powP = binary({
-  name: 'pow',
-  kernel: (n, a, ia, sa, b, ib, sb, out, io) => {
-    for (let k = 0; k < n; k++, ia += sa, ib += sb) out[io + k] = a[ia]! ** b[ib]!;
-  },
-  jvp: ([x, y], [dx, dy], z) =>
-    addTangents(
-      dx ? mul(dx, mul(y!, pow(x!, sub(y!, 1)))) : null,
-      dy ? mul(dy, mul(logReplacingZero(x!), z)) : null,
-    ),
-  vjp: (ct, [x, y], z, _params, [wantX, wantY]) => [
-    wantX ? mul(ct, mul(y!, pow(x!, sub(y!, 1)))) : null,
-    wantY ? mul(ct, mul(logReplacingZero(x!), z)) : null,
-  ],
-});
-
-/** log(x) with log(1) = 0 where x = 0 (JAX's `_replace_zero` in pow's derivative in y). */
-function logReplacingZero(x: Tensor): Tensor {
-  return log(where(equal(x, 0), 1, x));
-}
-
-/**
- * The rules of max/min: the derivative follows the chosen argument, with
- * weight w = 1, 0, or ½ at ties (as JAX) on the first, where `wins(x, y)` is 1
- * where x is chosen outright: ż = w·ẋ + (1 − w)·ẏ.
- */
-function chooserRules(wins: (x: Tensor, y: Tensor) => Tensor): Pick<BinaryDefinition, 'jvp' | 'vjp'> {
-  const weight = (x: Tensor, y: Tensor) => add(wins(x, y), mul(equal(x, y), 0.5));
-  return {
-    jvp: ([x, y], [dx, dy]) => {
-      const w = weight(x!, y!);
-      return addTangents(dx ? mul(dx, w) : null, dy ? mul(dy, sub(1, w)) : null);
-    },
-    vjp: (ct, [x, y], _out, _params, [wantX, wantY]) => {
-      const w = weight(x!, y!);
-      return [wantX ? mul(ct, w) : null, wantY ? mul(ct, sub(1, w)) : null];
-    },
-  };
+  return withPrimitive(prim, (x: TensorLike, y: TensorLike) =>
+    bind(prim, [asTensor(x), asTensor(y)], NO_PARAMS),
+  );
 }
 
 /**
  * t·(1 − y²): a tangent or cotangent t through tanh with output y, in one pass
  * instead of three (it is the backward pass of every tanh layer). Its own
  * partial derivatives, ∂/∂t = 1 − y² and ∂/∂y = −2yt, keep it differentiable.
+ * Here rather than in math.ts because it is not public API (users write tanh
+ * and differentiate); the list of primitives names it beside math.ts's.
  */
-export const tanhBackwardP = binary({
+export const tanhBackward = binary({
   name: 'tanhBackward',
   kernel: (n, a, ia, sa, b, ib, sb, out, io) => {
     for (let k = 0; k < n; k++, ia += sa, ib += sb) {
@@ -437,19 +183,14 @@ export const tanhBackwardP = binary({
   ],
 });
 
-/** t·(1 − y²) as one primitive: tanh's rules call it; not public API (users write tanh and differentiate). */
-function tanhBackward(y: Tensor, t: Tensor): Tensor {
-  return bind(tanhBackwardP, [y, t], NO_PARAMS);
-}
-
 /**
  * t·[x > 0]: a tangent or cotangent t through relu at input x, in one pass
  * instead of two (it is the backward pass of every relu layer); 0 at the kink,
  * as JAX and PyTorch. The product with the 0/1 mask keeps the bits of
  * mul(t, greater(x, 0)). Linear in t and piecewise constant in x, so its
- * rules are itself in t and zero in x.
+ * rules are itself in t and zero in x. Not public API, like tanhBackward.
  */
-export const reluBackwardP = binary({
+export const reluBackward = binary({
   name: 'reluBackward',
   kernel: (n, a, ia, sa, b, ib, sb, out, io) => {
     for (let k = 0; k < n; k++, ia += sa, ib += sb) out[io + k] = b[ib]! * (a[ia]! > 0 ? 1 : 0);
@@ -457,141 +198,3 @@ export const reluBackwardP = binary({
   jvp: ([x], [, dt]) => (dt ? reluBackward(x!, dt) : null),
   vjp: (ct, [x], _out, _params, [, wantT]) => [null, wantT ? reluBackward(x!, ct) : null],
 });
-
-/** t·[x > 0] as one primitive: relu's rules call it; not public API. */
-function reluBackward(x: Tensor, t: Tensor): Tensor {
-  return bind(reluBackwardP, [x, t], NO_PARAMS);
-}
-
-export const maximumP = binary({
-  name: 'maximum',
-  kernel: (n, a, ia, sa, b, ib, sb, out, io) => {
-    for (let k = 0; k < n; k++, ia += sa, ib += sb) {
-      const u = a[ia]!;
-      const v = b[ib]!;
-      out[io + k] = u > v || Number.isNaN(u) ? u : v;
-    }
-  },
-  ...chooserRules((x, y) => greater(x, y)), // an arrow: ops is still loading when this module runs
-});
-
-export const minimumP = binary({
-  name: 'minimum',
-  kernel: (n, a, ia, sa, b, ib, sb, out, io) => {
-    for (let k = 0; k < n; k++, ia += sa, ib += sb) {
-      const u = a[ia]!;
-      const v = b[ib]!;
-      out[io + k] = u < v || Number.isNaN(u) ? u : v;
-    }
-  },
-  ...chooserRules((x, y) => less(x, y)),
-});
-
-export const greaterP = binary({
-  name: 'greater',
-  kernel: (n, a, ia, sa, b, ib, sb, out, io) => {
-    for (let k = 0; k < n; k++, ia += sa, ib += sb) out[io + k] = a[ia]! > b[ib]! ? 1 : 0;
-  },
-});
-
-export const lessP = binary({
-  name: 'less',
-  kernel: (n, a, ia, sa, b, ib, sb, out, io) => {
-    for (let k = 0; k < n; k++, ia += sa, ib += sb) out[io + k] = a[ia]! < b[ib]! ? 1 : 0;
-  },
-});
-
-export const greaterEqualP = binary({
-  name: 'greaterEqual',
-  kernel: (n, a, ia, sa, b, ib, sb, out, io) => {
-    for (let k = 0; k < n; k++, ia += sa, ib += sb) out[io + k] = a[ia]! >= b[ib]! ? 1 : 0;
-  },
-});
-
-export const lessEqualP = binary({
-  name: 'lessEqual',
-  kernel: (n, a, ia, sa, b, ib, sb, out, io) => {
-    for (let k = 0; k < n; k++, ia += sa, ib += sb) out[io + k] = a[ia]! <= b[ib]! ? 1 : 0;
-  },
-});
-
-export const equalP = binary({
-  name: 'equal',
-  kernel: (n, a, ia, sa, b, ib, sb, out, io) => {
-    for (let k = 0; k < n; k++, ia += sa, ib += sb) out[io + k] = a[ia]! === b[ib]! ? 1 : 0;
-  },
-});
-
-// ---------------------------------------------------------------------------
-// Selection
-
-/**
- * where(c, x, y) = x where c ≠ 0, else y; all three broadcast together. The
- * condition carries no derivative; cotangents are routed to the chosen side.
- */
-export const whereP: Primitive<NoParams> = {
-  name: 'where',
-  shape([c, x, y]) {
-    return broadcastShapes(broadcastShapes(c!, x!, 'where'), y!, 'where');
-  },
-  impl([c, x, y], _params, shape) {
-    const n = sizeOf(shape);
-    const out = new Float64Array(n);
-    const cond = new Float64Array(n);
-    const other = new Float64Array(n);
-    // out = x, other = y, cond = c, each broadcast to the output's shape; then choose.
-    broadcastBinary(keepFirst, x!.data, x!.shape, ZERO, [], shape, out);
-    broadcastBinary(keepFirst, y!.data, y!.shape, ZERO, [], shape, other);
-    broadcastBinary(keepFirst, c!.data, c!.shape, ZERO, [], shape, cond);
-    for (let i = 0; i < n; i++) if (cond[i] === 0) out[i] = other[i]!;
-    return new Tensor(out, shape);
-  },
-  jvp: ([c], [, dx, dy]) => (dx || dy ? where(c!, dx ?? 0, dy ?? 0) : null),
-  vjp: (ct, [c], _out, _params, [, wantX, wantY]) => [
-    null,
-    wantX ? where(c!, ct, 0) : null,
-    wantY ? where(c!, 0, ct) : null,
-  ],
-  batch: (args, batched, _size, params) => batchElementwise(whereP, args, batched, params),
-};
-
-const ZERO = new Float64Array(1);
-const keepFirst: BinaryKernel = (n, a, ia, sa, _b, _ib, _sb, out, io) => {
-  for (let k = 0; k < n; k++, ia += sa) out[io + k] = a[ia]!;
-};
-
-export const elementwisePrimitives: readonly Primitive[] = [
-  negP,
-  expP,
-  logP,
-  log1pP,
-  expm1P,
-  sqrtP,
-  squareP,
-  absP,
-  signP,
-  sinP,
-  cosP,
-  tanhP,
-  sigmoidP,
-  reluP,
-  softplusP,
-  erfP,
-  geluP,
-  stopGradientP,
-  addP,
-  subP,
-  mulP,
-  divP,
-  powP,
-  tanhBackwardP,
-  reluBackwardP,
-  maximumP,
-  minimumP,
-  greaterP,
-  lessP,
-  greaterEqualP,
-  lessEqualP,
-  equalP,
-  whereP,
-];

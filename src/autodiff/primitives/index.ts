@@ -5,14 +5,16 @@
  */
 import type { Primitive } from '../core.js';
 import { convPrimitives } from './conv.js';
-import { elementwisePrimitives } from './elementwise.js';
+import { reluBackward, tanhBackward } from './elementwise.js';
+import * as math from './math.js';
 import { matmulPrimitives } from './matmul.js';
 import { poolPrimitives } from './pool.js';
 import { reducePrimitives } from './reduce.js';
 import { shapePrimitives } from './shape.js';
 
 export const primitives: readonly Primitive[] = [
-  ...elementwisePrimitives,
+  // Every export of math.ts is an elementwise op carrying its primitive.
+  ...[...Object.values(math), tanhBackward, reluBackward].map((op) => op.primitive),
   ...reducePrimitives,
   ...shapePrimitives,
   ...matmulPrimitives,

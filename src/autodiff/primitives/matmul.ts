@@ -32,7 +32,7 @@ import {
 } from '../../tensor.js';
 import { bind, type Primitive } from '../core.js';
 import { add, reshape } from '../ops.js';
-import { addP, alignBatched, batchElementwise, NO_PARAMS, unbatchedRank } from './elementwise.js';
+import { alignBatched, batchElementwise, NO_PARAMS, unbatchedRank } from './elementwise.js';
 
 interface MatmulParams {
   readonly transA: boolean;
@@ -213,7 +213,7 @@ function batchedProduct(
 
 /** x + d where either may carry a leading batch axis: add's own batch rule. */
 function addBatched(x: Tensor, xBatched: boolean, d: Tensor, dBatched: boolean): Tensor {
-  return batchElementwise(addP, [x, d], [xBatched, dBatched], NO_PARAMS);
+  return batchElementwise(add.primitive, [x, d], [xBatched, dBatched], NO_PARAMS);
 }
 
 export const matmulPrimitives: readonly Primitive[] = [matmulP];

@@ -228,6 +228,22 @@ export function repeat(counter: number, body: Bytes): number[] {
   );
 }
 
+/** N indices: a tuple when N is a literal, so `const [a, b] = take(2)` names exactly two; else an array. */
+type Indices<N extends number, T extends number[] = []> = number extends N
+  ? number[]
+  : T['length'] extends N
+    ? T
+    : Indices<N, [...T, number]>;
+
+/**
+ * Hands out local indices in order from 0: the parameters first, then the
+ * declared locals, `take(count)` at a time.
+ */
+export function localIndices(): <N extends number>(count: N) => Indices<N> {
+  let next = 0;
+  return <N extends number>(count: N) => Array.from({ length: count }, () => next++) as Indices<N>;
+}
+
 /** local ← local + step. */
 export function addTo(local: number, step: Bytes): number[] {
   return bytes(localGet(local), step, Op.i32Add, localSet(local));

@@ -28,6 +28,7 @@ import {
   countdownLoop,
   i32Const,
   localGet,
+  localIndices,
   localSet,
   Op,
   Simd,
@@ -47,18 +48,14 @@ import {
  */
 export function gebpFunction(relaxed: boolean): WasmFunction {
   // Locals: the seven parameters, then i32 counters and pointers, then v128s.
-  const [mTiles, nTiles, kc, pa, pb, c, ldc] = [0, 1, 2, 3, 4, 5, 6];
-  let next = 7;
-  const local = () => next++;
+  const take = localIndices();
+  const [mTiles, nTiles, kc, pa, pb, c, ldc] = take(7);
   const i32s = 12;
-  const [i, j, p, aStrip, bStrip, aPtr, bPtr, cCol, cTile, row, aStripBytes, bStripBytes] = Array.from(
-    { length: i32s },
-    local,
-  );
+  const [i, j, p, aStrip, bStrip, aPtr, bPtr, cCol, cTile, row, aStripBytes, bStripBytes] = take(i32s);
   const halves = NR / 2;
-  const acc = Array.from({ length: MR }, () => Array.from({ length: halves }, local));
-  const bv = Array.from({ length: halves }, local);
-  const av = local();
+  const acc = Array.from({ length: MR }, () => take(halves));
+  const bv = take(halves);
+  const [av] = take(1);
   const v128s = MR * halves + halves + 1;
 
   /** acc[r][h] ← acc[r][h] + av·bv[h]. */

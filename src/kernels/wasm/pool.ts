@@ -35,10 +35,9 @@ import { type Kernels, kernelModule } from './module.js';
 const MAX_PAGES = 16384;
 /** Control words per worker: sequence, done, stop, variant, the task, and whether the task failed. */
 const WORDS = 16;
-const [SEQ, DONE, STOP, VARIANT, FROM, TO, N_TILES, KC, PA, PB, C, LDC, MC, FAILED] = Array.from(
-  { length: 14 },
-  (_, i) => i,
-);
+const [SEQ, DONE, STOP, VARIANT, FROM, TO, N_TILES, KC, PA, PB, C, LDC, MC, FAILED] = [
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+];
 
 /**
  * gebp over rows [from, to) of a packed block, `mc` rows per call so that each

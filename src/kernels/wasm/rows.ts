@@ -23,6 +23,7 @@ import {
   highHalves,
   i32Const,
   localGet,
+  localIndices,
   localSet,
   lowHalves,
   Op,
@@ -36,12 +37,6 @@ import {
   v128Zero,
   type WasmFunction,
 } from './emit.js';
-
-/** Fresh local indices after the six parameters of both functions. */
-function localsAfterParameters(): (count: number) => number[] {
-  let next = 6;
-  return (count) => Array.from({ length: count }, () => next++);
-}
 
 /** Row pointers q₀ … q₃ of a block of four rows from `rows`, `ld` bytes apart. */
 const rowPointers = (q: readonly number[], rows: number, ld: number): Bytes =>
@@ -57,8 +52,8 @@ const rowPointers = (q: readonly number[], rows: number, ld: number): Bytes =>
  * from +0 in order of c, for the 4·quads rows from `rows`.
  */
 export function rowDotsFunction(): WasmFunction {
-  const [quads, rows, ld, x, pairs, out] = [0, 1, 2, 3, 4, 5];
-  const take = localsAfterParameters();
+  const take = localIndices();
+  const [quads, rows, ld, x, pairs, out] = take(6);
   const q = take(4);
   const [xPtr, count] = take(2);
   const xs = take(4);
@@ -123,8 +118,8 @@ export function rowDotsFunction(): WasmFunction {
  * `coefficients`.
  */
 export function subtractRowsFunction(): WasmFunction {
-  const [quads, rows, ld, coefficients, out, pairs] = [0, 1, 2, 3, 4, 5];
-  const take = localsAfterParameters();
+  const take = localIndices();
+  const [quads, rows, ld, coefficients, out, pairs] = take(6);
   const q = take(4);
   const [outPtr, count] = take(2);
   const coefficient = take(4);

@@ -38,6 +38,7 @@ import {
   highHalves,
   i32Const,
   localGet,
+  localIndices,
   localSet,
   lowHalves,
   lowThenHigh,
@@ -59,16 +60,12 @@ import {
  * (p holds zeros for the reference's sums). `relaxed` fuses multiply and add.
  */
 export function symvFunction(relaxed: boolean): WasmFunction {
-  const [groups, s, width, v, p] = [0, 1, 2, 3, 4];
-  let next = 5;
-  const local = () => next++;
+  const take = localIndices();
+  const [groups, s, width, v, p] = take(5);
   const i32s = 8;
-  const [r0, r1, r2, r3, vPtr, pPtr, pairs, rowBytes] = Array.from({ length: i32s }, local);
+  const [r0, r1, r2, r3, vPtr, pPtr, pairs, rowBytes] = take(i32s);
   const v128s = 14;
-  const [a0, a1, a2, a3, sum01, sum23, x0, x1, x2, x3, vj, vj1, product, minusZero] = Array.from(
-    { length: v128s },
-    local,
-  );
+  const [a0, a1, a2, a3, sum01, sum23, x0, x1, x2, x3, vj, vj1, product, minusZero] = take(v128s);
   const a = [a0, a1, a2, a3];
   const x = [x0, x1, x2, x3];
   const rows = [r0, r1, r2, r3];
