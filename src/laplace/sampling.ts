@@ -11,10 +11,21 @@
  *
  * i.e. P ζ = b with b = √c·Rᵀε' + P₀^{1/2}ξ' (ε', ξ' standard normal): then
  * E[ζζᵀ] = P⁻¹ (c·RᵀR + P₀) P⁻¹ = P⁻¹. Each system is solved by conjugate
- * gradients preconditioned by diag P, with P·v = c·Rᵀ(R v) + P₀ v from one
- * forward and one backward pass over the data per iteration, shared by all the
- * samples; nothing of size P × P is formed, and the memory is a few P × S
- * arrays and one chunk of Jacobian factors.
+ * gradients, with P·v = c·Rᵀ(R v) + P₀ v from one forward and one backward
+ * pass over the data per iteration, shared by all the samples; nothing of size
+ * P × P is formed, and the memory is a few P × S and P × r arrays and the
+ * Jacobian factors that fit a fixed budget.
+ *
+ * CG's iterations grow with √κ, and κ(P) = (c·λ_max(H) + δ)/δ is large for a
+ * trained network: a few large eigenvalues of the GGN (about one per class)
+ * above a long decaying tail. The default preconditioner removes the top of
+ * that spectrum: a rank-r randomised Nyström approximation H ≈ UΛUᵀ, from one
+ * pass over the data with r columns, plus the diagonal it misses and the prior,
+ * M = c·UΛUᵀ + D, inverted by Woodbury (Frangella, Tropp and Udell 2023). The
+ * effective condition number is then set by the r+1-th eigenvalue
+ * (bench/RESULTS.md gives the iterations against Jacobi's on a CNN). A
+ * solve that stops at cgMaxIter short of cgTol throws a ConvergenceError with
+ * the residual it reached; `lastSolve` keeps the last solve's statistics.
  *
  * The prior precision of each group g (scalar, per layer or per weight) is
  * tuned by EM: δ_g ← n_g / E‖θ_g − μ₀‖² = n_g / (‖θ̄ − μ₀‖²_g + tr_g P⁻¹), with
@@ -123,7 +134,7 @@ export class SampledLaplace<L extends LikelihoodName = LikelihoodName> extends B
   /** sᵢ² = max(diag(H)ᵢ/N, floor) under the g-prior; null without it. */
   private gScale: Float64Array | null = null;
   readonly priorScaling: 'none' | 'g';
-  /** Factors by first row, while they fit the budget (−1 once they do not). */
+  /** Factors by first row, for the chunks that fit the budget. */
   private factorCache = new Map<number, JacobianFactors>();
   private factorCacheSize = 0;
   /** The last solve's statistics. */
@@ -220,24 +231,20 @@ export class SampledLaplace<L extends LikelihoodName = LikelihoodName> extends B
 
   /**
    * The factors of data rows [start, end) with the GGN's rows S·J (m per
-   * example). Kept between CG iterations while all chunks' factors (with the
-   * slots formed from them) stay under FACTOR_CACHE_BUDGET numbers; otherwise
-   * every product recomputes them (a forward and a backward pass).
+   * example). The first chunks are kept between CG iterations while their
+   * factors (with the slots formed from them) stay under FACTOR_CACHE_BUDGET
+   * numbers; every pass recomputes the others (a forward and a backward pass).
    */
   private rootedFactors(start: number, end: number): JacobianFactors {
     const cached = this.factorCache.get(start);
     if (cached) return cached;
     const factors = this.computeRootedFactors(start, end);
-    if (this.factorCacheSize >= 0) {
-      let size = 0;
-      for (const t of [...factors.layerInputs, ...factors.layerCotangents]) size += t?.size ?? 0;
-      // The slots formed from them take about as much again.
+    let size = 0;
+    for (const t of [...factors.layerInputs, ...factors.layerCotangents]) size += t?.size ?? 0;
+    // The slots formed from them take about as much again.
+    if (this.factorCacheSize + 2 * size <= FACTOR_CACHE_BUDGET) {
+      this.factorCache.set(start, factors);
       this.factorCacheSize += 2 * size;
-      if (this.factorCacheSize <= FACTOR_CACHE_BUDGET) this.factorCache.set(start, factors);
-      else {
-        this.factorCache.clear();
-        this.factorCacheSize = -1;
-      }
     }
     return factors;
   }
