@@ -182,6 +182,38 @@ describe('sample-then-optimise against the exact full posterior', () => {
     });
   }
 
+  test('with most weights left to the prior, MacKay’s update settles in a few steps where EM’s crawls', () => {
+    // P = 152 weights, H of rank ≤ 20: γ/P ≤ 0.13, so EM contracts by about 0.87 per step.
+    const model = makeMlp([2, 30, 2], 'tanh', 3);
+    const { X, Y } = regressionData(10, 2, 2, 3);
+    const common = { likelihood: 'regression' as const, subsetOfWeights: 'all' as const, sigmaNoise: 0.3 };
+    const exact = laplace(model, { ...common, hessianStructure: 'full' })
+      .fit(X, Y)
+      .optimizePriorPrecision().priorPrecision as number;
+    const make = () =>
+      laplace(model, {
+        ...common,
+        hessianStructure: 'sampled',
+        priorPrecision: 1,
+        posteriorSamples: 32,
+        cgTol: 1e-10,
+        seed: 1,
+      }).fit(X, Y) as SampledLaplace;
+    const limit = make().optimizePriorPrecision({ tol: 1e-10, maxIter: 100 }).priorPrecision as number;
+    const mackay = make().optimizePriorPrecision({ maxIter: 5 }).priorPrecision as number;
+    const em = make();
+    const steps: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      em.priorPrecision = em.emUpdate()[0]!;
+      steps.push(em.priorPrecision as number);
+    }
+    expect(Math.abs(Math.log(mackay / limit))).toBeLessThan(0.01);
+    expect(Math.abs(Math.log(steps[4]! / steps[59]!))).toBeGreaterThan(0.2);
+    // Both limits are the evidence's maximiser up to Monte Carlo error (S = 32).
+    expect(Math.abs(Math.log(limit / exact))).toBeLessThan(0.15);
+    expect(Math.abs(Math.log(steps[59]! / exact))).toBeLessThan(0.15);
+  });
+
   test('per-layer priors: one γ per group, summing to the scalar γ', () => {
     const { make } = fitted('classification', {});
     const scalar = make({ posteriorSamples: 16 }).effectiveParameters();
