@@ -178,6 +178,7 @@ function runMethod(method: Method, weights: string): Row {
   // The Nyström pass and the samples' solve happen at first use.
   const [, solve] = cpu(() => la.centredSamples);
   const first = la.lastSolve;
+  console.error(`  sampled: fit and first solve ${(fit + solve).toFixed(1)} s CPU, ${first.iterations} CG it.`);
   const iterations: number[] = [];
   const [em, tune] = cpu(() => {
     let result = null;
@@ -185,6 +186,9 @@ function runMethod(method: Method, weights: string): Row {
       const before = la.priorPrecision as number;
       result = la.optimizePriorPrecision({ maxIter: 1 });
       iterations.push(la.lastSolve.iterations);
+      console.error(
+        `  EM step ${step + 1}: δ = ${(result.priorPrecision as number).toPrecision(4)}, ${la.lastSolve.iterations} CG it.`,
+      );
       if (Math.abs(Math.log((result.priorPrecision as number) / before)) < 0.01) break;
     }
     return result!;

@@ -28,14 +28,15 @@
  * the residual it reached; `lastSolve` keeps the last solve's statistics.
  *
  * The prior precision of each group g (scalar, per layer or per weight) is
- * tuned by EM: δ_g ← n_g / E‖θ_g − μ₀‖² = n_g / (‖θ̄ − μ₀‖²_g + tr_g P⁻¹), with
- * the trace estimated from the samples. Its fixed point is MacKay's
+ * tuned by MacKay's update δ_g ← γ_g / ‖θ̄ − μ₀‖²_g, with the effective number
+ * of parameters γ_g = Σ_{i∈g} (c·H P⁻¹)ᵢᵢ = E[ζ_gᵀ (c·H ζ)_g] estimated from
+ * the samples (`effectiveParameters`; c·Hζ = b − P₀ζ is already at hand).
+ * Where that estimate is not positive the group takes the EM step
+ * δ_g ← n_g / E‖θ_g − μ₀‖² = n_g / (‖θ̄ − μ₀‖²_g + tr_g P⁻¹) (`emUpdate`),
+ * positive by construction but slow (see priorUpdate). Both fixed points are
  * δ_g‖θ̄ − μ₀‖²_g = γ_g, the evidence's stationary point (hyperparameters.ts),
- * up to Monte Carlo error O(1/√S); unlike MacKay's update γ_g/‖θ̄ − μ₀‖²_g
- * from an estimate of γ_g it cannot turn negative. The effective number of
- * parameters γ_g = Σ_{i∈g} (c·H P⁻¹)ᵢᵢ = E[ζ_gᵀ (c·H ζ)_g] is also estimated
- * (`effectiveParameters`; c·Hζ = b − P₀ζ is already at hand). The same noise
- * is redrawn from the seed at every step, so the iteration is a deterministic map.
+ * up to Monte Carlo error O(1/√S). The same noise is redrawn from the seed at
+ * every step, so the iteration is a deterministic map.
  *
  * The posterior mean θ̄ is the network's θ* ('map') or the linearised model's
  * own optimum ('linearised', Antorán et al., ICML 2022): θ̄ = θ* − P⁻¹∇ with ∇
