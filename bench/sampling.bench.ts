@@ -6,8 +6,9 @@
  * 256→120→84→10) is trained by Adam with weight decay standing for a unit
  * prior on N training images. Each posterior's prior is tuned by its own
  * evidence: kron's by the exact maximiser of the Laplace evidence, sampled's
- * by EM from its samples (δ ← P / (‖θ*‖² + tr P⁻¹), warm-started CG at each
- * step, until δ moves by less than 1%). Then the probit GLM predictive is
+ * by MacKay's update from its samples (δ ← γ̂/‖θ*‖², warm-started CG at each
+ * step, until no δ moves by more than 1%), with one scalar prior or one per
+ * parameter tensor ('sampled-layerwise'). Then the probit GLM predictive is
  * scored on held-out test images (accuracy, NLL, ECE) and on the UCI digits
  * drawn as 28×28 images (AUROC of the predictive entropy, digits against
  * clothing).
@@ -21,7 +22,9 @@
  *
  * `npm run bench -- sampling`. LAPLACE_BENCH_TRAIN and LAPLACE_BENCH_TEST set
  * the images (default 1000 and 1000; stratified), LAPLACE_BENCH_SAMPLES S
- * (default 16), LAPLACE_BENCH_EPOCHS the training epochs (default 20).
+ * (default 16), LAPLACE_BENCH_EPOCHS the training epochs (default 20),
+ * LAPLACE_BENCH_METHODS a comma-separated subset of map, lastkron, kron,
+ * sampled, sampled-layerwise.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -104,7 +107,7 @@ interface Row {
   auroc: number;
 }
 
-const METHODS = ['map', 'lastkron', 'kron', 'sampled'] as const;
+const METHODS = ['map', 'lastkron', 'kron', 'sampled', 'sampled-layerwise'] as const;
 type Method = (typeof METHODS)[number];
 
 function softmax(logits: Tensor): Tensor {
@@ -142,7 +145,7 @@ function runMethod(method: Method, weights: string): Row {
     return { posterior: 'MAP', fit: 0, tune: 0, predict, memoryMiB: 0, delta: '–', notes: '', ...s };
   }
   const peak = () => (process.resourceUsage().maxRSS * 1024 - base) / 2 ** 20;
-  if (method !== 'sampled') {
+  if (method === 'lastkron' || method === 'kron') {
     const [la, fit] = cpu(() =>
       laplace(model, {
         likelihood: 'classification',
@@ -178,33 +181,47 @@ function runMethod(method: Method, weights: string): Row {
   // The Nyström pass and the samples' solve happen at first use.
   const [, solve] = cpu(() => la.centredSamples);
   const first = la.lastSolve;
-  console.error(`  sampled: fit and first solve ${(fit + solve).toFixed(1)} s CPU, ${first.iterations} CG it.`);
+  console.error(
+    `  sampled: fit and first solve ${(fit + solve).toFixed(1)} s CPU, ${first.iterations} CG it.`,
+  );
   const iterations: number[] = [];
-  const [em, tune] = cpu(() => {
-    let result = null;
+  const structure = method === 'sampled' ? 'scalar' : 'layerwise';
+  const [delta, tune] = cpu(() => {
+    // One MacKay step at a time, until no precision moves by more than 1%.
+    let before = precisions(la.priorPrecision);
     for (let step = 0; step < env('LAPLACE_BENCH_EM', 12); step++) {
-      const before = la.priorPrecision as number;
-      result = la.optimizePriorPrecision({ maxIter: 1 });
+      const after = precisions(
+        la.optimizePriorPrecision({ maxIter: 1, priorStructure: structure }).priorPrecision,
+      );
       iterations.push(la.lastSolve.iterations);
       console.error(
-        `  EM step ${step + 1}: δ = ${(result.priorPrecision as number).toPrecision(4)}, ${la.lastSolve.iterations} CG it.`,
+        `  step ${step + 1}: δ = ${after.map((v) => v.toPrecision(4)).join(', ')}, ${la.lastSolve.iterations} CG it.`,
       );
-      if (Math.abs(Math.log((result.priorPrecision as number) / before)) < 0.01) break;
+      const moved =
+        after.length === before.length
+          ? Math.max(...after.map((v, i) => Math.abs(Math.log(v / before[i]!))))
+          : 1;
+      before = after;
+      if (moved < 0.01) break;
     }
-    return result!;
+    return before;
   });
   const [s, predict] = cpu(() => scores((x) => (la.predict(x) as ClassificationPrediction).probs));
   return {
-    posterior: `sampled, all weights (S = ${samples})`,
+    posterior: `sampled, all weights (S = ${samples}${structure === 'layerwise' ? ', per-tensor prior' : ''})`,
     fit: fit + solve,
     tune,
     predict,
     perSample: (fit + solve) / samples,
     memoryMiB: peak(),
-    delta: (em.priorPrecision as number).toPrecision(3),
-    notes: `first solve ${first.iterations} CG it. to ${first.relativeResidual.toExponential(1)}; ${iterations.length} EM steps of ${iterations.join(', ')} it., last residual ${la.lastSolve.relativeResidual.toExponential(1)}`,
+    delta: delta.map((v) => v.toPrecision(3)).join(', '),
+    notes: `first solve ${first.iterations} CG it. to ${first.relativeResidual.toExponential(1)}; ${iterations.length} MacKay steps of ${iterations.join(', ')} it., last residual ${la.lastSolve.relativeResidual.toExponential(1)}`,
     ...s,
   };
+}
+
+function precisions(p: unknown): number[] {
+  return typeof p === 'number' ? [p] : Array.from(p as ArrayLike<number>);
 }
 
 export async function run(): Promise<void> {
@@ -240,7 +257,8 @@ export async function run(): Promise<void> {
     'notes',
   ];
   console.log(`| ${header.join(' | ')} |\n|${header.map(() => ' --- ').join('|')}|`);
-  for (const method of METHODS) {
+  const only = process.env.LAPLACE_BENCH_METHODS?.split(',');
+  for (const method of METHODS.filter((m) => !only || only.includes(m))) {
     const child = spawnSync(process.execPath, [...process.execArgv, here, method, weights], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
