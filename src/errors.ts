@@ -60,3 +60,18 @@ export class NotFittedError extends LaplaceTsError {
 export class TracerError extends LaplaceTsError {
   override name = 'TracerError';
 }
+
+/**
+ * An iterative solver stopped at its iteration cap short of its tolerance;
+ * `iterations` it ran and the `residual` it reached (relative, the worst column).
+ */
+export class ConvergenceError extends LaplaceTsError {
+  override name = 'ConvergenceError';
+  readonly iterations: number;
+  readonly residual: number;
+  constructor(message: string, details: { iterations: number; residual: number }) {
+    super(message);
+    this.iterations = details.iterations;
+    this.residual = details.residual;
+  }
+}

@@ -115,6 +115,14 @@ export interface LaplaceOptions<L extends LikelihoodName = LikelihoodName> {
   /** For 'sampled': relative residual at which conjugate gradients stop (default 1e-6), and its iteration cap (default 1000). */
   cgTol?: number;
   cgMaxIter?: number;
+  /**
+   * For 'sampled': the conjugate gradients' preconditioner, the posterior precision with the
+   * curvature replaced by a rank-`cgRank` Nyström approximation plus the diagonal it misses
+   * ('nystrom', default; one extra pass over the data with `cgRank` columns, default 100)
+   * or by its diagonal ('diag').
+   */
+  cgPreconditioner?: 'nystrom' | 'diag';
+  cgRank?: number;
   /** For 'sampled': 'g' scales each weight's prior precision by its mean curvature diag(H)ᵢ/N (the g-prior). Default 'none'. */
   priorScaling?: 'none' | 'g';
 }
@@ -145,6 +153,8 @@ const LAPLACE_OPTIONS = Object.keys({
   posteriorMean: true,
   cgTol: true,
   cgMaxIter: true,
+  cgPreconditioner: true,
+  cgRank: true,
   priorScaling: true,
 } satisfies Record<keyof LaplaceOptions, true>);
 

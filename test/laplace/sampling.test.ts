@@ -1,10 +1,19 @@
 import { Matrix, solve } from 'ml-matrix';
 import { describe, expect, test } from 'vitest';
-import { ValueError } from '../../src/errors.js';
+import { ConvergenceError, ValueError } from '../../src/errors.js';
 import { laplace, type SampledLaplace } from '../../src/laplace/index.js';
+import { Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '../../src/nn/index.js';
 import type { Tensor } from '../../src/tensor.js';
 import { expectClose } from '../helpers.js';
-import { classificationData, fdJacobian, flatten, makeMlp, naiveForward, regressionData } from './oracle.js';
+import {
+  classificationData,
+  fdJacobian,
+  flatten,
+  makeMlp,
+  naiveForward,
+  randomInputs,
+  regressionData,
+} from './oracle.js';
 
 type Likelihood = 'regression' | 'classification';
 
@@ -173,6 +182,38 @@ describe('sample-then-optimise against the exact full posterior', () => {
     });
   }
 
+  test('with most weights left to the prior, MacKay’s update settles in a few steps where EM’s crawls', () => {
+    // P = 152 weights, H of rank ≤ 20: γ/P ≤ 0.13, so EM contracts by about 0.87 per step.
+    const model = makeMlp([2, 30, 2], 'tanh', 3);
+    const { X, Y } = regressionData(10, 2, 2, 3);
+    const common = { likelihood: 'regression' as const, subsetOfWeights: 'all' as const, sigmaNoise: 0.3 };
+    const exact = laplace(model, { ...common, hessianStructure: 'full' })
+      .fit(X, Y)
+      .optimizePriorPrecision().priorPrecision as number;
+    const make = () =>
+      laplace(model, {
+        ...common,
+        hessianStructure: 'sampled',
+        priorPrecision: 1,
+        posteriorSamples: 32,
+        cgTol: 1e-10,
+        seed: 1,
+      }).fit(X, Y) as SampledLaplace;
+    const limit = make().optimizePriorPrecision({ tol: 1e-10, maxIter: 100 }).priorPrecision as number;
+    const mackay = make().optimizePriorPrecision({ maxIter: 5 }).priorPrecision as number;
+    const em = make();
+    const steps: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      em.priorPrecision = em.emUpdate()[0]!;
+      steps.push(em.priorPrecision as number);
+    }
+    expect(Math.abs(Math.log(mackay / limit))).toBeLessThan(0.01);
+    expect(Math.abs(Math.log(steps[4]! / steps[59]!))).toBeGreaterThan(0.2);
+    // Both limits are the evidence's maximiser up to Monte Carlo error (S = 32).
+    expect(Math.abs(Math.log(limit / exact))).toBeLessThan(0.15);
+    expect(Math.abs(Math.log(steps[59]! / exact))).toBeLessThan(0.15);
+  });
+
   test('per-layer priors: one γ per group, summing to the scalar γ', () => {
     const { make } = fitted('classification', {});
     const scalar = make({ posteriorSamples: 16 }).effectiveParameters();
@@ -197,6 +238,75 @@ describe('sample-then-optimise against the exact full posterior', () => {
   });
 });
 
+describe('the preconditioned solver on a CNN', () => {
+  // conv 3×3 (1→4) → ReLU → max pool → linear (16 → 3): P = 91, 40 examples, a weak prior (ill-conditioned P).
+  const model = new Sequential(
+    [
+      new Conv2d(1, 4, 3, { seed: 1 }),
+      new ReLU(),
+      new MaxPool2d(2),
+      new Flatten(),
+      new Linear(16, 3, { seed: 2 }),
+    ],
+    { inputShape: [1, 6, 6] },
+  );
+  const X = randomInputs(40, 36, 5);
+  const y = X.map((_, i) => i % 3);
+  const common = {
+    likelihood: 'classification' as const,
+    subsetOfWeights: 'all' as const,
+    priorPrecision: 0.01,
+    hessianStructure: 'sampled' as const,
+    cgTol: 1e-10,
+  };
+  const make = (options: Record<string, unknown>) =>
+    laplace(model, { ...common, ...options }).fit(X, y) as SampledLaplace;
+
+  test('Nyström of rank 20 reaches 1e-10 in a fraction of Jacobi’s iterations, to the same samples', () => {
+    const nystrom = make({ posteriorSamples: 4, seed: 3, cgRank: 20 });
+    const jacobi = make({ posteriorSamples: 4, seed: 3, cgPreconditioner: 'diag' });
+    const a = nystrom.centredSamples.data;
+    const b = jacobi.centredSamples.data;
+    expect(nystrom.lastSolve.converged && jacobi.lastSolve.converged).toBe(true);
+    expect(nystrom.lastSolve.iterations).toBeLessThan(jacobi.lastSolve.iterations / 2);
+    expect(relativeError(a, b)).toBeLessThan(1e-7);
+  });
+
+  test('a Nyström rank at least rank H makes the preconditioner P itself: CG converges at once', () => {
+    // H has rank ≤ 40·(3 − 1) = 80 < P = 91, so rank 91 captures it exactly.
+    const la = make({ posteriorSamples: 4, seed: 3, cgRank: 91 });
+    void la.centredSamples;
+    expect(la.lastSolve.iterations).toBeLessThanOrEqual(2);
+  });
+
+  test('sample covariance converges to the exact posterior covariance at the Monte Carlo rate', () => {
+    const full = laplace(model, { ...common, hessianStructure: 'full' }).fit(X, y);
+    const exact = full.posteriorCovariance().data;
+    const error = (la: SampledLaplace) => relativeError(sampleCovariance(la.centredSamples), exact);
+    const rms = (s: number) => rmsError((extra) => make({ cgRank: 91, ...extra }), s, error);
+    const [e64, e256] = [rms(64), rms(256)];
+    expect(e64 / e256).toBeGreaterThan(1.3);
+    expect(e64 / e256).toBeLessThan(3.2);
+    expect(e256).toBeLessThan(0.4);
+  });
+
+  test('stopping at cgMaxIter short of cgTol is a ConvergenceError with the residual reached', () => {
+    const la = make({ posteriorSamples: 2, cgPreconditioner: 'diag', cgMaxIter: 3 });
+    let caught: unknown;
+    try {
+      void la.centredSamples;
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConvergenceError);
+    const error = caught as ConvergenceError;
+    expect(error.message).toMatch(/cgMaxIter = 3/);
+    expect(error.iterations).toBe(3);
+    expect(error.residual).toBeGreaterThan(1e-10);
+    expect(la.lastSolve).toEqual({ iterations: 3, relativeResidual: error.residual, converged: false });
+  });
+});
+
 describe("'sampled' options", () => {
   const model = makeMlp([2, 3, 2], 'tanh', 1);
   const { X, Y } = regressionData(10, 2, 2, 1);
@@ -213,6 +323,8 @@ describe("'sampled' options", () => {
     expect(() => make({ posteriorMean: 'mode' })).toThrow(/posteriorMean/);
     expect(() => make({ cgTol: 0 })).toThrow(/cgTol/);
     expect(() => make({ cgMaxIter: 1.5 })).toThrow(/cgMaxIter/);
+    expect(() => make({ cgPreconditioner: 'kron' })).toThrow(/cgPreconditioner/);
+    expect(() => make({ cgRank: 0 })).toThrow(/cgRank/);
     expect(() => make({ curvature: 'ef' })).toThrow(/curvature/);
     const la = make({ posteriorSamples: 4 }).fit(X, Y);
     expect(() => la.logMarginalLikelihood()).toThrow(ValueError);
