@@ -38,6 +38,25 @@
  * up to Monte Carlo error O(1/√S). The same noise is redrawn from the seed at
  * every step, so the iteration is a deterministic map.
  *
+ * Written in u = log δ, the update is u ← u + s(u) with the full step
+ * s_g = log(U_g(δ)/δ_g), U the MacKay/EM map. For a lone group MacKay's map
+ * has slope ∂log U/∂log δ = −Σ wᵢ(1 − wᵢ)/Σ wᵢ ∈ (−1, 0] (wᵢ as in
+ * priorUpdate), so a scalar prior converges, alternating about the fixed
+ * point. With several groups the cross terms (one group's weights taking up
+ * the fit another's prior gives away, more so in the sample estimate of γ)
+ * can put an eigenvalue of the Jacobian below −1: the full step then
+ * overshoots by more each time, and small groups nearly left to the prior
+ * jump between δ ≈ 0.05 and 10 for ever. Each group therefore takes a
+ * fraction α_g ∈ (0, 1] of its step, u_g ← u_g + α_g s_g, with α_g halved when
+ * s_g reverses sign and grown by 3/2 (up to 1) when it keeps it. The step
+ * vanishes exactly where U(δ) = δ whatever α, so the fixed point is MacKay's,
+ * and convergence is judged by the full step max_g |s_g| < tol. For one group
+ * with local slope f < 0 the damped map has slope 1 − a with a = α(1 − f):
+ * halvings happen while a > 1 and bring a below 3/2 in finitely many steps,
+ * after which a stays in (1/2, 3/2], a contraction of at least 1/2 per step; a
+ * group whose steps keep their sign keeps α = 1, MacKay's full step.
+ * `lastPriorIteration` reports the final max_g |s_g| and whether it reached tol.
+ *
  * The posterior mean θ̄ is the network's θ* ('map') or the linearised model's
  * own optimum ('linearised', Antorán et al., ICML 2022): θ̄ = θ* − P⁻¹∇ with ∇
  * the gradient of the negative log joint c·Σ loss + ½‖θ − μ₀‖²_{P₀} at θ*,
@@ -140,6 +159,12 @@ export class SampledLaplace<L extends LikelihoodName = LikelihoodName> extends B
   private factorCacheSize = 0;
   /** The last solve's statistics. */
   lastSolve: SolveReport = { iterations: 0, relativeResidual: 0, converged: true };
+  /**
+   * How the last `optimizePriorPrecision` ended: `residual` is the largest
+   * |log(U(δ)_g/δ_g)| of the full update U at the last step (0 at the fixed
+   * point); `converged` false means it stopped at maxIter above tol.
+   */
+  lastPriorIteration = { iterations: 0, residual: 0, converged: true };
 
   constructor(model: SequentialLike, options: LaplaceOptions<L>) {
     super(model, options);
@@ -668,10 +693,13 @@ export class SampledLaplace<L extends LikelihoodName = LikelihoodName> extends B
   }
 
   /**
-   * 'marglik' iterates the MacKay/EM update (re-solving with warm starts) until
-   * the precisions change by less than `tol` (relative, default 1e-6) or
-   * `maxIter` steps (default 50); 'gridsearch' is the shared validation search.
-   * `logMarginalLikelihood` of the result is NaN: there is no log det here.
+   * 'marglik' iterates the damped MacKay/EM update (re-solving with warm
+   * starts; see the module's header) until the full update would change no
+   * precision by more than `tol` (relative, default 1e-6) or `maxIter` steps
+   * (default 50), and says which in `lastPriorIteration`; the damping starts
+   * afresh at each call, so `maxIter: 1` is one undamped step. 'gridsearch' is
+   * the shared validation search. `logMarginalLikelihood` of the result is NaN:
+   * there is no log det here.
    */
   override optimizePriorPrecision(options: OptimizePriorOptions = {}): HyperparameterResult {
     this.checkFitted('optimizePriorPrecision');
@@ -707,14 +735,27 @@ export class SampledLaplace<L extends LikelihoodName = LikelihoodName> extends B
   private expectationMaximisation(options: { tol?: number; maxIter?: number }): HyperparameterResult {
     const tol = options.tol ?? 1e-6;
     const maxIter = options.maxIter ?? 50;
+    const groups = this.prior.values.length;
+    // Per group: the fraction of the log-step taken, and the sign of the last full step.
+    const rate = new Float64Array(groups).fill(1);
+    const lastStep = new Float64Array(groups);
     let iterations = 0;
+    let residual = Number.POSITIVE_INFINITY;
     while (iterations < maxIter) {
       iterations++;
       const before = this.prior.values;
-      const after = this.priorUpdate();
+      const steps = this.priorUpdate().map((v, g) => Math.log(v / before[g]!));
+      residual = Math.max(...steps.map(Math.abs));
+      const after = before.map((v, g) => {
+        if (steps[g]! * lastStep[g]! < 0) rate[g]! /= 2;
+        else if (steps[g]! * lastStep[g]! > 0) rate[g] = Math.min(1, 1.5 * rate[g]!);
+        lastStep[g] = steps[g]!;
+        return v * Math.exp(rate[g]! * steps[g]!);
+      });
       this.setPrior(this.prior.withValues(after));
-      if (Math.max(...after.map((v, i) => Math.abs(Math.log(v / before[i]!)))) < tol) break;
+      if (residual < tol) break;
     }
+    this.lastPriorIteration = { iterations, residual, converged: residual < tol };
     this.ensureSolved();
     return {
       priorPrecision: this.priorPrecision,

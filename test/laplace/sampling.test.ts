@@ -214,6 +214,60 @@ describe('sample-then-optimise against the exact full posterior', () => {
     expect(Math.abs(Math.log(steps[59]! / exact))).toBeLessThan(0.15);
   });
 
+  test('per-tensor priors: the damped iteration settles where the full MacKay step never does', () => {
+    // P = 74 weights, six prior groups; at S = 64 the full step never settles (δ of the second
+    // hidden layer's 6 biases jumps between about 0.05 and 10), at S = 256 it converges.
+    const model = makeMlp([2, 6, 6, 2], 'tanh', 1);
+    const { X, Y } = regressionData(30, 2, 2, 1);
+    const common = {
+      likelihood: 'regression' as const,
+      subsetOfWeights: 'all' as const,
+      sigmaNoise: 0.3,
+      priorPrecision: [1, 1, 1, 1, 1, 1],
+    };
+    const exact = laplace(model, { ...common, hessianStructure: 'full' })
+      .fit(X, Y)
+      .optimizePriorPrecision({ priorStructure: 'layerwise' }).priorPrecision as number[];
+    const make = (posteriorSamples: number) =>
+      laplace(model, {
+        ...common,
+        hessianStructure: 'sampled',
+        posteriorSamples,
+        cgTol: 1e-10,
+        seed: 1,
+      }).fit(X, Y) as SampledLaplace;
+    const tune = (la: SampledLaplace, maxIter?: number) =>
+      Array.from(
+        la.optimizePriorPrecision({ priorStructure: 'layerwise', maxIter }).priorPrecision as number[],
+      );
+    const largestMove = (a: number[], b: number[]) =>
+      Math.max(...a.map((v, g) => Math.abs(Math.log(v / b[g]!))));
+    // One step per call is the undamped update: after 50 of them every step still moves some δ_g
+    // by more than a factor e^0.3.
+    const plain = make(64);
+    const path = Array.from({ length: 60 }, () => tune(plain, 1));
+    for (let i = 50; i < 60; i++) expect(largestMove(path[i]!, path[i - 1]!)).toBeGreaterThan(0.3);
+    const la = make(64);
+    tune(la);
+    expect(la.lastPriorIteration.converged).toBe(true);
+    // At the limit the full update moves no δ_g: MacKay's fixed point, not a damped standstill.
+    expect(la.lastPriorIteration.residual).toBeLessThan(1e-6);
+    // Where the full step converges too, both reach the same point, the evidence's maximiser
+    // up to Monte Carlo error (S = 256; groups of 2 and 6 weights have few effective parameters).
+    const damped = make(256);
+    const limit = tune(damped);
+    expect(damped.lastPriorIteration.converged).toBe(true);
+    const undamped = make(256);
+    for (let i = 0; i < 80; i++) tune(undamped, 1);
+    expect(largestMove(limit, tune(undamped, 1))).toBeLessThan(1e-4);
+    expect(largestMove(limit, exact)).toBeLessThan(0.4);
+    // Stopping at maxIter short of tol is reported.
+    const capped = make(64);
+    tune(capped, 3);
+    expect(capped.lastPriorIteration).toMatchObject({ iterations: 3, converged: false });
+    expect(capped.lastPriorIteration.residual).toBeGreaterThan(1e-6);
+  });
+
   test('per-layer priors: one γ per group, summing to the scalar γ', () => {
     const { make } = fitted('classification', {});
     const scalar = make({ posteriorSamples: 16 }).effectiveParameters();
