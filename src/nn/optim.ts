@@ -81,10 +81,13 @@ class Leaves {
           `${what}: leaf ${i} has params ${shapeString(t.shape)} but grads ${shapeString(g[i]!.shape)}`,
         );
       }
+      // x·0 is 0 for finite x and NaN otherwise: one branch-free pass, then a search only on failure.
       const gd = g[i]!.data;
-      for (let j = 0; j < gd.length; j++) {
-        if (!Number.isFinite(gd[j]!))
-          throw new ValueError(`${what}: gradient leaf ${i} has a non-finite value ${gd[j]} at ${j}`);
+      let zero = 0;
+      for (let j = 0; j < gd.length; j++) zero += gd[j]! * 0;
+      if (zero !== 0) {
+        const j = gd.findIndex((x) => !Number.isFinite(x));
+        throw new ValueError(`${what}: gradient leaf ${i} has a non-finite value ${gd[j]} at ${j}`);
       }
     });
     if (this.def === null) {
@@ -170,17 +173,8 @@ export function adam({
       const c1 = 1 - beta1 ** t;
       const c2 = 1 - beta2 ** t;
       const out = p.map((x, i) => {
-        const theta = x.data;
-        const grad = g[i]!.data;
-        const mi = m[i]!;
-        const vi = v[i]!;
-        const next = new Float64Array(theta.length);
-        for (let j = 0; j < theta.length; j++) {
-          const d = grad[j]! + weightDecay * theta[j]!;
-          mi[j] = beta1 * mi[j]! + (1 - beta1) * d;
-          vi[j] = beta2 * vi[j]! + (1 - beta2) * d * d;
-          next[j] = theta[j]! - (lr * (mi[j]! / c1)) / (Math.sqrt(vi[j]! / c2) + eps);
-        }
+        const next = new Float64Array(x.size);
+        adamUpdate(x.data, g[i]!.data, m[i]!, v[i]!, next, lr, beta1, beta2, eps, weightDecay, c1, c2);
         return new Tensor(next, x.shape);
       });
       return treeUnflatten(def, out) as T;
@@ -190,4 +184,35 @@ export function adam({
       t = 0;
     },
   };
+}
+
+/**
+ * One Adam update of a flat parameter array into `next`, m and v in place
+ * (c1 = 1 − β₁ᵗ, c2 = 1 − β₂ᵗ). A function of its arguments only, so the
+ * loop reads locals rather than the optimiser's closure.
+ */
+function adamUpdate(
+  theta: Float64Array,
+  grad: Float64Array,
+  m: Float64Array,
+  v: Float64Array,
+  next: Float64Array,
+  lr: number,
+  beta1: number,
+  beta2: number,
+  eps: number,
+  weightDecay: number,
+  c1: number,
+  c2: number,
+): void {
+  const a1 = 1 - beta1;
+  const a2 = 1 - beta2;
+  for (let j = 0; j < theta.length; j++) {
+    const d = grad[j]! + weightDecay * theta[j]!;
+    const mj = beta1 * m[j]! + a1 * d;
+    const vj = beta2 * v[j]! + a2 * d * d;
+    m[j] = mj;
+    v[j] = vj;
+    next[j] = theta[j]! - (lr * (mj / c1)) / (Math.sqrt(vj / c2) + eps);
+  }
 }

@@ -94,9 +94,12 @@ export function gemmWasm(
         if (useful) shareRows(pool, mb, ...args);
         else runRows(kernels, 0, mb, MC, ...args);
       }
-      for (let i = 0; i < mb; i++) {
-        const row = cSlot + i * ncPad;
-        c.set(mem.subarray(row, row + nc), cBlock + i * ldc);
+      if (nc === ncPad && nc === ldc) c.set(mem.subarray(cSlot, cSlot + mb * nc), cBlock);
+      else {
+        for (let i = 0; i < mb; i++) {
+          const row = cSlot + i * ncPad;
+          c.set(mem.subarray(row, row + nc), cBlock + i * ldc);
+        }
       }
     }
   }
@@ -125,7 +128,10 @@ function shareRows(
   pool.join();
 }
 
-/** The block C[0:mb, 0:nc] into memory with row pitch `pitch`, times β (β = 0 writes zeros, so NaN in C does not survive). */
+/**
+ * The block C[0:mb, 0:nc] into memory with row pitch `pitch`, times β (β = 0 writes zeros, so NaN in C does not survive).
+ * Rows lying end to end on both sides (nc = pitch = ldc) go in one copy: a copy per row costs a view per row.
+ */
 function loadC(
   mb: number,
   nc: number,
@@ -137,11 +143,19 @@ function loadC(
   slot: number,
   pitch: number,
 ): void {
+  if (beta === 0) {
+    // The padding columns are zeroed too: gebp writes them, nothing reads them.
+    mem.fill(0, slot, slot + mb * pitch);
+    return;
+  }
+  if (beta === 1 && nc === pitch && nc === ldc) {
+    mem.set(c.subarray(cOffset, cOffset + mb * nc), slot);
+    return;
+  }
   for (let i = 0; i < mb; i++) {
     const from = cOffset + i * ldc;
     const to = slot + i * pitch;
-    if (beta === 0) mem.fill(0, to, to + nc);
-    else if (beta === 1) mem.set(c.subarray(from, from + nc), to);
+    if (beta === 1) mem.set(c.subarray(from, from + nc), to);
     else for (let j = 0; j < nc; j++) mem[to + j] = beta * c[from + j]!;
   }
 }
@@ -169,22 +183,27 @@ function pack(
   const strips = Math.ceil(width / STRIP);
   const widthPad = strips * STRIP;
   if (ls === 1) {
-    // Runs: row p holds the `width` lines of step p.
-    for (let p = 0; p < kc; p++) {
-      const from = offset + p * ps;
-      const to = raw + p * widthPad;
-      mem.set(x.subarray(from, from + width), to);
-      for (let l = width; l < widthPad; l++) mem[to + l] = 0;
-    }
+    // Runs: row p holds the `width` lines of step p; rows lying end to end go in one copy.
+    if (ps === width && width === widthPad) mem.set(x.subarray(offset, offset + kc * width), raw);
+    else
+      for (let p = 0; p < kc; p++) {
+        const from = offset + p * ps;
+        const to = raw + p * widthPad;
+        mem.set(x.subarray(from, from + width), to);
+        for (let l = width; l < widthPad; l++) mem[to + l] = 0;
+      }
     kernels.packRuns(8 * slot, 8 * raw, 8 * widthPad, kc, strips, scale);
     return;
   }
   // Lines: row l holds line l along p; an even pitch keeps the rows 16-byte aligned.
   const pitch = kc + (kc & 1);
-  for (let l = 0; l < widthPad; l++) {
-    const to = raw + l * pitch;
-    if (l < width) mem.set(x.subarray(offset + l * ls, offset + l * ls + kc), to);
-    else mem.fill(0, to, to + kc);
+  if (ls === pitch && width === widthPad) mem.set(x.subarray(offset, offset + width * pitch), raw);
+  else {
+    for (let l = 0; l < widthPad; l++) {
+      const to = raw + l * pitch;
+      if (l < width) mem.set(x.subarray(offset + l * ls, offset + l * ls + kc), to);
+      else mem.fill(0, to, to + kc);
+    }
   }
   const pairs = kc >> 1;
   if (pairs > 0) kernels.packLines(8 * slot, 8 * raw, 8 * pitch, pairs, strips, 8 * STRIP * kc, scale);

@@ -182,6 +182,18 @@ describe('packed product in WebAssembly SIMD', () => {
     },
   );
 
+  it('operands and C whose rows lie end to end (copied whole): whole strips, no padding', () => {
+    // seed 0: no offsets, no padding of the leading dimensions; m, n multiples of 4, k even and odd.
+    for (const k of [10, 7])
+      for (const transA of [false, true])
+        for (const transB of [false, true])
+          for (const beta of [0, 1, -1.5]) {
+            const p = { m: 8, n: 12, k, transA, transB, alpha: 1, beta, seed: 0 };
+            const { actual, expected } = both(p, wasmProduct);
+            expectSameBits(actual, expected);
+          }
+  });
+
   it('several NC column slices and C blocks: n = 2050, m = 520', () => {
     const p = { m: 520, n: 2050, k: 9, transA: false, transB: true, alpha: 0.5, beta: -1.5, seed: 7 };
     const { actual, expected } = both(p, wasmProduct);
