@@ -213,6 +213,11 @@ export class Network {
   backward(theta: Float64Array, cache: ForwardCache, v: Float64Array, m: number, lowest = 0): Tensor[] {
     const pulled: Tensor[] = new Array(this.parametric.length);
     const stop = this.parametric[lowest]!.index;
+    // Buffers read elsewhere: the caller's v, the cotangents kept in `pulled`, and
+    // a cotangent that several branches pull back. Any other cotangent is spare,
+    // read only by the next rule down (a reshape shares its buffer, so identity is
+    // by buffer).
+    const kept = new Set<Float64Array>([v]);
     /** The cotangent at the chain's input, or null once every leaf from `stop` up has been reached. */
     const back = (steps: Step[], cotangent: Tensor): Tensor | null => {
       let current: Tensor | null = cotangent;
@@ -220,12 +225,17 @@ export class Network {
         const step = steps[s]!;
         if ('leaf' in step) {
           const entry = step.leaf;
-          if (entry.nParams > 0) pulled[this.parametric.indexOf(entry)] = current;
+          if (entry.nParams > 0) {
+            pulled[this.parametric.indexOf(entry)] = current;
+            kept.add(current.data);
+          }
           if (entry.index <= stop) return null;
           const params = this.parametersOf(entry, theta);
-          current = entry.rule.pullback(entry.layer, params, cache.inputs[entry.index]!, current, m);
+          const spare = !kept.has(current.data);
+          current = entry.rule.pullback(entry.layer, params, cache.inputs[entry.index]!, current, m, spare);
           continue;
         }
+        kept.add(current.data);
         const parts = step.branches.map((branch) =>
           branch.length === 0 ? (current as Tensor) : back(branch, current as Tensor),
         );

@@ -62,8 +62,19 @@ export interface LayerRule<T extends Layer = Layer> {
   blocks(layer: T, inputShape: Shape): BlockLayout[];
   /** The layer's output on a concrete batch x [n, ...inputShape]. */
   forward(layer: T, params: readonly Tensor[], x: Tensor): Tensor;
-  /** Cotangents [n·m, ...outputShape], m per example of x [n, ...], pulled back to the input. */
-  pullback(layer: T, params: readonly Tensor[], x: Tensor, cotangent: Tensor, m: number): Tensor;
+  /**
+   * Cotangents [n·m, ...outputShape], m per example of x [n, ...], pulled back to
+   * the input. `spare` says that nothing else reads the cotangent's buffer, so a
+   * rule whose result has its shape may write the result there.
+   */
+  pullback(
+    layer: T,
+    params: readonly Tensor[],
+    x: Tensor,
+    cotangent: Tensor,
+    m: number,
+    spare?: boolean,
+  ): Tensor;
   /**
    * For layers that act on each channel (axis 1) separately, such as
    * activations and pooling: a tangent [n, ...inputShape] at x [n, ...] pushed
