@@ -320,6 +320,7 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
           offset,
           n,
           this.nOutputs,
+          this.network.formsRows,
         );
         this.loss += oc.loss;
         return { rows: oc.roots, m: oc.m };

@@ -81,6 +81,12 @@ export class Network {
   readonly parametric: NetworkLayer[] = [];
   readonly nParams: number;
   readonly nSlots: number;
+  /**
+   * Whether some layer's weight rows are formed (a direct weight block) rather
+   * than factored: then each row pulled back costs a layer's worth of numbers,
+   * and the fewer of them the better.
+   */
+  readonly formsRows: boolean;
   /** Numbers per example in and out. */
   readonly inputSize: number;
   readonly outputSize: number;
@@ -104,6 +110,9 @@ export class Network {
     }
     this.nParams = this.offset;
     this.nSlots = this.slots;
+    this.formsRows = this.layers.some((leaf) =>
+      leaf.blocks.some((b) => b.structure === 'direct' && b.part === 'weight'),
+    );
     this.inputSize = sizeOf(model.inputShape);
     this.outputSize = shape[0]!;
   }
