@@ -327,7 +327,13 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
       },
       this.selection.layers,
       this.readsKroneckerFactors,
+      this.readsRowSquares,
     );
+  }
+
+  /** Whether `accumulateCurvature` reads only row squares and outer slots (see jacobianFactors). */
+  protected get readsRowSquares(): boolean {
+    return false;
   }
 
   /** Whether `accumulateCurvature` reads only inputs and bias rows (KFLR), never slots (see jacobianFactors). */
