@@ -330,13 +330,20 @@ export abstract class BaseLaplace<L extends LikelihoodName = LikelihoodName> {
           offset,
           n,
           this.nOutputs,
+          this.network.formsRows,
         );
         this.loss += oc.loss;
         return { rows: oc.roots, m: oc.m };
       },
       this.selection.layers,
       this.readsKroneckerFactors,
+      this.readsRowSquares,
     );
+  }
+
+  /** Whether `accumulateCurvature` reads only row squares and outer slots (see jacobianFactors). */
+  protected get readsRowSquares(): boolean {
+    return false;
   }
 
   /** Whether `accumulateCurvature` reads only inputs and bias rows (KFLR), never slots (see jacobianFactors). */

@@ -25,6 +25,10 @@ export class DiagLaplace<L extends LikelihoodName = LikelihoodName> extends Base
 
   protected finishCurvature(): void {}
 
+  protected override get readsRowSquares(): boolean {
+    return true;
+  }
+
   /** diag H summed over the training data. */
   get hessian(): Tensor {
     this.checkFitted('hessian');

@@ -21,7 +21,7 @@
 import { gemm, mat, syrk, tr } from '../kernels/view.js';
 import { sizeOf, Tensor } from '../tensor.js';
 import type { Network } from './network.js';
-import type { KroneckerSums, Slot } from './rules/index.js';
+import type { Gather, KroneckerSums, Slot } from './rules/index.js';
 import type { Block, Selection } from './selection.js';
 
 export interface JacobianFactors {
@@ -63,7 +63,11 @@ export interface JacobianFactors {
  *     u[n, r, o] = ⟨gₙᵣ, Jₙ tₒ⟩,   Jₙ the Jacobian of the layers in between,
  *
  * which is ⟨Jₙᵀgₙᵣ, tₒ⟩, what the backward pass would have given (network.ts
- * explains the pushforward).
+ * explains the pushforward). `onlySquares` says that only `rowSquares` (and
+ * outer slots) will be read: then when the lowest layer reads its rows
+ * through the gather of the layers above it (rules/rule.ts), the backward pass
+ * stops at the next layer's input and the cotangents in between are never
+ * formed.
  */
 export function jacobianFactors(
   network: Network,
@@ -73,6 +77,7 @@ export function jacobianFactors(
   roots?: { rows: Float64Array; m: number } | ((output: Float64Array) => { rows: Float64Array; m: number }),
   layers?: readonly number[],
   kronecker = false,
+  onlySquares = false,
 ): JacobianFactors {
   const cache = network.forward(theta, x, n);
   const k = network.outputSize;
@@ -94,7 +99,23 @@ export function jacobianFactors(
     kronecker && bottom.rule.kronecker && channels < m && lowest + 1 < network.parametric.length
       ? network.forwardPath(lowest, lowest + 1)
       : null;
-  const cotangents = network.backward(theta, cache, seeds.rows, m, path ? lowest + 1 : lowest);
+  const through =
+    onlySquares && !path && lowest + 1 < network.parametric.length
+      ? network.gatherPath(lowest, lowest + 1)
+      : null;
+  const cotangents = network.backward(theta, cache, seeds.rows, m, path || through ? lowest + 1 : lowest);
+  /** Through a gather: its cotangents at the top of the path (the next layer's input) and the gather. */
+  let gathered: { cotangent: Tensor; gather: Gather } | undefined;
+  const gatheredAbove = () => {
+    if (gathered === undefined) {
+      const next = network.parametric[lowest + 1]!;
+      const input = cache.inputs[next.index]!;
+      const params = network.parametersOf(next, theta);
+      const cotangent = next.rule.pullback(next.layer, params, input, cotangents[lowest + 1]!, m);
+      gathered = { cotangent, gather: network.gatherAlong(cache, through!) };
+    }
+    return gathered;
+  };
   const inputs = network.parametric.map((entry, i) => (i >= lowest ? cache.inputs[entry.index] : undefined));
   const formed = new Map<number, Slot[]>();
   const squared = new Map<number, Float64Array[]>();
@@ -130,7 +151,12 @@ export function jacobianFactors(
       let squares = squared.get(layer);
       if (squares === undefined) {
         const params = network.parametersOf(entry, theta);
-        squares = entry.rule.rowSquares(entry.layer, params, inputs[layer]!, cotangents[layer]!, m);
+        if (through && layer === lowest) {
+          const { cotangent, gather } = gatheredAbove();
+          squares = entry.rule.rowSquaresGathered!(entry.layer, params, inputs[layer]!, cotangent, gather, m);
+        } else {
+          squares = entry.rule.rowSquares(entry.layer, params, inputs[layer]!, cotangents[layer]!, m);
+        }
         squared.set(layer, squares);
       }
       return squares[index - entry.firstSlot]!;
@@ -142,7 +168,9 @@ export function jacobianFactors(
         u =
           path && layer === lowest
             ? forwardRows()
-            : entry.rule.kronecker!.biasRows(entry.layer, cotangents[layer]!);
+            : through && layer === lowest
+              ? gatheredBiasRows(gatheredAbove(), n * m, entry.outputShape[0]!)
+              : entry.rule.kronecker!.biasRows(entry.layer, cotangents[layer]!);
         rowsOfBias.set(layer, u);
       }
       return u;
@@ -160,6 +188,32 @@ export function jacobianFactors(
     layerCotangents: cotangents,
     output: cache.output,
   };
+}
+
+/**
+ * The rows of a bias's Jacobian, [rows × C], through a gather: each cotangent
+ * above, weighted, summed over the positions that reach the layer.
+ */
+function gatheredBiasRows(
+  { cotangent, gather }: { cotangent: Tensor; gather: Gather },
+  rows: number,
+  channels: number,
+): Float64Array {
+  const g = cotangent.data;
+  const above = gather.outPlane;
+  const m = rows / (gather.index.length / (channels * above));
+  const u = new Float64Array(rows * channels);
+  for (let row = 0; row < rows; row++) {
+    for (let c = 0; c < channels; c++) {
+      const plane = (Math.floor(row / m) * channels + c) * above;
+      const from = (row * channels + c) * above;
+      let s = 0;
+      for (let q = 0; q < above; q++)
+        if (gather.index[plane + q]! >= 0) s += gather.weight[plane + q]! * g[from + q]!;
+      u[row * channels + c] = s;
+    }
+  }
+  return u;
 }
 
 /** The factors of examples [start, end) (views, no copies; the per-layer tensors are dropped). */

@@ -13,6 +13,11 @@
  * - classification (softmax, integer labels): loss Σ cross-entropy,
  *   Λ = diag(p) − ppᵀ, with S = diag(√p) − √p pᵀ (check: SᵀS = diag(p) − 2ppᵀ + (Σp) ppᵀ);
  *   c = 1/T and log p(D | θ) = −c·loss.
+ *   Λ has rank K − 1 (Λ1 = 0), so K − 1 rows suffice: its Cholesky factor, one
+ *   binary split at a time. With tails tₖ = Σ_{j≥k} pⱼ, row k < K − 1 is
+ *   √(pₖ tₖ₊₁ / tₖ) (eₖ − Σ_{j>k} (pⱼ / tₖ₊₁) eⱼ): class k against the classes
+ *   after it. Fewer rows to pull back where each costs much (formed rows,
+ *   network.ts); networks whose rows factor keep the symmetric root.
  * - empirical Fisher ('ef'): one row per example, the gradient of the loss with
  *   respect to f. laplace-torch's regression loss is ‖y − f‖² summed times ½, and
  *   its EF is ½ times the outer product of that loss's gradient 2(f − y); the row
@@ -92,7 +97,11 @@ export interface LikelihoodRule {
   weightDecayScale(sigma: number, temperature: number, nData: number, nOutputs: number): number;
   /** Validate and flatten targets for `n` examples and `k` outputs; `what` names them in errors. */
   parseTargets(y: unknown, n: number, k: number, what: string): Targets;
-  /** Loss and Hessian square-root rows (GGN) or gradient rows (EF) for outputs f [n × K]. */
+  /**
+   * Loss and Hessian square-root rows (GGN) or gradient rows (EF) for outputs f
+   * [n × K]; `fewest`: as few rows as the rank of Λ (softmax's K − 1) rather than
+   * the symmetric root.
+   */
   outputCurvature(
     curvature: CurvatureName,
     f: Float64Array,
@@ -100,6 +109,7 @@ export interface LikelihoodRule {
     offset: number,
     n: number,
     k: number,
+    fewest?: boolean,
   ): OutputCurvature;
   /** ∂ loss / ∂f for outputs f [n × K], in the loss's own convention (f − y; softmax(f) − onehot(y)). */
   outputGradient(f: Float64Array, targets: Targets, offset: number, n: number, k: number): Float64Array;
@@ -241,7 +251,7 @@ const classificationRule: LikelihoodRule = {
     }
     return { kind: 'classification', labels };
   },
-  outputCurvature(curvature, f, targets, offset, n, k) {
+  outputCurvature(curvature, f, targets, offset, n, k, fewest = false) {
     if (targets.kind !== 'classification')
       throw new ValueError('laplace: classification needs integer labels');
     const p = softmaxRows(f, n, k);
@@ -255,6 +265,7 @@ const classificationRule: LikelihoodRule = {
       for (let e = 0; e < n; e++) roots[e * k + targets.labels[offset + e]!]! -= 1;
       return { loss, roots, m: 1 };
     }
+    if (fewest) return { loss, roots: softmaxCholeskyRows(p, n, k), m: k - 1 };
     const roots = new Float64Array(n * k * k);
     for (let e = 0; e < n; e++) {
       for (let r = 0; r < k; r++) {
@@ -326,4 +337,27 @@ function logSoftmaxAt(f: Float64Array, e: number, k: number, label: number): num
   let sum = 0;
   for (let j = 0; j < k; j++) sum += Math.exp(f[e * k + j]! - max);
   return f[e * k + label]! - max - Math.log(sum);
+}
+
+/**
+ * The K − 1 rows of the Cholesky factor of Λ = diag(p) − ppᵀ per example,
+ * [n, K − 1, K] (the header derives them). The tails are summed from the end,
+ * so no subtraction cancels; a row whose tail after k is 0 is 0.
+ */
+function softmaxCholeskyRows(p: Float64Array, n: number, k: number): Float64Array {
+  const roots = new Float64Array(n * (k - 1) * k);
+  const tails = new Float64Array(k + 1);
+  for (let e = 0; e < n; e++) {
+    const pe = e * k;
+    for (let j = k - 1; j >= 0; j--) tails[j] = tails[j + 1]! + p[pe + j]!;
+    for (let r = 0; r < k - 1; r++) {
+      const after = tails[r + 1]!;
+      if (after === 0) continue;
+      const scale = Math.sqrt((p[pe + r]! * after) / tails[r]!);
+      const row = (e * (k - 1) + r) * k;
+      roots[row + r] = scale;
+      for (let j = r + 1; j < k; j++) roots[row + j] = (-scale * p[pe + j]!) / after;
+    }
+  }
+  return roots;
 }

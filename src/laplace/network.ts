@@ -41,7 +41,7 @@
 import { ShapeError, ValueError } from '../errors.js';
 import type { Layer } from '../nn/module.js';
 import { type Shape, shapeString, sizeOf, Tensor } from '../tensor.js';
-import { type BlockLayout, type LayerRule, ruleFor, type Slot } from './rules/index.js';
+import { type BlockLayout, type Gather, type LayerRule, ruleFor, type Slot } from './rules/index.js';
 
 /** A feed-forward chain of layers with a known per-example input shape, such as `Sequential`. */
 export interface SequentialLike {
@@ -81,6 +81,12 @@ export class Network {
   readonly parametric: NetworkLayer[] = [];
   readonly nParams: number;
   readonly nSlots: number;
+  /**
+   * Whether some layer's weight rows are formed (a direct weight block) rather
+   * than factored: then each row pulled back costs a layer's worth of numbers,
+   * and the fewer of them the better.
+   */
+  readonly formsRows: boolean;
   /** Numbers per example in and out. */
   readonly inputSize: number;
   readonly outputSize: number;
@@ -104,6 +110,9 @@ export class Network {
     }
     this.nParams = this.offset;
     this.nSlots = this.slots;
+    this.formsRows = this.layers.some((leaf) =>
+      leaf.blocks.some((b) => b.structure === 'direct' && b.part === 'weight'),
+    );
     this.inputSize = sizeOf(model.inputShape);
     this.outputSize = shape[0]!;
   }
@@ -213,6 +222,11 @@ export class Network {
   backward(theta: Float64Array, cache: ForwardCache, v: Float64Array, m: number, lowest = 0): Tensor[] {
     const pulled: Tensor[] = new Array(this.parametric.length);
     const stop = this.parametric[lowest]!.index;
+    // Buffers read elsewhere: the caller's v, the cotangents kept in `pulled`, and
+    // a cotangent that several branches pull back. Any other cotangent is spare,
+    // read only by the next rule down (a reshape shares its buffer, so identity is
+    // by buffer).
+    const kept = new Set<Float64Array>([v]);
     /** The cotangent at the chain's input, or null once every leaf from `stop` up has been reached. */
     const back = (steps: Step[], cotangent: Tensor): Tensor | null => {
       let current: Tensor | null = cotangent;
@@ -220,12 +234,17 @@ export class Network {
         const step = steps[s]!;
         if ('leaf' in step) {
           const entry = step.leaf;
-          if (entry.nParams > 0) pulled[this.parametric.indexOf(entry)] = current;
+          if (entry.nParams > 0) {
+            pulled[this.parametric.indexOf(entry)] = current;
+            kept.add(current.data);
+          }
           if (entry.index <= stop) return null;
           const params = this.parametersOf(entry, theta);
-          current = entry.rule.pullback(entry.layer, params, cache.inputs[entry.index]!, current, m);
+          const spare = !kept.has(current.data);
+          current = entry.rule.pullback(entry.layer, params, cache.inputs[entry.index]!, current, m, spare);
           continue;
         }
+        kept.add(current.data);
         const parts = step.branches.map((branch) =>
           branch.length === 0 ? (current as Tensor) : back(branch, current as Tensor),
         );
@@ -273,6 +292,41 @@ export class Network {
       .slice(0, -1)
       .reduce((t, leaf) => leaf.rule.pushforward!(leaf.layer, params(leaf), input(leaf), t), tangent);
     return top.rule.pushforwardByChannel!(top.layer, params(top), input(top), below);
+  }
+
+  /**
+   * The leaves between parametric leaves `from` and `to` (exclusive), or null
+   * unless they are one stretch of the top-level chain whose pullbacks are
+   * gathers (rule.ts) and `from`'s rule reads its rows through one.
+   */
+  gatherPath(from: number, to: number): NetworkLayer[] | null {
+    if (!this.parametric[from]!.rule.rowSquaresGathered) return null;
+    const position = (leaf: NetworkLayer) => this.steps.findIndex((s) => 'leaf' in s && s.leaf === leaf);
+    const start = position(this.parametric[from]!);
+    const end = position(this.parametric[to]!);
+    if (start < 0 || end <= start + 1) return null;
+    const path = this.steps.slice(start + 1, end).map((s) => ('leaf' in s ? s.leaf : null));
+    return path.every((leaf) => leaf?.rule.gather !== undefined) ? (path as NetworkLayer[]) : null;
+  }
+
+  /** The gathers of `path` (from `gatherPath`) composed: from the output of its top to the input of its bottom. */
+  gatherAlong(cache: ForwardCache, path: readonly NetworkLayer[]): Gather {
+    const gathers = path.map((leaf) => leaf.rule.gather!(leaf.layer, cache.inputs[leaf.index]!));
+    return gathers.reduceRight((upper, lower) => {
+      // Output q above reads position j of the layer below's output, which reads lower.index there.
+      const { outPlane } = upper;
+      const index = new Float64Array(upper.index.length);
+      const weight = new Float64Array(upper.index.length);
+      for (let plane = 0; plane < index.length / outPlane; plane++) {
+        for (let i = plane * outPlane; i < (plane + 1) * outPlane; i++) {
+          const j = upper.index[i]!;
+          const k = plane * lower.outPlane + j;
+          index[i] = j < 0 ? -1 : lower.index[k]!;
+          weight[i] = j < 0 ? 0 : upper.weight[i]! * lower.weight[k]!;
+        }
+      }
+      return { outPlane, index, weight };
+    });
   }
 
   /** The slots of parametric leaf `index` from its input and the cotangents at its output. */

@@ -7,7 +7,9 @@
 import { Matrix } from 'ml-matrix';
 import { describe, expect, test } from 'vitest';
 import { conv2d as conv2dOp } from '../../src/autodiff/ops.js';
+import { jacobianFactors } from '../../src/laplace/factors.js';
 import { type HessianStructure, laplace } from '../../src/laplace/index.js';
+import { Network } from '../../src/laplace/network.js';
 import { conv2dRule } from '../../src/laplace/rules/conv2d.js';
 import type { Conv2d, Layer, LayerJSON, Sequential } from '../../src/nn/index.js';
 import {
@@ -396,4 +398,21 @@ describe('normalisation layers through the generic rule', () => {
       laplace(model, { likelihood: 'classification', subsetOfWeights: 'all', hessianStructure: 'kron' }),
     ).toThrow(/layers\[1\] \(batchnorm2d\) has no Kronecker factors/);
   });
+});
+
+test('diag reads the first convolution through the gather of relu, max pooling and tanh above it', () => {
+  // The same row squares and bias rows as from the cotangents formed at its output.
+  const { model } = smallCnns().find((c) => c.name === 'two convolutions')!;
+  const network = new Network(model);
+  const theta = Network.flatParameters(model);
+  const n = 4;
+  const x = Float64Array.from(images(model, n, 7).flat());
+  const dense = jacobianFactors(network, theta, x, n);
+  const gathered = jacobianFactors(network, theta, x, n, undefined, undefined, false, true);
+  expect(dense.layerCotangents[0]).toBeDefined();
+  expect(gathered.layerCotangents[0]).toBeUndefined();
+  for (const slot of [0, 1]) {
+    expectClose(gathered.rowSquares(slot)!, dense.rowSquares(slot)!, { rtol: 1e-12, atol: 1e-14 });
+  }
+  expectClose(gathered.biasRows(0), dense.biasRows(0), { rtol: 1e-12, atol: 1e-14 });
 });

@@ -14,6 +14,12 @@
  * B = Σₙᵣ (Gᵣ 1)(Gᵣ 1)ᵀ, the rows of the bias's Jacobian; the weight block is
  * B ⊗ A in the order [out][in][kh][kw] (Grosse and Martens' KFC times L).
  * Pulling back through the layer is the transposed convolution.
+ *
+ * When the cotangents reach the output through a gather (max pooling, an
+ * activation: rule.ts), G = Gₐᵀ Gᵤ with Gᵤ above it, and the row for output
+ * channel o is Gᵤ[o, :] (X̂ Sₒ)ᵀ, where X̂ Sₒ holds the patches at the positions
+ * the gather reads, weighted: [depth × Q] for Q outputs above (a quarter of L
+ * under 2×2 max pooling), and the cotangents at L positions are never formed.
  */
 import { conv2dRaw, conv2dTranspose, convGeometry } from '../../autodiff/primitives/conv.js';
 import { ValueError } from '../../errors.js';
@@ -173,6 +179,57 @@ export const conv2dRule: LayerRule<Conv2dLike> = {
     const bias = new Float64Array(layer.outChannels);
     for (let i = 0; i < u.length; i++) bias[i % bias.length]! += u[i]! ** 2;
     return [weight, bias];
+  },
+  rowSquaresGathered(layer, params, x, cotangent, gather, m) {
+    const geo = geometry(layer, x);
+    const n = x.shape[0]!;
+    const { outChannels: out, groups } = layer;
+    const perGroup = out / groups;
+    const depth = depthOf(layer);
+    const positions = geo.outH * geo.outW;
+    const imageSize = geo.channels * geo.height * geo.width;
+    const above = gather.outPlane;
+    const g = cotangent.data;
+    const weight = new Float64Array(out * depth);
+    const bias = new Float64Array(out);
+    const chunk = Math.max(1, Math.min(n, Math.floor(262_144 / (groups * depth * positions))));
+    const patches = new Float64Array(groups * depth * chunk * positions);
+    const picked = new Float64Array(above * depth);
+    const rows = new Float64Array(m * depth);
+    for (let start = 0; start < n; start += chunk) {
+      const count = Math.min(chunk, n - start);
+      const ld = count * positions;
+      im2colImages(count, x.data, start * imageSize, geo, patches, 0, ld);
+      for (let e = start; e < start + count; e++) {
+        for (let o = 0; o < out; o++) {
+          // (X̂ Sₒ)ᵀ [Q × depth]: each output above reads one patch, weighted.
+          const plane = (e * out + o) * above;
+          const first = Math.floor(o / perGroup) * depth * ld + (e - start) * positions;
+          for (let q = 0; q < above; q++) {
+            const p = gather.index[plane + q]!;
+            const w = p < 0 ? 0 : gather.weight[plane + q]!;
+            for (let d = 0; d < depth; d++)
+              picked[q * depth + d] = w === 0 ? 0 : w * patches[first + d * ld + p]!;
+          }
+          // Rows Gᵤ[·, o, :] (X̂ Sₒ)ᵀ: [m × Q]·[Q × depth], squared and summed.
+          gemm(
+            mat(rows, m, depth),
+            1,
+            mat(g, m, above, (e * m * out + o) * above, out * above),
+            mat(picked, above, depth),
+          );
+          for (let i = 0; i < m * depth; i++) weight[o * depth + (i % depth)]! += rows[i]! ** 2;
+          for (let r = 0; r < m; r++) {
+            const row = ((e * m + r) * out + o) * above;
+            let u = 0;
+            for (let q = 0; q < above; q++)
+              if (gather.index[plane + q]! >= 0) u += gather.weight[plane + q]! * g[row + q]!;
+            bias[o]! += u * u;
+          }
+        }
+      }
+    }
+    return params.length === 1 ? [weight] : [weight, bias];
   },
   kronecker: {
     inputSums(layer, x) {

@@ -76,6 +76,11 @@ export const maxPool2dRule: LayerRule<Pool2dLike> = {
     }
     return new Tensor(out, [n * m, channels, height, width]);
   },
+  gather(layer, x) {
+    const index = argmaxes(layer, x);
+    const geo = geometry(layer, x);
+    return { outPlane: geo.outH * geo.outW, index, weight: new Float64Array(index.length).fill(1) };
+  },
   pushforward(layer, _params, x, tangent) {
     // Each window passes on the tangent at its argmax.
     const [n, channels, height, width] = x.shape as [number, number, number, number];

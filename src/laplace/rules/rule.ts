@@ -23,6 +23,21 @@ export interface BlockLayout {
   readonly cols: number;
 }
 
+/**
+ * A pullback that sends each output number to one input number of the same
+ * example and channel, times a weight: G_in[n, c, p] = Σ_{q : index = p} w·G_out[n, c, q]
+ * over outputs q. Max pooling is one (the argmax, weight 1), an activation
+ * another (the same position, weight σ′), and a chain of them is one too.
+ */
+export interface Gather {
+  /** Numbers per example and channel at the output. */
+  readonly outPlane: number;
+  /** [n·C·outPlane]: the input position (within its example and channel) output q reads; −1: none. */
+  readonly index: Float64Array;
+  /** [n·C·outPlane]: its weight. */
+  readonly weight: Float64Array;
+}
+
 /** One slot's factors for a batch of n examples with m rows each. */
 export interface Slot {
   /** Outer slots: the inputs a, [n × cols]. Direct slots: null. */
@@ -62,8 +77,19 @@ export interface LayerRule<T extends Layer = Layer> {
   blocks(layer: T, inputShape: Shape): BlockLayout[];
   /** The layer's output on a concrete batch x [n, ...inputShape]. */
   forward(layer: T, params: readonly Tensor[], x: Tensor): Tensor;
-  /** Cotangents [n·m, ...outputShape], m per example of x [n, ...], pulled back to the input. */
-  pullback(layer: T, params: readonly Tensor[], x: Tensor, cotangent: Tensor, m: number): Tensor;
+  /**
+   * Cotangents [n·m, ...outputShape], m per example of x [n, ...], pulled back to
+   * the input. `spare` says that nothing else reads the cotangent's buffer, so a
+   * rule whose result has its shape may write the result there.
+   */
+  pullback(
+    layer: T,
+    params: readonly Tensor[],
+    x: Tensor,
+    cotangent: Tensor,
+    m: number,
+    spare?: boolean,
+  ): Tensor;
   /**
    * For layers that act on each channel (axis 1) separately, such as
    * activations and pooling: a tangent [n, ...inputShape] at x [n, ...] pushed
@@ -85,6 +111,21 @@ export interface LayerRule<T extends Layer = Layer> {
    * (direct slots) rather than factored.
    */
   rowSquares?(layer: T, params: readonly Tensor[], x: Tensor, cotangent: Tensor, m: number): Float64Array[];
+  /** For layers whose pullback is a `Gather` (one per batch, whatever the rows): that gather at x. */
+  gather?(layer: T, x: Tensor): Gather;
+  /**
+   * `rowSquares` from the cotangents [n·m, O, ...] above layers whose pullbacks
+   * compose to `gather` (from there down to this layer's output): the
+   * cotangents here are never formed, only the inputs that `gather` reads.
+   */
+  rowSquaresGathered?(
+    layer: T,
+    params: readonly Tensor[],
+    x: Tensor,
+    cotangent: Tensor,
+    gather: Gather,
+    m: number,
+  ): Float64Array[];
   /** KFLR factors, for layers that have them. */
   readonly kronecker?: KroneckerRule<T>;
 }
