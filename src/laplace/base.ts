@@ -20,6 +20,7 @@
  */
 
 import { NotFittedError, ValueError } from '../errors.js';
+import { dot } from '../kernels/gemm.js';
 import { type RngLike, toRng } from '../random.js';
 import { Tensor } from '../tensor.js';
 import { type JacobianFactors, jacobianFactors } from './factors.js';
@@ -641,8 +642,8 @@ function checkCurvatureFinite(factors: JacobianFactors, offset: number): void {
     const rows = factors.layerCotangents[layer]?.data ?? factors.biasRows(layer);
     // max a² ≤ Σ a² over the batch (likewise g): when those sums and their product are
     // finite, so is every square below; else find the example that overflows.
-    const a2 = sumOfSquares(input.data);
-    const g2 = sumOfSquares(rows);
+    const a2 = dot(input.data.length, input.data, 0, input.data, 0);
+    const g2 = dot(rows.length, rows, 0, rows, 0);
     if (Number.isFinite(a2 * g2)) return;
     const perInput = input.data.length / n;
     const perRows = (rows.length / n) | 0;
@@ -659,23 +660,6 @@ function checkCurvatureFinite(factors: JacobianFactors, offset: number): void {
       }
     }
   });
-}
-
-/** Σ xᵢ², four partial sums at a time. */
-function sumOfSquares(x: Float64Array): number {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let i = 0;
-  for (; i + 3 < x.length; i += 4) {
-    s0 += x[i]! * x[i]!;
-    s1 += x[i + 1]! * x[i + 1]!;
-    s2 += x[i + 2]! * x[i + 2]!;
-    s3 += x[i + 3]! * x[i + 3]!;
-  }
-  for (; i < x.length; i++) s0 += x[i]! * x[i]!;
-  return s0 + s1 + (s2 + s3);
 }
 
 /** 'all', 'lastLayer' or { subnetwork: integer indices }; the indices' range is the Selection's to check. */
