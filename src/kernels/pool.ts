@@ -190,22 +190,28 @@ export function gatherPlanesKernel(
   }
 }
 
-/** out [planes, H·W] ← 0, then g [planes, H'·W'] added at `indices` (−1 dropped). */
+/**
+ * out [planes, H·W] (from outOffset) ← 0, then g [planes, H'·W'] (from gOffset)
+ * added at `indices` (from indicesOffset; −1 dropped).
+ */
 export function scatterPlanesKernel(
   planes: number,
   inPlane: number,
   outPlane: number,
   g: Float64Array,
+  gOffset: number,
   indices: Float64Array,
+  indicesOffset: number,
   out: Float64Array,
+  outOffset: number,
 ): void {
-  out.fill(0, 0, planes * inPlane);
-  let o = 0;
+  out.fill(0, outOffset, outOffset + planes * inPlane);
   for (let p = 0; p < planes; p++) {
-    const base = p * inPlane;
-    for (let q = 0; q < outPlane; q++, o++) {
-      const k = indices[o]!;
-      if (k >= 0) out[base + k]! += g[o]!;
+    const base = outOffset + p * inPlane;
+    const from = p * outPlane;
+    for (let q = 0; q < outPlane; q++) {
+      const k = indices[indicesOffset + from + q]!;
+      if (k >= 0) out[base + k]! += g[gOffset + from + q]!;
     }
   }
 }

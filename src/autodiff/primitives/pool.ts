@@ -220,7 +220,7 @@ export const maxPool2dScatterP: Primitive<ScatterPlanesParams> = {
     const inPlane = inputSize[0] * inputSize[1];
     const out = new Float64Array(sizeOf(shape));
     const planes = inPlane === 0 ? 0 : out.length / inPlane;
-    scatterPlanesKernel(planes, inPlane, outPlane, g!.data, idx!.data, out);
+    scatterPlanesKernel(planes, inPlane, outPlane, g!.data, 0, idx!.data, 0, out, 0);
     return new Tensor(out, shape);
   },
   jvp: ([, idx], [dg], _y, { inputSize }) => (dg ? maxPool2dScatter(dg, idx!, inputSize) : null),

@@ -17,6 +17,7 @@ import {
   gatherPlanesKernel,
   maxPool2dKernel,
   type PoolGeometry,
+  scatterPlanesKernel,
 } from '../../kernels/pool.js';
 import type { Layer } from '../../nn/module.js';
 import { Tensor } from '../../tensor.js';
@@ -63,15 +64,10 @@ export const maxPool2dRule: LayerRule<Pool2dLike> = {
     // Each row's cotangent goes to its example's argmaxes.
     for (let e = 0; e < n; e++) {
       for (let row = e * m; row < (e + 1) * m; row++) {
-        for (let c = 0; c < channels; c++) {
-          const target = (row * channels + c) * inPlane;
-          const source = (row * channels + c) * outPlane;
-          const argmax = (e * channels + c) * outPlane;
-          for (let q = 0; q < outPlane; q++) {
-            const k = indices[argmax + q]!;
-            if (k >= 0) out[target + k]! += g[source + q]!;
-          }
-        }
+        const rowIn = row * channels * inPlane;
+        const rowOut = row * channels * outPlane;
+        const exampleIndices = e * channels * outPlane;
+        scatterPlanesKernel(channels, inPlane, outPlane, g, rowOut, indices, exampleIndices, out, rowIn);
       }
     }
     return new Tensor(out, [n * m, channels, height, width]);
