@@ -72,11 +72,6 @@ function insideTo(offset: number, stride: number, size: number, j1: number, from
   return Math.max(Math.min(Math.floor((size - 1 - offset) / stride) + 1, j1), from);
 }
 
-/** a[from..to) ← 0 by a loop: the runs here are short (often one entry), and a call of fill costs more than a few stores. */
-function zero(a: Float64Array, from: number, to: number): void {
-  for (let k = from; k < to; k++) a[k] = 0;
-}
-
 /**
  * Entries [i0, i1) × [j0, j1) of tap (c, a, b)'s row in the unfolding of the
  * image x[image …], written to col[o + i·W' + j] (zeros where the tap falls in
@@ -198,50 +193,12 @@ export function im2colImages(
 }
 
 /**
- * The transpose of unfoldTap: entries [i0, i1) × [j0, j1) of tap (c, a, b)'s
- * row, at col[o + i·W' + j], added to the pixels they were read from in the
- * image x[image …] (padding taps dropped).
- */
-function foldTap(
-  col: Float64Array,
-  o: number,
-  geo: ConvGeometry,
-  c: number,
-  a: number,
-  b: number,
-  i0: number,
-  i1: number,
-  j0: number,
-  j1: number,
-  x: Float64Array,
-  image: number,
-): void {
-  const { height, width, strideH, strideW, padH, padW, dilationH, dilationW, outW } = geo;
-  const channel = image + c * height * width;
-  const rowOffset = a * dilationH - padH;
-  const colOffsetW = b * dilationW - padW;
-  const from = insideFrom(colOffsetW, strideW, j0, j1);
-  const to = insideTo(colOffsetW, strideW, width, j1, from);
-  for (let i = i0; i < i1; i++) {
-    const ih = i * strideH + rowOffset;
-    if (ih < 0 || ih >= height) continue;
-    const r = o + i * outW;
-    const dst = channel + ih * width + colOffsetW;
-    if (strideW === 1) for (let j = from; j < to; j++) x[dst + j]! += col[r + j]!;
-    else for (let j = from; j < to; j++) x[dst + j * strideW]! += col[r + j]!;
-  }
-}
-
-/**
  * x[xOffset …] += col2im of each of `batch` images whose columns lie side by
  * side in col (row r at col[colOffset + r·ld], image n's at n·H'·W'): the
- * transpose of im2colImages, which uses `col` as scratch and leaves it changed.
- *
- * Transposing im2colImages row by row, last row first: a row that was the row
- * before it moved along by `shift` entries hands its entries back to that
- * row (one long loop of additions, shifted, across all images), except the
- * entries that were read from the images, which are folded into x and zeroed
- * first; a row read whole is folded whole.
+ * transpose of im2colImages. Each tap (c, a, b) adds its row to the pixels it
+ * was read from, image by image and output row by output row; the output
+ * positions whose tap falls in the padding are clipped once per tap, so the
+ * inner loop is a plain run of additions (four at a time when the stride is 1).
  */
 function col2imImages(
   batch: number,
@@ -252,45 +209,40 @@ function col2imImages(
   x: Float64Array,
   xOffset: number,
 ): void {
-  const { channels, height, width, kernelH, kernelW, strideH, strideW, dilationH, dilationW } = geo;
+  const { channels, height, width, kernelH, kernelW, strideH, strideW, padH, padW, dilationH, dilationW } =
+    geo;
   const { outH, outW } = geo;
   const plane = outH * outW;
   const imageSize = channels * height * width;
-  const cols = batch * plane;
-  const alongH = strideH === 1 && outH > dilationH;
-  const alongW = strideW === 1 && outW > dilationW;
-  for (let c = channels - 1; c >= 0; c--) {
-    for (let a = kernelH - 1; a >= 0; a--) {
-      for (let b = kernelW - 1; b >= 0; b--) {
-        const o = colOffset + ((c * kernelH + a) * kernelW + b) * ld;
-        let previous = -1;
-        let shift = 0;
-        if (a > 0 && alongH) {
-          previous = o - kernelW * ld;
-          shift = dilationH * outW;
-          for (let n = 0; n < batch; n++) {
-            const image = xOffset + n * imageSize;
-            const at = o + n * plane;
-            foldTap(col, at, geo, c, a, b, outH - dilationH, outH, 0, outW, x, image);
-            zero(col, at + plane - shift, at + plane);
+  for (let c = 0; c < channels; c++) {
+    for (let a = 0; a < kernelH; a++) {
+      const rowOffset = a * dilationH - padH;
+      const i0 = insideFrom(rowOffset, strideH, 0, outH);
+      const i1 = insideTo(rowOffset, strideH, height, outH, i0);
+      for (let b = 0; b < kernelW; b++) {
+        const colOffsetW = b * dilationW - padW;
+        const from = insideFrom(colOffsetW, strideW, 0, outW);
+        const run = insideTo(colOffsetW, strideW, width, outW, from) - from;
+        const row = colOffset + ((c * kernelH + a) * kernelW + b) * ld + from;
+        const pixel = xOffset + c * height * width + colOffsetW + from * strideW;
+        for (let n = 0; n < batch; n++) {
+          for (let i = i0; i < i1; i++) {
+            let s = row + n * plane + i * outW;
+            let d = pixel + n * imageSize + (i * strideH + rowOffset) * width;
+            if (strideW === 1) {
+              const quads = s + run - 3;
+              for (; s < quads; s += 4, d += 4) {
+                x[d]! += col[s]!;
+                x[d + 1]! += col[s + 1]!;
+                x[d + 2]! += col[s + 2]!;
+                x[d + 3]! += col[s + 3]!;
+              }
+              for (; s < quads + 3; s++, d++) x[d]! += col[s]!;
+            } else {
+              for (let j = 0; j < run; j++, d += strideW) x[d]! += col[s + j]!;
+            }
           }
-        } else if (b > 0 && alongW) {
-          previous = o - ld;
-          shift = dilationW;
-          for (let n = 0; n < batch; n++) {
-            const image = xOffset + n * imageSize;
-            const at = o + n * plane;
-            foldTap(col, at, geo, c, a, b, 0, outH, outW - dilationW, outW, x, image);
-            for (let i = 0; i < outH; i++) zero(col, at + (i + 1) * outW - shift, at + (i + 1) * outW);
-          }
-        } else {
-          for (let n = 0; n < batch; n++) {
-            foldTap(col, o + n * plane, geo, c, a, b, 0, outH, 0, outW, x, xOffset + n * imageSize);
-          }
-          continue;
         }
-        const to = previous + shift;
-        for (let t = 0; t < cols - shift; t++) col[to + t]! += col[o + t]!;
       }
     }
   }

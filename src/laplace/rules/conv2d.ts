@@ -16,10 +16,9 @@
  * Pulling back through the layer is the transposed convolution.
  *
  * When the cotangents reach the output through a gather (max pooling, an
- * activation: rule.ts), G = Gₐᵀ Gᵤ with Gᵤ above it, and the row for output
- * channel o is Gᵤ[o, :] (X̂ Sₒ)ᵀ, where X̂ Sₒ holds the patches at the positions
- * the gather reads, weighted: [depth × Q] for Q outputs above (a quarter of L
- * under 2×2 max pooling), and the cotangents at L positions are never formed.
+ * activation: rule.ts), each example's cotangents are scattered from the Q
+ * outputs above through it (G = Gₐᵀ Gᵤ) just before its gemm, so the batch's
+ * cotangents at the L positions are never formed.
  */
 import { conv2dRaw, conv2dTranspose, convGeometry } from '../../autodiff/primitives/conv.js';
 import { ValueError } from '../../errors.js';
@@ -58,15 +57,16 @@ function depthOf(layer: Conv2dLike): number {
 
 /**
  * The weight's rows ∂/∂W = Gᵣ X̂ₙᵀ of every example n in turn, [m·O × depth],
- * written into `rows` from n·stride; `visit(n)` after each.
+ * written into `rows` from n·stride; `visit(n)` after each. Example n's
+ * cotangents [m·O × L] are read from `cotangentOf(n)`, a buffer and offset.
  */
 function formWeightRows(
   layer: Conv2dLike,
   x: Tensor,
-  cotangent: Tensor,
   m: number,
   rows: Float64Array,
   stride: number,
+  cotangentOf: (e: number) => readonly [Float64Array, number],
   visit?: (e: number) => void,
 ): void {
   const geo = geometry(layer, x);
@@ -76,7 +76,6 @@ function formWeightRows(
   const depth = depthOf(layer);
   const positions = geo.outH * geo.outW;
   const imageSize = geo.channels * geo.height * geo.width;
-  const g = cotangent.data;
   // Images are unfolded a chunk at a time, side by side (about 256k numbers).
   const chunk = Math.max(1, Math.min(n, Math.floor(262_144 / (groups * depth * positions))));
   const patches = new Float64Array(groups * depth * chunk * positions);
@@ -88,13 +87,14 @@ function formWeightRows(
     const ld = count * positions;
     im2colImages(count, x.data, start * imageSize, geo, patches, 0, ld);
     for (let e = start; e < start + count; e++) {
+      const [g, at] = cotangentOf(e);
       for (let r = 0; r < m; r += together) {
         for (let group = 0; group < groups; group++) {
           // ∂/∂W_g = G_g X̂_gᵀ: [O/G × L]·[L × depth].
           gemm(
             mat(rows, together * perGroup, depth, e * stride + (r * out + group * perGroup) * depth),
             1,
-            mat(g, together * perGroup, positions, ((e * m + r) * out + group * perGroup) * positions),
+            mat(g, together * perGroup, positions, at + (r * out + group * perGroup) * positions),
             tr(mat(patches, depth, positions, group * depth * ld + (e - start) * positions, ld)),
           );
         }
@@ -102,6 +102,28 @@ function formWeightRows(
       visit?.(e);
     }
   }
+}
+
+/** Example e's cotangents within a batch of them, [n·m, O, ...]. */
+function exampleOf(cotangent: Tensor, n: number) {
+  const perExample = cotangent.size / n;
+  return (e: number) => [cotangent.data, e * perExample] as const;
+}
+
+/** Σ over the batch's rows of the weight's rows squared, [O·depth]; one example's rows at a time. */
+function weightRowSquares(
+  layer: Conv2dLike,
+  x: Tensor,
+  m: number,
+  cotangentOf: (e: number) => readonly [Float64Array, number],
+): Float64Array {
+  const width = layer.outChannels * depthOf(layer);
+  const rows = new Float64Array(m * width);
+  const squares = new Float64Array(width);
+  formWeightRows(layer, x, m, rows, 0, cotangentOf, () => {
+    for (let r = 0; r < m; r++) for (let i = 0; i < width; i++) squares[i]! += rows[r * width + i]! ** 2;
+  });
+  return squares;
 }
 
 /** The rows of the bias's Jacobian: Gᵣ 1, each cotangent summed over positions, [n·m × O]. */
@@ -161,19 +183,13 @@ export const conv2dRule: LayerRule<Conv2dLike> = {
     const out = layer.outChannels;
     const width = out * depthOf(layer);
     const weightRows = new Float64Array(cotangent.shape[0]! * width);
-    formWeightRows(layer, x, cotangent, m, weightRows, m * width);
+    formWeightRows(layer, x, m, weightRows, m * width, exampleOf(cotangent, x.shape[0]!));
     const weightSlot = { a: null, g: weightRows, width };
     if (params.length === 1) return [weightSlot];
     return [weightSlot, { a: null, g: biasRowsOf(layer, cotangent), width: out }];
   },
   rowSquares(layer, params, x, cotangent, m) {
-    // Each example's rows are formed in one scratch matrix, squared and summed there.
-    const width = layer.outChannels * depthOf(layer);
-    const rows = new Float64Array(m * width);
-    const weight = new Float64Array(width);
-    formWeightRows(layer, x, cotangent, m, rows, 0, () => {
-      for (let r = 0; r < m; r++) for (let i = 0; i < width; i++) weight[i]! += rows[r * width + i]! ** 2;
-    });
+    const weight = weightRowSquares(layer, x, m, exampleOf(cotangent, x.shape[0]!));
     if (params.length === 1) return [weight];
     const u = biasRowsOf(layer, cotangent);
     const bias = new Float64Array(layer.outChannels);
@@ -181,54 +197,35 @@ export const conv2dRule: LayerRule<Conv2dLike> = {
     return [weight, bias];
   },
   rowSquaresGathered(layer, params, x, cotangent, gather, m) {
-    const geo = geometry(layer, x);
-    const n = x.shape[0]!;
-    const { outChannels: out, groups } = layer;
-    const perGroup = out / groups;
-    const depth = depthOf(layer);
-    const positions = geo.outH * geo.outW;
-    const imageSize = geo.channels * geo.height * geo.width;
+    const { outChannels: out } = layer;
+    const { outH, outW } = geometry(layer, x);
+    const positions = outH * outW;
     const above = gather.outPlane;
     const g = cotangent.data;
-    const weight = new Float64Array(out * depth);
+    const scattered = new Float64Array(m * out * positions);
     const bias = new Float64Array(out);
-    const chunk = Math.max(1, Math.min(n, Math.floor(262_144 / (groups * depth * positions))));
-    const patches = new Float64Array(groups * depth * chunk * positions);
-    const picked = new Float64Array(above * depth);
-    const rows = new Float64Array(m * depth);
-    for (let start = 0; start < n; start += chunk) {
-      const count = Math.min(chunk, n - start);
-      const ld = count * positions;
-      im2colImages(count, x.data, start * imageSize, geo, patches, 0, ld);
-      for (let e = start; e < start + count; e++) {
+    // Example e's cotangents here, Gₐᵀ Gᵤ, and its bias rows Gᵣ 1 squared on the way.
+    const scatter = (e: number) => {
+      scattered.fill(0);
+      for (let r = 0; r < m; r++) {
         for (let o = 0; o < out; o++) {
-          // (X̂ Sₒ)ᵀ [Q × depth]: each output above reads one patch, weighted.
           const plane = (e * out + o) * above;
-          const first = Math.floor(o / perGroup) * depth * ld + (e - start) * positions;
+          const from = ((e * m + r) * out + o) * above;
+          const to = (r * out + o) * positions;
+          let u = 0;
           for (let q = 0; q < above; q++) {
             const p = gather.index[plane + q]!;
-            const w = p < 0 ? 0 : gather.weight[plane + q]!;
-            for (let d = 0; d < depth; d++)
-              picked[q * depth + d] = w === 0 ? 0 : w * patches[first + d * ld + p]!;
+            if (p < 0) continue;
+            const v = gather.weight[plane + q]! * g[from + q]!;
+            scattered[to + p]! += v;
+            u += v;
           }
-          // Rows Gᵤ[·, o, :] (X̂ Sₒ)ᵀ: [m × Q]·[Q × depth], squared and summed.
-          gemm(
-            mat(rows, m, depth),
-            1,
-            mat(g, m, above, (e * m * out + o) * above, out * above),
-            mat(picked, above, depth),
-          );
-          for (let i = 0; i < m * depth; i++) weight[o * depth + (i % depth)]! += rows[i]! ** 2;
-          for (let r = 0; r < m; r++) {
-            const row = ((e * m + r) * out + o) * above;
-            let u = 0;
-            for (let q = 0; q < above; q++)
-              if (gather.index[plane + q]! >= 0) u += gather.weight[plane + q]! * g[row + q]!;
-            bias[o]! += u * u;
-          }
+          bias[o]! += u * u;
         }
       }
-    }
+      return [scattered, 0] as const;
+    };
+    const weight = weightRowSquares(layer, x, m, scatter);
     return params.length === 1 ? [weight] : [weight, bias];
   },
   kronecker: {
