@@ -33,8 +33,10 @@
  * Kernels in the BLAS sense: arrays, sizes and offsets in, results written into
  * `out`; nothing is validated (the primitives check shapes).
  */
+
+import { NC } from './blocking.js';
 import { gemmKernel } from './gemm.js';
-import { gemmWasm } from './wasm/gemm.js';
+import { type BlockSink, gemmWasm } from './wasm/gemm.js';
 
 /** The sizes of one convolution: per-image input, kernel, stride, padding, dilation, output. */
 export interface ConvGeometry {
@@ -193,12 +195,36 @@ export function im2colImages(
 }
 
 /**
+ * Where tap (a, b)'s row of columns lands in an image plane: output rows
+ * [i0, i0 + rows), in each `run` positions from `from`, whose first pixel is
+ * at plane offset `pixel` in row i0 and strideH image rows further per output
+ * row. Positions whose tap falls in the padding are clipped here, once per tap.
+ */
+interface TapRuns {
+  readonly i0: number;
+  readonly rows: number;
+  readonly from: number;
+  readonly run: number;
+  readonly pixel: number;
+}
+
+function tapRuns(geo: ConvGeometry, a: number, b: number): TapRuns {
+  const { height, width, strideH, strideW, padH, padW, dilationH, dilationW, outH, outW } = geo;
+  const rowOffset = a * dilationH - padH;
+  const i0 = insideFrom(rowOffset, strideH, 0, outH);
+  const rows = insideTo(rowOffset, strideH, height, outH, i0) - i0;
+  const colOffset = b * dilationW - padW;
+  const from = insideFrom(colOffset, strideW, 0, outW);
+  const run = insideTo(colOffset, strideW, width, outW, from) - from;
+  return { i0, rows, from, run, pixel: (i0 * strideH + rowOffset) * width + colOffset + from * strideW };
+}
+
+/**
  * x[xOffset …] += col2im of each of `batch` images whose columns lie side by
- * side in col (row r at col[colOffset + r·ld], image n's at n·H'·W'): the
- * transpose of im2colImages. Each tap (c, a, b) adds its row to the pixels it
- * was read from, image by image and output row by output row; the output
- * positions whose tap falls in the padding are clipped once per tap, so the
- * inner loop is a plain run of additions (four at a time when the stride is 1).
+ * side in col (row r at col[colOffset + r·ld], image n's at n·H'·W'), for the
+ * input channels [c0, c1): the transpose of im2colImages. Each tap (c, a, b)
+ * adds its row to the pixels it was read from, image by image and output row
+ * by output row, in runs of additions (four at a time when the stride is 1).
  */
 function col2imImages(
   batch: number,
@@ -208,27 +234,23 @@ function col2imImages(
   geo: ConvGeometry,
   x: Float64Array,
   xOffset: number,
+  c0 = 0,
+  c1 = geo.channels,
 ): void {
-  const { channels, height, width, kernelH, kernelW, strideH, strideW, padH, padW, dilationH, dilationW } =
-    geo;
-  const { outH, outW } = geo;
+  const { channels, height, width, kernelH, kernelW, strideH, strideW, outH, outW } = geo;
   const plane = outH * outW;
   const imageSize = channels * height * width;
-  for (let c = 0; c < channels; c++) {
+  const rowStep = strideH * width;
+  for (let c = c0; c < c1; c++) {
     for (let a = 0; a < kernelH; a++) {
-      const rowOffset = a * dilationH - padH;
-      const i0 = insideFrom(rowOffset, strideH, 0, outH);
-      const i1 = insideTo(rowOffset, strideH, height, outH, i0);
       for (let b = 0; b < kernelW; b++) {
-        const colOffsetW = b * dilationW - padW;
-        const from = insideFrom(colOffsetW, strideW, 0, outW);
-        const run = insideTo(colOffsetW, strideW, width, outW, from) - from;
-        const row = colOffset + ((c * kernelH + a) * kernelW + b) * ld + from;
-        const pixel = xOffset + c * height * width + colOffsetW + from * strideW;
+        const { i0, rows, from, run, pixel } = tapRuns(geo, a, b);
+        const tap = colOffset + ((c * kernelH + a) * kernelW + b) * ld + i0 * outW + from;
+        const first = xOffset + c * height * width + pixel;
         for (let n = 0; n < batch; n++) {
-          for (let i = i0; i < i1; i++) {
-            let s = row + n * plane + i * outW;
-            let d = pixel + n * imageSize + (i * strideH + rowOffset) * width;
+          for (let i = 0; i < rows; i++) {
+            let s = tap + n * plane + i * outW;
+            let d = first + n * imageSize + i * rowStep;
             if (strideW === 1) {
               const quads = s + run - 3;
               for (; s < quads; s += 4, d += 4) {
@@ -249,6 +271,59 @@ function col2imImages(
 }
 
 /**
+ * The fold of col2imImages done in linear memory on each finished block of
+ * the product W_gᵀ·[Ȳ₁ … Ȳ_B]_g (group `group`, images [n0, n0 + nb) side by
+ * side), for a stride of 1 along the width: the block's rows are taps, each
+ * added by WebAssembly's addRuns into the group's channels of the images,
+ * which sit in the sink's scratch until the last block copies them to dx. The
+ * additions are those of col2imImages in its order, so the bits are the same.
+ */
+function foldSink(
+  geo: ConvGeometry,
+  runs: readonly TapRuns[],
+  groups: number,
+  group: number,
+  n0: number,
+  nb: number,
+  dx: Float64Array,
+): BlockSink {
+  const { channels, height, width, strideH, outH, outW } = geo;
+  const taps = runs.length;
+  const planeIn = height * width;
+  const groupSize = (channels / groups) * planeIn;
+  const depth = (channels / groups) * taps;
+  return {
+    scratch: nb * groupSize,
+    finish({ kernels, mem, slot, pitch, row, rows, scratch }) {
+      if (row === 0) mem.fill(0, scratch, scratch + nb * groupSize);
+      for (let t = row; t < row + rows; t++) {
+        const c = Math.floor(t / taps);
+        const tap = runs[t % taps]!;
+        if (tap.rows === 0 || tap.run === 0) continue;
+        kernels.addRuns(
+          8 * (scratch + c * planeIn + tap.pixel),
+          8 * groupSize,
+          8 * strideH * width,
+          8 * (slot + (t - row) * pitch + tap.i0 * outW + tap.from),
+          8 * outH * outW,
+          8 * outW,
+          nb,
+          tap.rows,
+          tap.run >> 1,
+          tap.run & 1,
+        );
+      }
+      if (row + rows < depth) return;
+      const imageSize = channels * planeIn;
+      for (let n = 0; n < nb; n++) {
+        const from = scratch + n * groupSize;
+        dx.set(mem.subarray(from, from + groupSize), (n0 + n) * imageSize + group * groupSize);
+      }
+    },
+  };
+}
+
+/**
  * The unfolded images of one chunk take at most this many doubles (256 KiB): the
  * columns, their copy in the gemm's linear memory and its packed panels then stay
  * in L2 together (measured on LeNet: larger chunks were slower, smaller ones too).
@@ -260,6 +335,9 @@ function chunkImages(batch: number, geo: ConvGeometry): number {
   const perImage = geo.channels * geo.kernelH * geo.kernelW * geo.outH * geo.outW;
   return Math.max(1, Math.min(batch, Math.floor(CHUNK / perImage)));
 }
+
+/** Doubles of a product's block that foldSink folds at once (1 MiB). */
+const FOLD_BLOCK = 1 << 17;
 
 let colScratch = new Float64Array(0);
 let rowScratch = new Float64Array(0);
@@ -445,7 +523,9 @@ export function conv2dWeightGradKernel(
  * dx [N, C, H, W] ← col2im(W_gᵀ·Ȳ_g) per image and group: the input gradient of
  * the convolution (a transposed convolution) for output cotangent
  * g [N, O, H', W'] and weight w. `dx` is overwritten. A chunk of images takes
- * one product per group, W_gᵀ·[Ȳ₁ … Ȳ_B]_g, then each image's columns are folded back.
+ * one product per group, W_gᵀ·[Ȳ₁ … Ȳ_B]_g, then each image's columns are folded
+ * back: in linear memory where the product is WebAssembly's (foldSink), else
+ * from a copy of it.
  */
 export function conv2dTransposeKernel(
   batch: number,
@@ -461,7 +541,16 @@ export function conv2dTransposeKernel(
   const imageSize = channels * height * width;
   const depth = (channels / groups) * kernelH * kernelW;
   const perGroup = outChannels / groups;
-  const chunk = chunkImages(batch, geo);
+  // Folding in linear memory needs each chunk's columns in one block of the
+  // product; with no copy in JavaScript, the chunk may be larger (measured on
+  // LeNet's second convolution: flat from 6 to 16 images of 64 columns).
+  const inMemory = geo.strideW === 1 && plane <= NC;
+  const chunk = inMemory
+    ? Math.max(1, Math.min(batch, Math.floor(Math.min(NC, FOLD_BLOCK / depth) / plane)))
+    : chunkImages(batch, geo);
+  const runs = Array.from({ length: kernelH * kernelW }, (_, t) =>
+    tapRuns(geo, Math.floor(t / kernelW), t % kernelW),
+  );
   const col = columns(groups * depth * chunk * plane);
   const gRows = channelRows(outChannels * chunk * plane);
   dx.fill(0, 0, batch * imageSize);
@@ -471,6 +560,11 @@ export function conv2dTransposeKernel(
     gatherChannels(g, n0 * outChannels * plane, nb, outChannels, plane, gRows);
     for (let k = 0; k < groups; k++) {
       const a = k * perGroup * depth;
+      const b = k * perGroup * cols;
+      const sink = inMemory ? foldSink(geo, runs, groups, k, n0, nb, dx) : undefined;
+      // biome-ignore format: BLAS argument groups
+      if (sink && gemmWasm(depth, cols, perGroup, 1, w, a, depth, true, gRows, b, cols, false, 0, col, 0, cols, sink))
+        continue;
       gemmChunk(
         depth,
         cols,
@@ -480,7 +574,7 @@ export function conv2dTransposeKernel(
         depth,
         true,
         gRows,
-        k * perGroup * cols,
+        b,
         cols,
         false,
         0,
@@ -488,7 +582,8 @@ export function conv2dTransposeKernel(
         k * depth * cols,
         cols,
       );
+      const perChannels = channels / groups;
+      col2imImages(nb, col, 0, cols, geo, dx, n0 * imageSize, k * perChannels, (k + 1) * perChannels);
     }
-    col2imImages(nb, col, 0, cols, geo, dx, n0 * imageSize);
   }
 }

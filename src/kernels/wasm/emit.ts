@@ -129,6 +129,7 @@ const EMPTY = 0x40;
 export const Op = {
   block: 0x02,
   loop: 0x03,
+  if: 0x04,
   end: 0x0b,
   brIf: 0x0d,
   localGet: 0x20,
@@ -140,6 +141,9 @@ export const Op = {
   i32Sub: 0x6b,
   i32Mul: 0x6c,
   i32ShrU: 0x76,
+  f64Load: 0x2b,
+  f64Store: 0x39,
+  f64Add: 0xa0,
   simd: 0xfd,
 } as const;
 
@@ -167,6 +171,8 @@ export const localSet = (index: number): number[] => bytes(Op.localSet, uleb(ind
 const localTee = (index: number): number[] => bytes(Op.localTee, uleb(index));
 export const i32Const = (value: number): number[] => bytes(Op.i32Const, sleb(value));
 export const simd = (sub: number): number[] => bytes(Op.simd, uleb(sub));
+export const f64Load = (offset: number): number[] => bytes(Op.f64Load, 3, uleb(offset));
+export const f64Store = (offset: number): number[] => bytes(Op.f64Store, 3, uleb(offset));
 export const v128Load = (offset: number): number[] => bytes(simd(Simd.v128Load), 4, uleb(offset));
 export const v128Store = (offset: number): number[] => bytes(simd(Simd.v128Store), 4, uleb(offset));
 /** Load one f64 and copy it into both lanes. */
@@ -247,6 +253,11 @@ export function localIndices(): <N extends number>(count: N) => Indices<N> {
 /** local ← local + step. */
 export function addTo(local: number, step: Bytes): number[] {
   return bytes(localGet(local), step, Op.i32Add, localSet(local));
+}
+
+/** `body` when the i32 in `local` is non-zero. */
+export function when(local: number, body: Bytes): number[] {
+  return bytes(localGet(local), Op.if, EMPTY, body, Op.end);
 }
 
 /** A function to assemble: its signature, extra locals (runs of count and type) and code. */

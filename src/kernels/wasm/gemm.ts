@@ -17,7 +17,9 @@
  * tiles, and the packed strips with zeros, so gebp has no edge cases; the
  * padding is never copied out.
  *
- * Memory layout, in float64 slots: [packed A | packed B | raw slice | block of C].
+ * Memory layout, in float64 slots: [sink's scratch | packed A | packed B | raw
+ * slice | block of C]. A caller that works on C in linear memory before it
+ * leaves (a `BlockSink`) gets each finished block there instead of a copy.
  */
 import { KC, MC, MR, NC, NR } from '../blocking.js';
 import { activeEngine, type Engine, memoryView } from './backend.js';
@@ -33,6 +35,27 @@ const STRIP = 4;
 const POOL_MIN = 1 << 23;
 
 const roundUp = (x: number, to: number): number => Math.ceil(x / to) * to;
+
+/** A finished block C[row : row + rows, col : col + cols], at mem[slot …] with rows `pitch` apart. */
+export interface BlockOfC {
+  readonly kernels: Kernels;
+  readonly mem: Float64Array;
+  readonly slot: number;
+  readonly pitch: number;
+  readonly row: number;
+  readonly rows: number;
+  readonly col: number;
+  readonly cols: number;
+  /** Where the sink's scratch starts: the same slot in every call. */
+  readonly scratch: number;
+}
+
+/** What becomes of each finished block of C in place of its copy out of linear memory. */
+export interface BlockSink {
+  /** Doubles of linear memory the sink keeps, ahead of gemm's buffers. */
+  readonly scratch: number;
+  finish(block: BlockOfC): void;
+}
 
 /**
  * The packed product in WebAssembly; returns false (having done nothing) when
@@ -56,6 +79,7 @@ export function gemmWasm(
   c: Float64Array,
   cOffset: number,
   ldc: number,
+  sink?: BlockSink,
 ): boolean {
   const pool = m * n * k >= POOL_MIN ? team() : undefined;
   const useful = pool !== undefined && m >= (pool.size + 1) * 2 * MR;
@@ -69,7 +93,8 @@ export function gemmWasm(
     roundUp(m, MR),
     Math.max(MC, Math.floor(Math.min(C_BLOCK / ncMax, BLOCK_ROWS) / MC) * MC),
   );
-  const paSlot = engine.base / 8;
+  const scratch = engine.base / 8;
+  const paSlot = scratch + (sink?.scratch ?? 0);
   const pbSlot = paSlot + blockRows * kcMax;
   const rawSlot = pbSlot + ncMax * kcMax;
   const cSlot = rawSlot + Math.max(blockRows, ncMax) * (kcMax + 1);
@@ -94,7 +119,20 @@ export function gemmWasm(
         if (useful) shareRows(pool, mb, ...args);
         else runRows(kernels, 0, mb, MC, ...args);
       }
-      if (nc === ncPad && nc === ldc) c.set(mem.subarray(cSlot, cSlot + mb * nc), cBlock);
+      if (sink) {
+        const block = {
+          kernels,
+          mem,
+          slot: cSlot,
+          pitch: ncPad,
+          row: ib,
+          rows: mb,
+          col: jc,
+          cols: nc,
+          scratch,
+        };
+        sink.finish(block);
+      } else if (nc === ncPad && nc === ldc) c.set(mem.subarray(cSlot, cSlot + mb * nc), cBlock);
       else {
         for (let i = 0; i < mb; i++) {
           const row = cSlot + i * ncPad;

@@ -1,12 +1,14 @@
 /**
  * The WebAssembly module of the backend: gemm's macro-kernel (gebp.ts) and its
- * two packing routines (pack.ts), and the symmetric product and deferred terms
- * of the tridiagonal reduction (symv.ts, rows.ts), over one imported linear memory.
+ * two packing routines (pack.ts), the symmetric product and deferred terms of
+ * the tridiagonal reduction (symv.ts, rows.ts), and the fold of a transposed
+ * convolution (runs.ts), over one imported linear memory.
  */
 import { assemble, memoryLimits } from './emit.js';
 import { gebpFunction } from './gebp.js';
 import { packLinesFunction, packRunsFunction } from './pack.js';
 import { rowDotsFunction, subtractRowsFunction } from './rows.js';
+import { addRunsFunction } from './runs.js';
 import { symvFunction } from './symv.js';
 
 export interface KernelOptions {
@@ -39,6 +41,18 @@ export interface Kernels {
     out: number,
     pairs: number,
   ): void;
+  addRuns(
+    dst: number,
+    dstImage: number,
+    dstRow: number,
+    src: number,
+    srcImage: number,
+    srcRow: number,
+    images: number,
+    rows: number,
+    pairs: number,
+    odd: number,
+  ): void;
 }
 
 /** Bytes of the module. */
@@ -51,6 +65,7 @@ export function kernelModule({ relaxed, sharedMaxPages }: KernelOptions): Uint8A
       symvFunction(relaxed),
       rowDotsFunction(),
       subtractRowsFunction(),
+      addRunsFunction(),
     ],
     sharedMaxPages === undefined ? memoryLimits(1) : memoryLimits(1, sharedMaxPages, true),
   );
