@@ -36,25 +36,26 @@ const POOL_MIN = 1 << 23;
 
 const roundUp = (x: number, to: number): number => Math.ceil(x / to) * to;
 
-/** A finished block C[row : row + rows, col : col + cols], at mem[slot …] with rows `pitch` apart. */
-export interface BlockOfC {
-  readonly kernels: Kernels;
-  readonly mem: Float64Array;
-  readonly slot: number;
-  readonly pitch: number;
-  readonly row: number;
-  readonly rows: number;
-  readonly col: number;
-  readonly cols: number;
-  /** Where the sink's scratch starts: the same slot in every call. */
-  readonly scratch: number;
-}
-
 /** What becomes of each finished block of C in place of its copy out of linear memory. */
 export interface BlockSink {
   /** Doubles of linear memory the sink keeps, ahead of gemm's buffers. */
   readonly scratch: number;
-  finish(block: BlockOfC): void;
+  /**
+   * The finished block C[row : row + rows, col : col + cols], at mem[slot …]
+   * with rows `pitch` apart; the sink's scratch starts at mem[scratch] (the
+   * same slot in every call).
+   */
+  finish(block: {
+    readonly kernels: Kernels;
+    readonly mem: Float64Array;
+    readonly slot: number;
+    readonly pitch: number;
+    readonly row: number;
+    readonly rows: number;
+    readonly col: number;
+    readonly cols: number;
+    readonly scratch: number;
+  }): void;
 }
 
 /**
