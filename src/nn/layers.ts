@@ -150,6 +150,12 @@ export class Linear implements Layer {
 /** An elementwise nonlinearity σ with no parameters; `forward` is differentiable (built from ops). */
 export abstract class Activation implements Layer {
   abstract readonly type: ActivationName;
+  /**
+   * σ(a) ≤ σ(b) whenever a ≤ b, exactly in floating point, so that σ commutes
+   * with a maximum. Only relu says so: max(z, 0) is; Math.tanh and Math.exp
+   * carry no such guarantee.
+   */
+  readonly nonDecreasing: boolean = false;
   /** σ applied elementwise. */
   abstract forward(x: Tensor): Tensor;
   parameters(): Tensor[] {
@@ -190,6 +196,7 @@ export class Sigmoid extends Activation {
 
 export class ReLU extends Activation {
   readonly type = 'relu' as const;
+  override readonly nonDecreasing = true;
   forward(x: Tensor): Tensor {
     return relu(x);
   }

@@ -4,11 +4,17 @@
  * windows s apart, −∞ padding p), [C, H′, W′] with
  * H′ = ⌊(H + 2p − d(kh − 1) − 1)/s⌋ + 1. The stride defaults to the kernel
  * size. No parameters; the gradient goes to each window's first maximum.
+ *
+ * After a non-decreasing activation such as relu, pooling runs first: the
+ * maximum of relu over a window is relu of its maximum, and both orders send
+ * the gradient to the window's first maximum (or nowhere, relu′ being 0, when
+ * that maximum is ≤ 0); pooling first gives relu a quarter of the values.
  */
 import { maxPool2d, type Pair } from '../autodiff/ops.js';
 import { ShapeError, ValueError } from '../errors.js';
 import { type Shape, shapeString, type Tensor } from '../tensor.js';
 import { asObject, readPair } from './fields.js';
+import { Activation } from './layers.js';
 import type { Layer, LayerJSON } from './module.js';
 import { poolOutputShape, toPair } from './pooling.js';
 
@@ -53,6 +59,10 @@ export class MaxPool2d implements Layer {
       this.padding,
       this.dilation,
     );
+  }
+
+  runsBefore(previous: Layer): boolean {
+    return previous instanceof Activation && previous.nonDecreasing;
   }
 
   apply(_params: readonly Tensor[], x: Tensor): Tensor {

@@ -40,4 +40,10 @@ export interface Layer {
    */
   apply(params: readonly Tensor[], x: Tensor, context?: ApplyContext): Tensor;
   toJSON(): LayerJSON;
+  /**
+   * True when this layer, run before `previous` (the layer just before it)
+   * instead of after it, gives the same output and sends the gradients to the
+   * same inputs, at less cost: `Sequential` then runs it first.
+   */
+  runsBefore?(previous: Layer): boolean;
 }

@@ -14,11 +14,8 @@
  *
  * `apply(params, x)` is the pure function f(θ, x); `forward(x)` uses the
  * model's own parameters. Training replaces the tensors held by the layers
- * (`setParameters`); tensors themselves are never mutated. A ReLU followed by
- * a MaxPool2d runs in the other order: relu is non-decreasing, so the maximum
- * of relu over a window is relu of its maximum, and both orders send the
- * gradient to the window's first maximum (or nowhere, relu′ being 0, when
- * that maximum is ≤ 0); pooling first gives relu a quarter of the values.
+ * (`setParameters`); tensors themselves are never mutated. A layer that says
+ * it `runsBefore` the one preceding it (max pooling after relu) runs first.
  *
  * Shapes are per example. `inputShape` is one example's shape: [d] for an MLP
  * (taken from its first Linear layer), [C, H, W] for images. A batch is
@@ -45,8 +42,7 @@ import {
   type TensorLike,
 } from '../tensor.js';
 import { layerFromJSON } from './json.js';
-import { Activation, type ActivationName, activation, isConcrete, Linear, ReLU } from './layers.js';
-import { MaxPool2d } from './maxpool2d.js';
+import { Activation, type ActivationName, activation, isConcrete, Linear } from './layers.js';
 import type { ApplyContext, Layer, LayerJSON } from './module.js';
 
 /** A Sequential's parameters as a pytree: one array of tensors per layer, in order. */
@@ -209,9 +205,8 @@ export class Sequential {
     for (let i = 0; i < layers.length; i++) {
       const layer = layers[i]!;
       const next = layers[i + 1];
-      if (layer instanceof ReLU && next instanceof MaxPool2d) {
-        // relu then max pooling is max pooling then relu (see the header): relu on a quarter of the values.
-        h = layer.apply(params[i]!, next.apply(params[i + 1]!, h));
+      if (next?.runsBefore?.(layer)) {
+        h = layer.apply(params[i]!, next.apply(params[i + 1]!, h, context), context);
         i++;
       } else h = layer.apply(params[i]!, h, context);
     }

@@ -83,6 +83,11 @@ describe('a Sequential CNN', () => {
     const r = randn([3, 2], 15);
     const inOrder = (params: Tensor[][]) =>
       model.layers.reduce((h, layer, i) => layer.apply(params[i]!, h), x);
+    // Max pooling runs first after relu only (Math.tanh carries no guarantee of monotonicity).
+    const pool = model.layers[2] as MaxPool2d;
+    expect(pool.runsBefore(model.layers[1]!)).toBe(true);
+    expect(pool.runsBefore(activation('tanh'))).toBe(false);
+    expect(pool.runsBefore(model.layers[0]!)).toBe(false);
     const params = model.parameters();
     expectClose(model.apply(params, x), inOrder(params), { rtol: 0, atol: 0 });
     const g = grad((ps: Tensor[][]) => sum(mul(model.apply(ps, x), r)))(params);
