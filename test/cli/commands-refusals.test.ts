@@ -11,7 +11,7 @@ import { existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../../src/data/csv.js';
-import { cli, DATA, expectFailure, fitMoons, scratch } from './run-cli.js';
+import { cli, DATA, expectFailure, fitMoons, scratch, TOY_REGRESSION } from './run-cli.js';
 
 const work = scratch('laplace-ts-refusals-');
 afterAll(() => work.remove());
@@ -264,12 +264,7 @@ describe('errors that name the real problem', () => {
     const start = performance.now();
     const result = cli(
       'fit',
-      '--data',
-      join(DATA, 'toy-regression.csv'),
-      '--target',
-      'y',
-      '--task',
-      'regression',
+      ...TOY_REGRESSION,
       '--out',
       out('big.json'),
       '--structure',
@@ -289,12 +284,7 @@ describe('errors that name the real problem', () => {
     const start = performance.now();
     const result = cli(
       'evidence',
-      '--data',
-      join(DATA, 'toy-regression.csv'),
-      '--target',
-      'y',
-      '--task',
-      'regression',
+      ...TOY_REGRESSION,
       '--structure',
       'full',
       '--epochs',
@@ -407,12 +397,7 @@ describe('odd shapes of input', () => {
   it('--hidden 0 is described as the linear model it is', () => {
     const result = cli(
       'fit',
-      '--data',
-      join(DATA, 'toy-regression.csv'),
-      '--target',
-      'y',
-      '--task',
-      'regression',
+      ...TOY_REGRESSION,
       '--out',
       out('linear.json'),
       '--epochs',

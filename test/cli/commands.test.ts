@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../../src/data/csv.js';
 import { Sequential, tensor } from '../../src/index.js';
 import { FileError, writeFilesAtomically } from '../../src/node/files.js';
-import { cli, DATA, expectFailure, fitMoons, scratch } from './run-cli.js';
+import { cli, DATA, expectFailure, fitMoons, MOONS, scratch, TOY_REGRESSION } from './run-cli.js';
 
 const work = scratch('laplace-ts-cli-');
 afterAll(() => work.remove());
@@ -94,20 +94,7 @@ describe('fit and predict, regression on data/toy-regression.csv', () => {
   const model = () => out('toy.json');
 
   it('fits, prints the evidence and a held-out score, and writes the model and the report', () => {
-    const result = cli(
-      'fit',
-      '--data',
-      join(DATA, 'toy-regression.csv'),
-      '--target',
-      'y',
-      '--task',
-      'regression',
-      '--out',
-      model(),
-      '--report',
-      out('toy.html'),
-      ...quick,
-    );
+    const result = cli('fit', ...TOY_REGRESSION, '--out', model(), '--report', out('toy.html'), ...quick);
     expect(result.stderr).toMatch(/^training: 15\/15 in .*final loss/);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/log marginal likelihood \(evidence\): -?\d+\.\d+/);
@@ -192,20 +179,7 @@ describe('fit and predict, regression on data/toy-regression.csv', () => {
 describe('fit and predict, classification on data/moons.csv', () => {
   it('writes class probabilities, the predicted class and the entropy', () => {
     const model = out('moons.json');
-    const fit = cli(
-      'fit',
-      '--data',
-      join(DATA, 'moons.csv'),
-      '--target',
-      'label',
-      '--task',
-      'classification',
-      '--out',
-      model,
-      '--structure',
-      'full',
-      ...quick,
-    );
+    const fit = cli('fit', ...MOONS, '--out', model, '--structure', 'full', ...quick);
     expect(fit.code).toBe(0);
     expect(fit.stdout).toMatch(/2 classes/);
     expect(fit.stdout).toMatch(/accuracy/);
@@ -263,19 +237,7 @@ describe('fit and predict, classification on data/moons.csv', () => {
 describe('fit --marglik-training', () => {
   it('learns per-layer prior precisions and the noise while training', () => {
     const model = out('marglik.json');
-    const result = cli(
-      'fit',
-      '--data',
-      join(DATA, 'toy-regression.csv'),
-      '--target',
-      'y',
-      '--task',
-      'regression',
-      '--out',
-      model,
-      '--marglik-training',
-      ...quick,
-    );
+    const result = cli('fit', ...TOY_REGRESSION, '--out', model, '--marglik-training', ...quick);
     expect(result.code, result.stderr).toBe(0);
     const saved = JSON.parse(readFileSync(model, 'utf8'));
     expect(saved.training.marglikTraining).toBe(true);
@@ -397,17 +359,7 @@ describe('bad input: exit 1, one line naming file, line and column, nothing writ
   });
 
   it('an output directory that does not exist, found before any training', () => {
-    const result = cli(
-      'fit',
-      '--data',
-      join(DATA, 'toy-regression.csv'),
-      '--target',
-      'y',
-      '--task',
-      'regression',
-      '--out',
-      join(dir, 'missing', 'm.json'),
-    );
+    const result = cli('fit', ...TOY_REGRESSION, '--out', join(dir, 'missing', 'm.json'));
     expectFailure(result, /m\.json: cannot be written, the directory .*missing does not exist/);
   });
 

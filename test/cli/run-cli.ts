@@ -11,6 +11,17 @@ import { run } from '../../src/cli/commands.js';
 
 export const DATA = join(import.meta.dirname, '..', '..', 'data');
 
+/** The data arguments of the two toy sets in data/: a regression and a classification. */
+export const TOY_REGRESSION = [
+  '--data',
+  join(DATA, 'toy-regression.csv'),
+  '--target',
+  'y',
+  '--task',
+  'regression',
+];
+export const MOONS = ['--data', join(DATA, 'moons.csv'), '--target', 'label', '--task', 'classification'];
+
 export interface CliResult {
   code: number;
   stdout: string;
@@ -29,11 +40,7 @@ export function cli(...argv: string[]): CliResult {
 
 /** `laplace-ts fit` of a classifier on data/moons.csv written to `model`; the fit must succeed. */
 export function fitMoons(model: string, ...options: string[]): void {
-  const result = cli(
-    'fit',
-    ...['--data', join(DATA, 'moons.csv'), '--target', 'label', '--task', 'classification'],
-    ...['--out', model, ...options],
-  );
+  const result = cli('fit', ...MOONS, '--out', model, ...options);
   expect(result.code, result.stderr).toBe(0);
 }
 
