@@ -28,7 +28,8 @@
  * weight gradient's sum over images is its inner dimension. A chunk's columns
  * (at most 256 KiB) and the output blocks live in scratch buffers reused across
  * calls; moving the blocks between [O, B·H'·W'] and the NCHW layout is one pass
- * over the output.
+ * over the output. Under WebAssembly the transposed convolution's columns never
+ * leave linear memory, and its chunks are larger (foldSink).
 
  * Kernels in the BLAS sense: arrays, sizes and offsets in, results written into
  * `out`; nothing is validated (the primitives check shapes).
@@ -221,8 +222,8 @@ function tapRuns(geo: ConvGeometry, a: number, b: number): TapRuns {
 
 /**
  * x[xOffset …] += col2im of each of `batch` images whose columns lie side by
- * side in col (row r at col[colOffset + r·ld], image n's at n·H'·W'), for the
- * input channels [c0, c1): the transpose of im2colImages. Each tap (c, a, b)
+ * side in col (row r at col[colOffset + r·ld], image n's at n·H'·W'), the
+ * rows of the input channels [c0, c1): the transpose of im2colImages. Each tap (c, a, b)
  * adds its row to the pixels it was read from, image by image and output row
  * by output row, in runs of additions (four at a time when the stride is 1).
  */
@@ -245,7 +246,7 @@ function col2imImages(
     for (let a = 0; a < kernelH; a++) {
       for (let b = 0; b < kernelW; b++) {
         const { i0, rows, from, run, pixel } = tapRuns(geo, a, b);
-        const tap = colOffset + ((c * kernelH + a) * kernelW + b) * ld + i0 * outW + from;
+        const tap = colOffset + (((c - c0) * kernelH + a) * kernelW + b) * ld + i0 * outW + from;
         const first = xOffset + c * height * width + pixel;
         for (let n = 0; n < batch; n++) {
           for (let i = 0; i < rows; i++) {
@@ -293,8 +294,11 @@ function foldSink(
   const groupSize = (channels / groups) * planeIn;
   const depth = (channels / groups) * taps;
   return {
-    scratch: nb * groupSize,
-    finish({ kernels, mem, slot, pitch, row, rows, scratch }) {
+    scratchLength: nb * groupSize,
+    finish({ kernels, mem, slot, pitch, row, rows, col, cols, scratch }) {
+      // The chunk's columns are one column block of the product (its caller sees to it).
+      if (col !== 0 || cols !== nb * outH * outW)
+        throw new Error('foldSink: a chunk split across column blocks');
       if (row === 0) mem.fill(0, scratch, scratch + nb * groupSize);
       for (let t = row; t < row + rows; t++) {
         const c = Math.floor(t / taps);
@@ -336,7 +340,10 @@ function chunkImages(batch: number, geo: ConvGeometry): number {
   return Math.max(1, Math.min(batch, Math.floor(CHUNK / perImage)));
 }
 
-/** Doubles of a product's block that foldSink folds at once (1 MiB). */
+/**
+ * The largest product W_gᵀ·[Ȳ₁ … Ȳ_B]_g, over all groups, that a chunk of the
+ * transposed convolution folds in linear memory: 2¹⁷ doubles (1 MiB).
+ */
 const FOLD_BLOCK = 1 << 17;
 
 let colScratch = new Float64Array(0);
@@ -546,12 +553,11 @@ export function conv2dTransposeKernel(
   // LeNet's second convolution: flat from 6 to 16 images of 64 columns).
   const inMemory = geo.strideW === 1 && plane <= NC;
   const chunk = inMemory
-    ? Math.max(1, Math.min(batch, Math.floor(Math.min(NC, FOLD_BLOCK / depth) / plane)))
+    ? Math.max(1, Math.min(batch, Math.floor(Math.min(NC, FOLD_BLOCK / (groups * depth)) / plane)))
     : chunkImages(batch, geo);
   const runs = Array.from({ length: kernelH * kernelW }, (_, t) =>
     tapRuns(geo, Math.floor(t / kernelW), t % kernelW),
   );
-  const col = columns(groups * depth * chunk * plane);
   const gRows = channelRows(outChannels * chunk * plane);
   dx.fill(0, 0, batch * imageSize);
   for (let n0 = 0; n0 < batch; n0 += chunk) {
@@ -563,25 +569,11 @@ export function conv2dTransposeKernel(
       const b = k * perGroup * cols;
       const sink = inMemory ? foldSink(geo, runs, groups, k, n0, nb, dx) : undefined;
       // biome-ignore format: BLAS argument groups
-      if (sink && gemmWasm(depth, cols, perGroup, 1, w, a, depth, true, gRows, b, cols, false, 0, col, 0, cols, sink))
+      if (sink && gemmWasm(depth, cols, perGroup, 1, w, a, depth, true, gRows, b, cols, false, 0, dx, 0, cols, sink))
         continue;
-      gemmChunk(
-        depth,
-        cols,
-        perGroup,
-        w,
-        a,
-        depth,
-        true,
-        gRows,
-        b,
-        cols,
-        false,
-        0,
-        col,
-        k * depth * cols,
-        cols,
-      );
+      // One group's columns at a time, folded into its channels.
+      const col = columns(depth * cols);
+      gemmChunk(depth, cols, perGroup, w, a, depth, true, gRows, b, cols, false, 0, col, 0, cols);
       const perChannels = channels / groups;
       col2imImages(nb, col, 0, cols, geo, dx, n0 * imageSize, k * perChannels, (k + 1) * perChannels);
     }

@@ -67,7 +67,7 @@ export interface JacobianFactors {
  * outer slots) will be read: then when the lowest layer reads its rows
  * through the gather of the layers above it (rules/rule.ts), the backward pass
  * stops at the next layer's input and the cotangents in between are never
- * formed.
+ * formed for the whole batch.
  */
 export function jacobianFactors(
   network: Network,

@@ -151,9 +151,11 @@ export class Linear implements Layer {
 export abstract class Activation implements Layer {
   abstract readonly type: ActivationName;
   /**
-   * σ(a) ≤ σ(b) whenever a ≤ b, exactly in floating point, so that σ commutes
-   * with a maximum. Only relu says so: max(z, 0) is; Math.tanh and Math.exp
-   * carry no such guarantee.
+   * σ(a) ≤ σ(b) whenever a ≤ b, exactly in floating point, and σ(a) = σ(b) for
+   * a ≠ b only where σ′ = 0: then σ commutes with a maximum and sends the
+   * gradient where the maximum does. Only relu says so (max(z, 0) is); Math.tanh
+   * and Math.exp carry no such guarantee, and a leaky relu's small slope can
+   * underflow to ties where σ′ ≠ 0.
    */
   readonly nonDecreasing: boolean = false;
   /** σ applied elementwise. */

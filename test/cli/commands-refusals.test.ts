@@ -303,19 +303,7 @@ describe('errors that name the real problem', () => {
     [['--seed', '-1'], /--seed must be an integer ≥ 0 .*got "-1"/],
     [['--lr', '-0.5'], /--lr must be a number > 0/],
   ])('a negative number after an option: %j', (args, pattern) => {
-    const data = join(DATA, 'toy-regression.csv');
-    const result = cli(
-      'fit',
-      '--data',
-      data,
-      '--target',
-      'y',
-      '--task',
-      'regression',
-      '--out',
-      out('neg.json'),
-      ...args,
-    );
+    const result = cli('fit', ...TOY_REGRESSION, '--out', out('neg.json'), ...args);
     expectFailure(result, pattern);
     expect(result.stderr).not.toMatch(/ambiguous|--hidden=-XYZ/);
   });

@@ -36,10 +36,14 @@ const POOL_MIN = 1 << 23;
 
 const roundUp = (x: number, to: number): number => Math.ceil(x / to) * to;
 
-/** What becomes of each finished block of C in place of its copy out of linear memory. */
+/**
+ * What becomes of each finished block of C in place of its copy out of linear
+ * memory. Blocks come column block by column block (NC columns of C each),
+ * and within one in order of their rows.
+ */
 export interface BlockSink {
   /** Doubles of linear memory the sink keeps, ahead of gemm's buffers. */
-  readonly scratch: number;
+  readonly scratchLength: number;
   /**
    * The finished block C[row : row + rows, col : col + cols], at mem[slot …]
    * with rows `pitch` apart; the sink's scratch starts at mem[scratch] (the
@@ -95,7 +99,8 @@ export function gemmWasm(
     Math.max(MC, Math.floor(Math.min(C_BLOCK / ncMax, BLOCK_ROWS) / MC) * MC),
   );
   const scratch = engine.base / 8;
-  const paSlot = scratch + (sink?.scratch ?? 0);
+  // Whole 64-byte lines, so that gemm's buffers keep their alignment.
+  const paSlot = scratch + roundUp(sink?.scratchLength ?? 0, 8);
   const pbSlot = paSlot + blockRows * kcMax;
   const rawSlot = pbSlot + ncMax * kcMax;
   const cSlot = rawSlot + Math.max(blockRows, ncMax) * (kcMax + 1);

@@ -58,7 +58,8 @@ function depthOf(layer: Conv2dLike): number {
 /**
  * The weight's rows ∂/∂W = Gᵣ X̂ₙᵀ of every example n in turn, [m·O × depth],
  * written into `rows` from n·stride; `visit(n)` after each. Example n's
- * cotangents [m·O × L] are read from `cotangentOf(n)`, a buffer and offset.
+ * cotangents [m·O × L] are read from `cotangentOf(n)`, a buffer and offset,
+ * called once per example in order (so it may form them there).
  */
 function formWeightRows(
   layer: Conv2dLike,

@@ -116,7 +116,8 @@ export interface LayerRule<T extends Layer = Layer> {
   /**
    * `rowSquares` from the cotangents [n·m, O, ...] above layers whose pullbacks
    * compose to `gather` (from there down to this layer's output): the
-   * cotangents here are never formed, only the inputs that `gather` reads.
+   * cotangents here are never formed for the whole batch, only one example's
+   * at a time, through `gather`.
    */
   rowSquaresGathered?(
     layer: T,
