@@ -21,7 +21,7 @@
 import { gemm, mat, syrk, tr } from '../kernels/view.js';
 import { sizeOf, Tensor } from '../tensor.js';
 import type { Network } from './network.js';
-import type { Gather, KroneckerSums, Slot } from './rules/index.js';
+import { type Gather, gatheredSum, type KroneckerSums, type Slot } from './rules/index.js';
 import type { Block, Selection } from './selection.js';
 
 export interface JacobianFactors {
@@ -199,18 +199,13 @@ function gatheredBiasRows(
   rows: number,
   channels: number,
 ): Float64Array {
-  const g = cotangent.data;
   const above = gather.outPlane;
   const m = rows / (gather.index.length / (channels * above));
   const u = new Float64Array(rows * channels);
   for (let row = 0; row < rows; row++) {
     for (let c = 0; c < channels; c++) {
       const plane = (Math.floor(row / m) * channels + c) * above;
-      const from = (row * channels + c) * above;
-      let s = 0;
-      for (let q = 0; q < above; q++)
-        if (gather.index[plane + q]! >= 0) s += gather.weight[plane + q]! * g[from + q]!;
-      u[row * channels + c] = s;
+      u[row * channels + c] = gatheredSum(gather, plane, cotangent.data, (row * channels + c) * above);
     }
   }
   return u;

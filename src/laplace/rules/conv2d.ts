@@ -27,7 +27,7 @@ import { type ConvGeometry, im2colImages } from '../../kernels/conv.js';
 import { gemm, mat, syrk, tr } from '../../kernels/view.js';
 import type { Layer } from '../../nn/module.js';
 import { Tensor } from '../../tensor.js';
-import type { LayerRule } from './rule.js';
+import { gatheredSum, type LayerRule } from './rule.js';
 
 /** What this rule reads of a Conv2d layer (src/nn/conv2d.ts). */
 export interface Conv2dLike extends Layer {
@@ -213,15 +213,11 @@ export const conv2dRule: LayerRule<Conv2dLike> = {
           const plane = (e * out + o) * above;
           const from = ((e * m + r) * out + o) * above;
           const to = (r * out + o) * positions;
-          let u = 0;
           for (let q = 0; q < above; q++) {
             const p = gather.index[plane + q]!;
-            if (p < 0) continue;
-            const v = gather.weight[plane + q]! * g[from + q]!;
-            scattered[to + p]! += v;
-            u += v;
+            if (p >= 0) scattered[to + p]! += gather.weight[plane + q]! * g[from + q]!;
           }
-          bias[o]! += u * u;
+          bias[o]! += gatheredSum(gather, plane, g, from) ** 2;
         }
       }
       return [scattered, 0] as const;

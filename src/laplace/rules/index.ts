@@ -32,6 +32,7 @@ import { avgPool2dRule, flattenRule, maxPool2dRule } from './pooling.js';
 import type { BranchRule, LayerRule } from './rule.js';
 
 export type { BlockLayout, BranchRule, Gather, KroneckerSums, LayerRule, Slot } from './rule.js';
+export { gatheredSum } from './rule.js';
 
 /** What a residual block exposes (src/nn/residual.ts). */
 interface ResidualLike extends Layer {

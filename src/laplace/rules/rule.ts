@@ -38,6 +38,19 @@ export interface Gather {
   readonly weight: Float64Array;
 }
 
+/**
+ * Σ_q w·G_out[q] over one plane of cotangents above a gather (from g[from]),
+ * plane `plane` of its index and weight: the plane pulled back through the
+ * gather and summed over the positions it reaches, which is how a cotangent
+ * meets a bias (a direction of ones on the plane).
+ */
+export function gatheredSum(gather: Gather, plane: number, g: Float64Array, from: number): number {
+  let s = 0;
+  for (let q = 0; q < gather.outPlane; q++)
+    if (gather.index[plane + q]! >= 0) s += gather.weight[plane + q]! * g[from + q]!;
+  return s;
+}
+
 /** One slot's factors for a batch of n examples with m rows each. */
 export interface Slot {
   /** Outer slots: the inputs a, [n × cols]. Direct slots: null. */
