@@ -222,10 +222,11 @@ function tapRuns(geo: ConvGeometry, a: number, b: number): TapRuns {
 
 /**
  * x[xOffset …] += col2im of each of `batch` images whose columns lie side by
- * side in col (row r at col[colOffset + r·ld], image n's at n·H'·W'), the
- * rows of the input channels [c0, c1): the transpose of im2colImages. Each tap (c, a, b)
- * adds its row to the pixels it was read from, image by image and output row
- * by output row, in runs of additions (four at a time when the stride is 1).
+ * side in col (row r at col[colOffset + r·ld], image n's at n·H'·W'), col
+ * holding the rows of the input channels [c0, c1): the transpose of
+ * im2colImages. Each tap (c, a, b) adds its row to the pixels it was read
+ * from, image by image and output row by output row, in runs of additions
+ * (four at a time when the stride is 1).
  */
 function col2imImages(
   batch: number,
