@@ -27,11 +27,12 @@
  * must be the network that was fitted: its random weights must be `mean`.
  */
 import { ShapeError, ValueError } from '../errors.js';
+import { asObject, asTensor, describeValue, readChoice, readNumber, readNumbers } from '../nn/fields.js';
 import { likelihoodRule } from './likelihood.js';
 import { Network, type SequentialLike } from './network.js';
 import { Prior } from './prior.js';
 import { Selection } from './selection.js';
-import { FORMAT, type LaplaceJSON, networkHash } from './serialisation.js';
+import { checkFitFields, FORMAT, type LaplaceJSON, networkHash } from './serialisation.js';
 
 /** A Kronecker-factored parameter tensor as laplace-torch's `KronDecomposed` holds it. */
 export interface LaplaceTorchFactors {
@@ -69,6 +70,8 @@ export interface LaplaceTorchJSON {
 }
 
 const WHAT = 'Laplace.fromLaplaceTorch';
+/** The document itself, for the field readers: its fields are named "Laplace.fromLaplaceTorch: mean". */
+const TOP = `${WHAT}:`;
 
 /**
  * Check a laplace-torch posterior against `model` and map it onto a saved
@@ -115,12 +118,12 @@ export function laplaceTorchToJSON(json: unknown, model: SequentialLike): Laplac
 
 /** H = (P − P₀)/c, symmetrised. */
 function fullState(j: LaplaceTorchJSON, priorDiagonal: Float64Array, p: number): { hessian: number[] } {
-  const precision = matrix(j.posteriorPrecision, p, 'posteriorPrecision');
+  const precision = asTensor(j.posteriorPrecision, 'posteriorPrecision', TOP, [p, p]).data;
   const c = likelihoodRule(j.likelihood).hessianFactor(j.sigmaNoise, j.temperature);
   const hessian = new Array<number>(p * p);
   for (let r = 0; r < p; r++) {
     for (let s = 0; s < p; s++) {
-      const v = 0.5 * (precision[r]![s]! + precision[s]![r]!) - (r === s ? priorDiagonal[r]! : 0);
+      const v = 0.5 * (precision[r * p + s]! + precision[s * p + r]!) - (r === s ? priorDiagonal[r]! : 0);
       hessian[r * p + s] = v / c;
     }
   }
@@ -132,7 +135,7 @@ function kronState(j: LaplaceTorchJSON, network: Network, selection: Selection):
   const tensors = j.kroneckerFactors;
   if (!Array.isArray(tensors) || tensors.length !== selection.blocks.length) {
     throw new ShapeError(
-      `${WHAT}: kroneckerFactors must list the model's ${selection.blocks.length} parameter tensors, got ${show(tensors)}`,
+      `${WHAT}: kroneckerFactors must list the model's ${selection.blocks.length} parameter tensors, got ${describeValue(tensors)}`,
     );
   }
   const root = Math.sqrt(j.lossFactor);
@@ -167,29 +170,26 @@ function kronState(j: LaplaceTorchJSON, network: Network, selection: Selection):
 
 /** The factors Q diag(λ) Qᵀ of parameter tensor t, each n × n row-major, with their sizes checked. */
 function factorsOf(tensors: LaplaceTorchFactors[], t: number, sizes: number[]): number[][] {
-  const field = `kroneckerFactors[${t}]`;
-  const tensor = tensors[t];
-  if (typeof tensor !== 'object' || tensor === null)
-    throw new ValueError(`${WHAT}: ${field} is ${show(tensor)}`);
-  const { eigenvalues, eigenvectors } = tensor;
+  const what = `${WHAT}: kroneckerFactors[${t}]`;
+  const { eigenvalues, eigenvectors } = asObject(tensors[t], what);
   if (!Array.isArray(eigenvalues) || eigenvalues.length !== sizes.length) {
     throw new ShapeError(
-      `${WHAT}: ${field}.eigenvalues must hold ${sizes.length} factor(s) for a tensor of ${sizes.join(' × ')}, got ${show(eigenvalues)}`,
+      `${what}.eigenvalues must hold ${sizes.length} factor(s) for a tensor of ${sizes.join(' × ')}, got ${describeValue(eigenvalues)}`,
     );
   }
   if (!Array.isArray(eigenvectors) || eigenvectors.length !== sizes.length) {
     throw new ShapeError(
-      `${WHAT}: ${field}.eigenvectors must hold ${sizes.length} factor(s), got ${show(eigenvectors)}`,
+      `${what}.eigenvectors must hold ${sizes.length} factor(s), got ${describeValue(eigenvectors)}`,
     );
   }
   return sizes.map((n, f) => {
-    const values = vector(eigenvalues[f], n, `${field}.eigenvalues[${f}]`);
-    const vectors = matrix(eigenvectors[f], n, `${field}.eigenvectors[${f}]`);
+    const values = asTensor(eigenvalues[f], `eigenvalues[${f}]`, what, [n]).data;
+    const vectors = asTensor(eigenvectors[f], `eigenvectors[${f}]`, what, [n, n]).data;
     const out = new Array<number>(n * n).fill(0);
     for (let r = 0; r < n; r++) {
       for (let s = 0; s < n; s++) {
         let sum = 0;
-        for (let k = 0; k < n; k++) sum += vectors[r]![k]! * values[k]! * vectors[s]![k]!;
+        for (let k = 0; k < n; k++) sum += vectors[r * n + k]! * values[k]! * vectors[s * n + k]!;
         out[r * n + s] = sum;
       }
     }
@@ -201,100 +201,40 @@ function factorsOf(tensors: LaplaceTorchFactors[], t: number, sizes: number[]): 
 // Validation
 
 function checkFields(json: unknown): LaplaceTorchJSON {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new ValueError(
-      `${WHAT}: expected a laplace-torch posterior object, got ${json === null ? 'null' : typeof json}`,
-    );
-  }
-  const j = json as Record<string, unknown>;
+  const j = asObject(json, `${WHAT}: a laplace-torch posterior`);
   if (j['format'] !== 'laplace-torch') {
     throw new ValueError(
-      `${WHAT}: not a laplace-torch posterior (format ${show(j['format'])}, expected 'laplace-torch'); a laplace-ts posterior loads with Laplace.fromJSON`,
+      `${WHAT}: not a laplace-torch posterior (format ${describeValue(j['format'])}, expected "laplace-torch"); a laplace-ts posterior loads with Laplace.fromJSON`,
     );
   }
   if (typeof j['version'] !== 'string')
-    throw new ValueError(`${WHAT}: version must be a string, got ${show(j['version'])}`);
-  oneOf(j, 'likelihood', ['classification', 'regression']);
-  oneOf(j, 'subsetOfWeights', ['all', 'lastLayer']);
-  oneOf(j, 'hessianStructure', ['full', 'kron']);
+    throw new ValueError(`${WHAT}: version must be a string, got ${describeValue(j['version'])}`);
+  const likelihood = readChoice(j, 'likelihood', TOP, ['classification', 'regression']);
+  const subset = readChoice(j, 'subsetOfWeights', TOP, ['all', 'lastLayer']);
+  const structure = readChoice(j, 'hessianStructure', TOP, ['full', 'kron']);
   const pairs = { all: 'kron', lastLayer: 'full' } as const;
-  if (pairs[j['subsetOfWeights'] as 'all' | 'lastLayer'] !== j['hessianStructure']) {
+  if (pairs[subset] !== structure) {
     throw new ValueError(
-      `${WHAT}: subsetOfWeights '${j['subsetOfWeights']}' with hessianStructure '${j['hessianStructure']}' is not supported; export 'lastLayer' with 'full' or 'all' with 'kron'`,
+      `${WHAT}: subsetOfWeights '${subset}' with hessianStructure '${structure}' is not supported; export 'lastLayer' with 'full' or 'all' with 'kron'`,
     );
   }
-  vector(j['mean'], -1, 'mean');
-  if (Array.isArray(j['priorPrecision'])) vector(j['priorPrecision'], -1, 'priorPrecision', (v) => v > 0);
-  else positive(j, 'priorPrecision');
-  if (Array.isArray(j['priorMean'])) vector(j['priorMean'], -1, 'priorMean');
-  else if (j['priorMean'] !== undefined && !Number.isFinite(j['priorMean'])) {
+  checkFitFields(j, TOP);
+  if (Array.isArray(j['priorMean'])) {
+    readNumbers(j, 'priorMean', TOP);
+  } else if (j['priorMean'] !== undefined) {
+    readNumber(j, 'priorMean', TOP, () => true, 'a finite number or an array of them');
+  }
+  readNumber(j, 'lossFactor', TOP, (v) => v > 0, 'a positive finite number');
+  if (likelihood === 'classification' && j['sigmaNoise'] !== 1) {
     throw new ValueError(
-      `${WHAT}: priorMean must be a finite number or an array, got ${show(j['priorMean'])}`,
+      `${WHAT}: sigmaNoise must be 1 for classification, got ${describeValue(j['sigmaNoise'])}`,
     );
   }
-  positive(j, 'sigmaNoise');
-  positive(j, 'temperature');
-  positive(j, 'lossFactor');
-  if (j['likelihood'] === 'classification' && j['sigmaNoise'] !== 1) {
-    throw new ValueError(`${WHAT}: sigmaNoise must be 1 for classification, got ${show(j['sigmaNoise'])}`);
-  }
-  if (!Number.isInteger(j['nData']) || (j['nData'] as number) < 1) {
-    throw new ValueError(`${WHAT}: nData must be a positive integer, got ${show(j['nData'])}`);
-  }
-  if (typeof j['loss'] !== 'number' || !Number.isFinite(j['loss']) || j['loss'] < 0) {
-    throw new ValueError(`${WHAT}: loss must be a non-negative finite number, got ${show(j['loss'])}`);
-  }
-  const field = j['hessianStructure'] === 'full' ? 'posteriorPrecision' : 'kroneckerFactors';
+  const field = structure === 'full' ? 'posteriorPrecision' : 'kroneckerFactors';
   if (!Array.isArray(j[field])) {
     throw new ValueError(
-      `${WHAT}: a '${j['hessianStructure']}' posterior needs ${field}, got ${show(j[field])}`,
+      `${WHAT}: a '${structure}' posterior needs ${field}, got ${describeValue(j[field])}`,
     );
   }
   return json as LaplaceTorchJSON;
-}
-
-/** A finite vector of length n (any length for n < 0). */
-function vector(v: unknown, n: number, field: string, ok: (x: number) => boolean = () => true): number[] {
-  if (!Array.isArray(v) || (n >= 0 && v.length !== n)) {
-    throw new ShapeError(
-      `${WHAT}: ${field} must be an array of ${n >= 0 ? n : 'finite'} numbers, got ${show(v)}`,
-    );
-  }
-  const bad = v.findIndex((x) => typeof x !== 'number' || !Number.isFinite(x) || !ok(x));
-  if (bad >= 0)
-    throw new ValueError(`${WHAT}: ${field}[${bad}] is ${show(v[bad])}, not a valid finite number`);
-  return v as number[];
-}
-
-/** A finite n × n matrix as nested rows. */
-function matrix(v: unknown, n: number, field: string): number[][] {
-  if (!Array.isArray(v) || v.length !== n) {
-    throw new ShapeError(`${WHAT}: ${field} must be ${n} × ${n} (rows as arrays), got ${show(v)} rows`);
-  }
-  v.forEach((row, r) => {
-    vector(row, n, `${field}[${r}]`);
-  });
-  return v as number[][];
-}
-
-function show(value: unknown): string {
-  if (value === undefined) return 'nothing (missing)';
-  if (typeof value === 'string') return `'${value.length > 30 ? `${value.slice(0, 30)}…` : value}'`;
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  return String(value);
-}
-
-function oneOf(j: Record<string, unknown>, key: string, allowed: readonly string[]): void {
-  if (!allowed.includes(j[key] as string)) {
-    throw new ValueError(
-      `${WHAT}: ${key} must be ${allowed.map((a) => `'${a}'`).join(' or ')}; got ${show(j[key])}`,
-    );
-  }
-}
-
-function positive(j: Record<string, unknown>, key: string): void {
-  const v = j[key];
-  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) {
-    throw new ValueError(`${WHAT}: ${key} must be a positive finite number, got ${show(v)}`);
-  }
 }

@@ -13,6 +13,7 @@
  * posterior is not silently reused on a network whose hidden layers changed.
  */
 import { ShapeError, ValueError } from '../errors.js';
+import { asObject, describeValue, readChoice, readInteger, readNumber, readNumbers } from '../nn/fields.js';
 import type { CurvatureName, LikelihoodName } from './likelihood.js';
 import type { Network, SequentialLike } from './network.js';
 import type { Selection, SubsetOfWeights } from './selection.js';
@@ -157,6 +158,8 @@ export function networkHash(model: SequentialLike): string {
 // Validation
 
 const WHAT = 'Laplace.fromJSON';
+/** The document itself, for the field readers: its fields are named "Laplace.fromJSON: mean". */
+const TOP = `${WHAT}:`;
 const STRUCTURES: readonly HessianStructure[] = ['full', 'kron', 'diag', 'lowrank', 'gp'];
 
 /**
@@ -164,20 +167,15 @@ const STRUCTURES: readonly HessianStructure[] = ['full', 'kron', 'diag', 'lowran
  * model: presence, type, range, finiteness. A typed error names the field.
  */
 export function checkLaplaceJSON(json: unknown): LaplaceJSON {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new ValueError(
-      `${WHAT}: expected a saved posterior object, got ${json === null ? 'null' : typeof json}`,
-    );
-  }
-  const j = json as Record<string, unknown>;
+  const j = asObject(json, `${WHAT}: a saved posterior`);
   if (j['format'] !== FORMAT) {
     throw new ValueError(
-      `${WHAT}: not a laplace-ts posterior (format '${String(j['format'])}', expected '${FORMAT}')`,
+      `${WHAT}: not a laplace-ts posterior (format ${describeValue(j['format'])}, expected "${FORMAT}")`,
     );
   }
-  oneOf(j, 'likelihood', ['regression', 'classification']);
-  oneOf(j, 'hessianStructure', STRUCTURES);
-  oneOf(j, 'curvature', ['ggn', 'ef']);
+  readChoice(j, 'likelihood', TOP, ['regression', 'classification']);
+  const structure = readChoice(j, 'hessianStructure', TOP, STRUCTURES);
+  readChoice(j, 'curvature', TOP, ['ggn', 'ef']);
   const subset = j['subsetOfWeights'];
   if (subset !== 'all' && subset !== 'lastLayer') {
     const indices =
@@ -186,47 +184,56 @@ export function checkLaplaceJSON(json: unknown): LaplaceJSON {
         : undefined;
     if (!Array.isArray(indices) || !indices.every((v) => Number.isInteger(v) && v >= 0)) {
       throw new ValueError(
-        `${WHAT}: subsetOfWeights must be 'all', 'lastLayer' or { subnetwork: non-negative integers }, got ${JSON.stringify(subset)}`,
+        `${WHAT}: subsetOfWeights must be 'all', 'lastLayer' or { subnetwork: non-negative integers }, got ${describeValue(subset)}`,
       );
     }
   }
-  const precision = j['priorPrecision'];
-  if (Array.isArray(precision)) finiteArray(j, 'priorPrecision', (v) => v > 0);
-  else positiveNumber(j, 'priorPrecision');
-  finiteArray(j, 'priorMean');
-  positiveNumber(j, 'sigmaNoise');
-  positiveNumber(j, 'temperature');
-  if (j['rank'] !== undefined || j['hessianStructure'] === 'lowrank') integer(j, 'rank', 1);
-  if (j['nSubset'] !== undefined || j['hessianStructure'] === 'gp') integer(j, 'nSubset', 1);
+  checkFitFields(j, TOP);
+  readNumbers(j, 'priorMean', TOP);
+  if (j['rank'] !== undefined || structure === 'lowrank') readInteger(j, 'rank', TOP, 1);
+  if (j['nSubset'] !== undefined || structure === 'gp') readInteger(j, 'nSubset', TOP, 1);
   if (j['independentOutputs'] !== undefined && typeof j['independentOutputs'] !== 'boolean') {
     throw new ValueError(
-      `${WHAT}: independentOutputs must be true or false, got ${show(j['independentOutputs'])}`,
+      `${WHAT}: independentOutputs must be true or false, got ${describeValue(j['independentOutputs'])}`,
     );
   }
-  integer(j, 'nData', 1);
-  integer(j, 'nOutputs', 1);
-  const loss = j['loss'];
-  if (typeof loss !== 'number' || !Number.isFinite(loss) || loss < 0) {
-    throw new ValueError(`${WHAT}: loss must be a non-negative finite number, got ${show(loss)}`);
-  }
-  finiteArray(j, 'mean');
+  readInteger(j, 'nOutputs', TOP, 1);
   if (typeof j['networkHash'] !== 'string' || !/^[0-9a-f]{16}$/.test(j['networkHash'])) {
-    throw new ValueError(`${WHAT}: networkHash must be 16 hex digits, got ${show(j['networkHash'])}`);
+    throw new ValueError(
+      `${WHAT}: networkHash must be 16 hex digits, got ${describeValue(j['networkHash'])}`,
+    );
   }
-  const state = j['curvatureState'];
-  if (typeof state !== 'object' || state === null || Array.isArray(state)) {
-    throw new ValueError(`${WHAT}: curvatureState must be an object, got ${show(state)}`);
-  }
+  const state = asObject(j['curvatureState'], `${WHAT}: curvatureState`);
   for (const [key, value] of Object.entries(state)) {
     const values = Array.isArray(value) ? (value as unknown[]).flat() : [value];
     const bad = values.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v));
     if (bad >= 0) {
       throw new ValueError(
-        `${WHAT}: curvatureState.${key} holds ${show(values[bad])} at index ${bad}, not a finite number`,
+        `${WHAT}: curvatureState.${key} holds ${describeValue(values[bad])} at index ${bad}, not a finite number`,
       );
     }
   }
   return json as LaplaceJSON;
+}
+
+/**
+ * Check the fields a laplace-ts and a laplace-torch posterior hold alike: the
+ * MAP, the prior precision (one, or one per group of weights), σ, T, N and
+ * Σ loss at the MAP. `top` names the document, e.g. "Laplace.fromJSON:".
+ */
+export function checkFitFields(j: Record<string, unknown>, top: string): void {
+  readNumbers(j, 'mean', top);
+  const positive = (v: number) => v > 0;
+  if (Array.isArray(j['priorPrecision'])) {
+    readNumbers(j, 'priorPrecision', top, positive, 'a positive finite number');
+  } else {
+    readNumber(j, 'priorPrecision', top, positive, 'a positive finite number or an array of them');
+  }
+  for (const key of ['sigmaNoise', 'temperature']) {
+    readNumber(j, key, top, positive, 'a positive finite number');
+  }
+  readInteger(j, 'nData', top, 1);
+  readNumber(j, 'loss', top, (v) => v >= 0, 'a finite number ≥ 0');
 }
 
 /**
@@ -338,40 +345,4 @@ function expectedCurvatureState(
 
 function subsetJSON(subset: SubsetOfWeights): LaplaceJSON['subsetOfWeights'] {
   return typeof subset === 'string' ? subset : { subnetwork: Array.from(subset.subnetwork) };
-}
-
-function show(value: unknown): string {
-  if (value === undefined) return 'nothing (missing)';
-  if (typeof value === 'string') return `'${value.length > 30 ? `${value.slice(0, 30)}…` : value}'`;
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  return String(value);
-}
-
-function oneOf(j: Record<string, unknown>, key: string, allowed: readonly string[]): void {
-  if (!allowed.includes(j[key] as string)) {
-    throw new ValueError(
-      `${WHAT}: ${key} must be ${allowed.map((a) => `'${a}'`).join(', ')}; got ${show(j[key])}`,
-    );
-  }
-}
-
-function positiveNumber(j: Record<string, unknown>, key: string): void {
-  const v = j[key];
-  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) {
-    throw new ValueError(`${WHAT}: ${key} must be a positive finite number, got ${show(v)}`);
-  }
-}
-
-function integer(j: Record<string, unknown>, key: string, min: number): void {
-  const v = j[key];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-    throw new ValueError(`${WHAT}: ${key} must be an integer ≥ ${min}, got ${show(v)}`);
-  }
-}
-
-function finiteArray(j: Record<string, unknown>, key: string, ok: (v: number) => boolean = () => true): void {
-  const v = j[key];
-  if (!Array.isArray(v)) throw new ValueError(`${WHAT}: ${key} must be an array of numbers, got ${show(v)}`);
-  const bad = v.findIndex((x) => typeof x !== 'number' || !Number.isFinite(x) || !ok(x));
-  if (bad >= 0) throw new ValueError(`${WHAT}: ${key}[${bad}] is ${show(v[bad])}, not a valid finite number`);
 }

@@ -306,16 +306,22 @@ describe('Laplace.fromLaplaceTorch checks what it is given', () => {
     expect(() => load(noPrecision)).toThrow(/needs posteriorPrecision/);
     const short = structuredClone(full);
     short.posteriorPrecision![4]!.pop();
-    expect(() => load(short)).toThrow(/posteriorPrecision\[4\] must be an array of 27/);
+    expect(() => load(short)).toThrow(
+      /posteriorPrecision\[4\] must be an array of length 27 \(posteriorPrecision is \[27, 27\]\), got an array of length 26/,
+    );
     const fewer = structuredClone(kron);
     fewer.kroneckerFactors!.pop();
     expect(() => load(fewer)).toThrow(/must list the model's 6 parameter tensors/);
     const swapped = structuredClone(kron);
     swapped.kroneckerFactors![0]!.eigenvectors.reverse();
-    expect(() => load(swapped)).toThrow(/kroneckerFactors\[0\]\.eigenvectors\[0\] must be 8 × 8/);
+    expect(() => load(swapped)).toThrow(
+      /kroneckerFactors\[0\]\.eigenvectors\[0\] must be an array of length 8 \(eigenvectors\[0\] is \[8, 8\]\)/,
+    );
     const infinite = structuredClone(kron);
     infinite.kroneckerFactors![2]!.eigenvalues[1]![3] = Number.POSITIVE_INFINITY;
-    expect(() => load(infinite)).toThrow(/kroneckerFactors\[2\]\.eigenvalues\[1\]\[3\] is Infinity/);
+    expect(() => load(infinite)).toThrow(
+      /kroneckerFactors\[2\]\.eigenvalues\[1\]\[3\] must be a finite number, got Infinity/,
+    );
   });
 
   test("a bias factor that is not the weight's under lossFactor is refused", () => {

@@ -1,6 +1,6 @@
 import { fc } from '@fast-check/vitest';
 import { describe, expect, test } from 'vitest';
-import { LaplaceTsError } from '../../src/errors.js';
+import { LaplaceTsError, ValueError } from '../../src/errors.js';
 import {
   type FunctionalLaplace,
   type HessianStructure,
@@ -150,6 +150,33 @@ describe('fromJSON checks the whole network and every field', () => {
     for (const notJSON of [null, undefined, 42, 'text', []]) {
       expect(() => Laplace.fromJSON(notJSON as unknown as LaplaceJSON, model)).toThrow(LaplaceTsError);
     }
+  });
+
+  test('a refused field is named with what was found, NaN and Infinity as themselves', () => {
+    const json = saved('diag');
+    const refused = (key: string, value: unknown, message: string) => {
+      const corrupted: Record<string, unknown> = { ...json, [key]: value };
+      if (value === undefined) delete corrupted[key];
+      expect(() => Laplace.fromJSON(corrupted as unknown as LaplaceJSON, model)).toThrow(
+        new ValueError(`Laplace.fromJSON: ${message}`),
+      );
+    };
+    refused('sigmaNoise', Number.NaN, 'sigmaNoise must be a positive finite number, got NaN');
+    refused('priorMean', [0, Number.POSITIVE_INFINITY], 'priorMean[1] must be a finite number, got Infinity');
+    refused(
+      'priorPrecision',
+      'x',
+      'priorPrecision must be a positive finite number or an array of them, got "x"',
+    );
+    refused(
+      'hessianStructure',
+      'dense',
+      'hessianStructure must be "full", "kron", "diag", "lowrank" or "gp", got "dense"',
+    );
+    refused('nData', undefined, 'nData must be an integer ≥ 1, got nothing');
+    expect(() => Laplace.fromJSON(42 as unknown as LaplaceJSON, model)).toThrow(
+      new ValueError('Laplace.fromJSON: a saved posterior must be an object, got 42'),
+    );
   });
 });
 
