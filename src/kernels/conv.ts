@@ -275,10 +275,11 @@ function col2imImages(
 /**
  * The fold of col2imImages done in linear memory on each finished block of
  * the product W_gᵀ·[Ȳ₁ … Ȳ_B]_g (group `group`, images [n0, n0 + nb) side by
- * side), for a stride of 1 along the width: the block's rows are taps, each
- * added by WebAssembly's addRuns into the group's channels of the images,
- * which sit in the sink's scratch until the last block copies them to dx. The
- * additions are those of col2imImages in its order, so the bits are the same.
+ * side): the block's rows are taps, each added by WebAssembly's addRuns (in
+ * pairs when the stride along the width is 1) into the group's channels of
+ * the images, which sit in the sink's scratch until the last block copies
+ * them to dx. The additions are those of col2imImages in its order, so the
+ * bits are the same.
  */
 function foldSink(
   geo: ConvGeometry,
@@ -289,7 +290,7 @@ function foldSink(
   nb: number,
   dx: Float64Array,
 ): BlockSink {
-  const { channels, height, width, strideH, outH, outW } = geo;
+  const { channels, height, width, strideH, strideW, outH, outW } = geo;
   const taps = runs.length;
   const planeIn = height * width;
   const groupSize = (channels / groups) * planeIn;
@@ -309,13 +310,14 @@ function foldSink(
           8 * (scratch + c * planeIn + tap.pixel),
           8 * groupSize,
           8 * strideH * width,
+          8 * strideW,
           8 * (slot + (t - row) * pitch + tap.i0 * outW + tap.from),
           8 * outH * outW,
           8 * outW,
           nb,
           tap.rows,
-          tap.run >> 1,
-          tap.run & 1,
+          strideW === 1 ? tap.run >> 1 : 0,
+          strideW === 1 ? tap.run & 1 : tap.run,
         );
       }
       if (row + rows < depth) return;
@@ -552,7 +554,7 @@ export function conv2dTransposeKernel(
   // Folding in linear memory needs each chunk's columns in one block of the
   // product; with no copy in JavaScript, the chunk may be larger (measured on
   // LeNet's second convolution: flat from 6 to 16 images of 64 columns).
-  const inMemory = geo.strideW === 1 && plane <= NC;
+  const inMemory = plane <= NC;
   const chunk = inMemory
     ? Math.max(1, Math.min(batch, Math.floor(Math.min(NC, FOLD_BLOCK / (groups * depth)) / plane)))
     : chunkImages(batch, geo);

@@ -129,7 +129,6 @@ const EMPTY = 0x40;
 export const Op = {
   block: 0x02,
   loop: 0x03,
-  if: 0x04,
   end: 0x0b,
   brIf: 0x0d,
   localGet: 0x20,
@@ -253,11 +252,6 @@ export function localIndices(): <N extends number>(count: N) => Indices<N> {
 /** local ← local + step. */
 export function addTo(local: number, step: Bytes): number[] {
   return bytes(localGet(local), step, Op.i32Add, localSet(local));
-}
-
-/** `body` when the i32 in `local` is non-zero. */
-export function when(local: number, body: Bytes): number[] {
-  return bytes(localGet(local), Op.if, EMPTY, body, Op.end);
 }
 
 /** A function to assemble: its signature, extra locals (runs of count and type) and code. */

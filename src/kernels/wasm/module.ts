@@ -45,13 +45,14 @@ export interface Kernels {
     dst: number,
     dstImage: number,
     dstRow: number,
+    dstStep: number,
     src: number,
     srcImage: number,
     srcRow: number,
     images: number,
     rows: number,
     pairs: number,
-    odd: number,
+    singles: number,
   ): void;
 }
 

@@ -28,37 +28,40 @@ describe.runIf(simd)('addRuns', () => {
     fc.integer({ min: 1, max: 4 }),
     fc.integer({ min: 1, max: 5 }),
     fc.integer({ min: 0, max: 9 }),
+    fc.integer({ min: 1, max: 3 }),
     fc.integer({ min: 0, max: 3 }),
     fc.integer({ min: 0, max: 3 }),
     fc.nat(5),
     fc.nat(5),
   ])(
-    'adds each run of each row of each image, as the loop does',
-    (images, rows, run, dstGap, srcGap, dstAt, srcAt) => {
+    'adds each run of each row of each image, as the loop does, in pairs or one at a time',
+    (images, rows, run, step, dstGap, srcGap, dstAt, srcAt) => {
       setBackend('wasm-simd');
       const engine = activeEngine()!;
-      const dstRow = run + dstGap;
+      const dstRow = run * step + dstGap;
       const srcRow = run + srcGap;
       const dstImage = rows * dstRow + 1;
       const srcImage = rows * srcRow + 2;
       const dstSize = dstAt + images * dstImage;
       const srcSize = srcAt + images * srcImage;
       const mem = memoryView(engine.memory, 8 * (dstSize + srcSize))!;
-      const rng = seededRng(images * 1000 + rows * 100 + run);
+      const rng = seededRng(images * 1000 + rows * 100 + run * 10 + step);
       const before = Float64Array.from({ length: dstSize + srcSize }, () => rng.normal());
       mem.set(before);
       const expected = before.slice();
       for (let n = 0; n < images; n++)
         for (let i = 0; i < rows; i++)
           for (let j = 0; j < run; j++)
-            expected[dstAt + n * dstImage + i * dstRow + j]! +=
+            expected[dstAt + n * dstImage + i * dstRow + j * step]! +=
               expected[dstSize + srcAt + n * srcImage + i * srcRow + j]!;
+      // Consecutive destinations go in pairs and a single; strided ones singly.
+      const [pairs, singles] = step === 1 ? [run >> 1, run & 1] : [0, run];
       // biome-ignore format: the signature's groups
       engine.kernels.addRuns(
-      8 * dstAt, 8 * dstImage, 8 * dstRow,
-      8 * (dstSize + srcAt), 8 * srcImage, 8 * srcRow,
-      images, rows, run >> 1, run & 1,
-    );
+        8 * dstAt, 8 * dstImage, 8 * dstRow, 8 * step,
+        8 * (dstSize + srcAt), 8 * srcImage, 8 * srcRow,
+        images, rows, pairs, singles,
+      );
       expect(differing(mem.subarray(0, dstSize + srcSize), expected)).toEqual([]);
     },
   );
@@ -68,17 +71,20 @@ describe.runIf(simd)('the transposed convolution folded in linear memory', () =>
   // Sides of at least 8 and products of at least 40,000 multiply-adds, so
   // that the TypeScript backend takes its packed gemm, bitwise WebAssembly's;
   // groups, padding, dilation, a vertical stride; two chunks in the first two
-  // cases, and in the third a product of 2,304 rows (taps), which gemm cuts
-  // into blocks of 2,048 rows in the middle of a channel's taps.
-  const cases: [string, { batch: number; channels: number; out: number; groups: number; size: number }][] = [
-    ['one group', { batch: 40, channels: 4, out: 8, groups: 1, size: 13 }],
-    ['two groups', { batch: 30, channels: 8, out: 16, groups: 2, size: 11 }],
-    ['blocks of rows', { batch: 3, channels: 256, out: 8, groups: 1, size: 5 }],
+  // cases, in the third a product of 2,304 rows (taps), which gemm cuts into
+  // blocks of 2,048 rows in the middle of a channel's taps, and in the last
+  // strided runs, added one at a time.
+  type Case = { batch: number; channels: number; out: number; groups: number; size: number; strideW: number };
+  const cases: [string, Case][] = [
+    ['one group', { batch: 40, channels: 4, out: 8, groups: 1, size: 13, strideW: 1 }],
+    ['two groups', { batch: 30, channels: 8, out: 16, groups: 2, size: 11, strideW: 1 }],
+    ['blocks of rows', { batch: 3, channels: 256, out: 8, groups: 1, size: 5, strideW: 1 }],
+    ['a stride of 2 along the width', { batch: 40, channels: 4, out: 8, groups: 1, size: 21, strideW: 2 }],
   ];
   it.each(cases)('%s: the same bits as the fold in TypeScript', (_name, c) => {
     const [kernel, stride, pad, dilation] = [
       [3, 3],
-      [2, 1],
+      [2, c.strideW],
       [1, 2],
       [1, 2],
     ] as const;
