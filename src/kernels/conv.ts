@@ -224,9 +224,10 @@ function tapRuns(geo: ConvGeometry, a: number, b: number): TapRuns {
  * x[xOffset …] += col2im of each of `batch` images whose columns lie side by
  * side in col (row r at col[colOffset + r·ld], image n's at n·H'·W'), col
  * holding the rows of the input channels [c0, c1): the transpose of
- * im2colImages. Each tap (c, a, b) adds its row to the pixels it was read
- * from, image by image and output row by output row, in runs of additions
- * (four at a time when the stride is 1).
+ * im2colImages, `runs` the tapRuns of every tap (a, b) in order. Each tap
+ * (c, a, b) adds its row to the pixels it was read from, image by image and
+ * output row by output row, in runs of additions (four at a time when the
+ * stride is 1).
  */
 function col2imImages(
   batch: number,
@@ -234,10 +235,11 @@ function col2imImages(
   colOffset: number,
   ld: number,
   geo: ConvGeometry,
+  runs: readonly TapRuns[],
   x: Float64Array,
   xOffset: number,
-  c0 = 0,
-  c1 = geo.channels,
+  c0: number,
+  c1: number,
 ): void {
   const { channels, height, width, kernelH, kernelW, strideH, strideW, outH, outW } = geo;
   const plane = outH * outW;
@@ -246,7 +248,7 @@ function col2imImages(
   for (let c = c0; c < c1; c++) {
     for (let a = 0; a < kernelH; a++) {
       for (let b = 0; b < kernelW; b++) {
-        const { i0, rows, from, run, pixel } = tapRuns(geo, a, b);
+        const { i0, rows, from, run, pixel } = runs[a * kernelW + b]!;
         const tap = colOffset + (((c - c0) * kernelH + a) * kernelW + b) * ld + i0 * outW + from;
         const first = xOffset + c * height * width + pixel;
         for (let n = 0; n < batch; n++) {
@@ -578,7 +580,7 @@ export function conv2dTransposeKernel(
       const col = columns(depth * cols);
       gemmChunk(depth, cols, perGroup, w, a, depth, true, gRows, b, cols, false, 0, col, 0, cols);
       const perChannels = channels / groups;
-      col2imImages(nb, col, 0, cols, geo, dx, n0 * imageSize, k * perChannels, (k + 1) * perChannels);
+      col2imImages(nb, col, 0, cols, geo, runs, dx, n0 * imageSize, k * perChannels, (k + 1) * perChannels);
     }
   }
 }
