@@ -148,32 +148,53 @@ def record_case(la, structure, X_test, likelihood):
     return out
 
 
+def problem(seed, name, likelihood, sigma_noise, prior_precision, shape, build, n, n_out):
+    """One fixture network drawn from `seed`: the model, n training inputs and
+    targets (balanced classes, or normal values), 3 test inputs, and the
+    fixture entry's fields that describe them, exactly."""
+    torch.manual_seed(seed)
+    model = build()
+    X = torch.randn(n, *shape)
+    X_test = torch.randn(3, *shape)
+    if likelihood == 'classification':
+        y = torch.arange(n) % n_out
+        y = y[torch.randperm(n)]
+    else:
+        y = torch.randn(n, n_out)
+    params = torch.cat([p.detach().flatten() for p in model.parameters()])
+    entry = {
+        'name': name,
+        'likelihood': likelihood,
+        'sigmaNoise': sigma_noise,
+        'priorPrecision': prior_precision,
+        'model': {'inputShape': list(shape), 'layers': [layer_json(m) for m in model]},
+        'parameters': nested(params, exact),
+        'X': nested(X.flatten(start_dim=1), exact),
+        'y': [int(v) for v in y] if likelihood == 'classification' else nested(y, exact),
+        'XTest': nested(X_test.flatten(start_dim=1), exact),
+    }
+    return model, X, y, X_test, entry
+
+
+def write_fixture(doc, name):
+    """test/fixtures/laplace-torch/<name>, in the layout of the repository's formatter."""
+    path = os.path.join('test', 'fixtures', 'laplace-torch', name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump(doc, f, separators=(',', ':'))
+        f.write('\n')
+    # The repository's formatter owns the layout of every JSON file (npm run lint checks it).
+    subprocess.run(['npx', 'biome', 'format', '--write', path], check=True, stdout=subprocess.DEVNULL)
+    print(f'wrote {path} ({os.path.getsize(path)} bytes)', file=sys.stderr)
+
+
 def main():
     fixtures = []
     for k, (name, likelihood, sigma_noise, shape, build, n, n_out) in enumerate(networks()):
-        torch.manual_seed(100 + k)
-        model = build()
-        X = torch.randn(n, *shape)
-        X_test = torch.randn(3, *shape)
-        if likelihood == 'classification':
-            y = torch.arange(n) % n_out
-            y = y[torch.randperm(n)]
-        else:
-            y = torch.randn(n, n_out)
-        params = torch.cat([p.detach().flatten() for p in model.parameters()])
-        entry = {
-            'name': name,
-            'likelihood': likelihood,
-            'sigmaNoise': sigma_noise,
-            'priorPrecision': PRIOR_PRECISION,
-            'model': {'inputShape': list(shape), 'layers': [layer_json(m) for m in model]},
-            'parameters': nested(params, exact),
-            'X': nested(X.flatten(start_dim=1), exact),
-            'y': [int(v) for v in y] if likelihood == 'classification' else nested(y, exact),
-            'XTest': nested(X_test.flatten(start_dim=1), exact),
-            'fMap': nested(model(X_test)),
-            'cases': [],
-        }
+        model, X, y, X_test, entry = problem(100 + k, name, likelihood, sigma_noise, PRIOR_PRECISION,
+                                             shape, build, n, n_out)
+        entry['fMap'] = nested(model(X_test))
+        entry['cases'] = []
         for subset in ['all', 'last_layer']:
             for structure in ['full', 'kron', 'diag']:
                 # BackPACK extends the modules in place: every case starts from its own copy.
@@ -198,14 +219,7 @@ def main():
         },
         'networks': fixtures,
     }
-    path = os.path.join('test', 'fixtures', 'laplace-torch', 'cnn.json')
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, 'w') as f:
-        json.dump(doc, f, separators=(',', ':'))
-        f.write('\n')
-    # The repository's formatter owns the layout of every JSON file (npm run lint checks it).
-    subprocess.run(['npx', 'biome', 'format', '--write', path], check=True, stdout=subprocess.DEVNULL)
-    print(f'wrote {path} ({os.path.getsize(path)} bytes)', file=sys.stderr)
+    write_fixture(doc, 'cnn.json')
 
 
 if __name__ == '__main__':

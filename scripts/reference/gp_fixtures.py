@@ -48,9 +48,7 @@ posterior covariance, computed densely from the same BackPACK Jacobians.
 
 import importlib.abc
 import importlib.machinery
-import json
 import os
-import subprocess
 import sys
 import types
 
@@ -96,7 +94,7 @@ import laplace  # noqa: E402
 from laplace import Laplace  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cnn_fixtures import exact, layer_json, nested, num  # noqa: E402
+from cnn_fixtures import nested, num, problem, write_fixture  # noqa: E402
 
 torch.set_default_dtype(torch.float64)
 
@@ -185,28 +183,9 @@ def check_against_dense(la, likelihood, X_test, f_var):
 def main():
     fixtures = []
     for k, (name, likelihood, sigma_noise, prior_precision, shape, build, n, n_out, m) in enumerate(networks()):
-        torch.manual_seed(200 + k)
-        model = build()
-        X = torch.randn(n, *shape)
-        X_test = torch.randn(3, *shape)
-        if likelihood == 'classification':
-            y = torch.arange(n) % n_out
-            y = y[torch.randperm(n)]
-        else:
-            y = torch.randn(n, n_out)
-        params = torch.cat([p.detach().flatten() for p in model.parameters()])
-        entry = {
-            'name': name,
-            'likelihood': likelihood,
-            'sigmaNoise': sigma_noise,
-            'priorPrecision': prior_precision,
-            'model': {'inputShape': list(shape), 'layers': [layer_json(mod) for mod in model]},
-            'parameters': nested(params, exact),
-            'X': nested(X.flatten(start_dim=1), exact),
-            'y': [int(v) for v in y] if likelihood == 'classification' else nested(y, exact),
-            'XTest': nested(X_test.flatten(start_dim=1), exact),
-            'cases': [],
-        }
+        model, X, y, X_test, entry = problem(200 + k, name, likelihood, sigma_noise, prior_precision,
+                                             shape, build, n, n_out)
+        entry['cases'] = []
         variants = [(n, False, 0.0), (n, True, 0.0), (m, False, 0.0), (m, True, 0.0), (m, False, 0.1)]
         for n_subset, independent, prior_mean in variants:
             # BackPACK extends the modules in place: every case starts from its own copy.
@@ -240,14 +219,7 @@ def main():
         },
         'networks': fixtures,
     }
-    path = os.path.join('test', 'fixtures', 'laplace-torch', 'gp.json')
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, 'w') as f:
-        json.dump(doc, f, separators=(',', ':'))
-        f.write('\n')
-    # The repository's formatter owns the layout of every JSON file (npm run lint checks it).
-    subprocess.run(['npx', 'biome', 'format', '--write', path], check=True, stdout=subprocess.DEVNULL)
-    print(f'wrote {path} ({os.path.getsize(path)} bytes)', file=sys.stderr)
+    write_fixture(doc, 'gp.json')
 
 
 if __name__ == '__main__':
