@@ -23,20 +23,17 @@
  *   eigenvalues of each block, which for a scalar δ is the dense
  *   blockdiag(B ⊗ A, B)/σ² + δI compared below.
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import {
   type BaseLaplace,
   type HessianStructure,
   type KronLaplace,
-  type LikelihoodName,
   laplace,
 } from '../../src/laplace/index.js';
-import { Sequential, type SequentialJSON } from '../../src/nn/index.js';
+import { Sequential } from '../../src/nn/index.js';
 import type { Tensor } from '../../src/tensor.js';
 import { expectClose } from '../helpers.js';
-
-type Nested = number | Nested[];
+import { type FixtureNetwork, flat, readFixture } from './laplace-torch-fixtures.js';
 
 interface ReferenceCase {
   subsetOfWeights: 'all' | 'lastLayer';
@@ -57,25 +54,11 @@ interface ReferenceCase {
   adamLogMarginalLikelihood: number;
 }
 
-interface ReferenceNetwork {
-  name: string;
-  likelihood: LikelihoodName;
-  sigmaNoise: number;
-  priorPrecision: number;
-  model: SequentialJSON;
-  parameters: number[];
-  X: number[][];
-  y: number[] | number[][];
-  XTest: number[][];
+interface ReferenceNetwork extends FixtureNetwork<ReferenceCase> {
   fMap: number[][];
-  cases: ReferenceCase[];
 }
 
-const fixture = JSON.parse(
-  readFileSync(new URL('../fixtures/laplace-torch/cnn.json', import.meta.url), 'utf8'),
-) as { networks: ReferenceNetwork[] };
-
-const flat = (x: Nested): number[] => (Array.isArray(x) ? x.flatMap(flat) : [x]);
+const fixture = readFixture<{ networks: ReferenceNetwork[] }>('laplace-torch/cnn.json');
 
 /** Both sides compute in float64 from the same weights and data; the fixture keeps 15 digits. */
 const SCALAR = { rtol: 1e-10, atol: 1e-12 };

@@ -26,19 +26,16 @@
  * Jacobians, and laplace-ts matches that one everywhere; laplace-torch's own
  * equals it except for the CNN with dependent outputs.
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import {
   type ClassificationPrediction,
   type FunctionalLaplace,
-  type LikelihoodName,
   laplace,
   type RegressionPrediction,
 } from '../../src/laplace/index.js';
-import { Sequential, type SequentialJSON } from '../../src/nn/index.js';
+import { Sequential } from '../../src/nn/index.js';
 import { expectClose } from '../helpers.js';
-
-type Nested = number | Nested[];
+import { type FixtureNetwork, flat, readFixture } from './laplace-torch-fixtures.js';
 
 interface EvidencePoint {
   priorPrecision: number;
@@ -66,24 +63,9 @@ interface ReferenceCase {
   predictiveOutputsSwapped: ReferencePredictive;
 }
 
-interface ReferenceNetwork {
-  name: string;
-  likelihood: LikelihoodName;
-  sigmaNoise: number;
-  priorPrecision: number;
-  model: SequentialJSON;
-  parameters: number[];
-  X: number[][];
-  y: number[] | number[][];
-  XTest: number[][];
-  cases: ReferenceCase[];
-}
+type ReferenceNetwork = FixtureNetwork<ReferenceCase>;
 
-const fixture = JSON.parse(
-  readFileSync(new URL('../fixtures/laplace-torch/gp.json', import.meta.url), 'utf8'),
-) as { networks: ReferenceNetwork[] };
-
-const flat = (x: Nested): number[] => (Array.isArray(x) ? x.flatMap(flat) : [x]);
+const fixture = readFixture<{ networks: ReferenceNetwork[] }>('laplace-torch/gp.json');
 
 /**
  * Sums over eigenvalues here, Cholesky factors and logdet there, both in

@@ -33,8 +33,7 @@ import { Linear } from '../../src/nn/index.js';
 import { importOnnx } from '../../src/onnx/index.js';
 import { Tensor } from '../../src/tensor.js';
 import { expectClose } from '../helpers.js';
-
-type Nested = number | Nested[];
+import { flat, type Nested } from './laplace-torch-fixtures.js';
 
 interface ReferenceCase {
   network: string;
@@ -51,7 +50,6 @@ interface ReferenceCase {
 const read = (name: string): Uint8Array =>
   readFileSync(new URL(`../fixtures/serving/${name}`, import.meta.url));
 const readJSON = <T>(name: string): T => JSON.parse(new TextDecoder().decode(read(name))) as T;
-const flat = (x: Nested): number[] => (Array.isArray(x) ? x.flatMap(flat) : [x]);
 const reference = readJSON<{ cases: ReferenceCase[] }>('reference.json');
 
 /**
