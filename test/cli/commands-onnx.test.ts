@@ -19,6 +19,22 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** `laplace-ts fit` of the ONNX network `model` as a classifier of data's column `label`. */
+function fitClassifier(model: string, data: string, ...options: string[]) {
+  return cli(
+    'fit',
+    '--model',
+    model,
+    '--data',
+    data,
+    '--target',
+    'label',
+    '--task',
+    'classification',
+    ...options,
+  );
+}
+
 function dataset(rows: number, seed: number): { path: string; X: number[][]; y: number[] } {
   const rng = seededRng(seed);
   const X = Array.from({ length: rows }, () => Array.from({ length: 4 }, () => rng.normal()));
@@ -31,21 +47,7 @@ function dataset(rows: number, seed: number): { path: string; X: number[][]; y: 
 it('fits the posterior on the imported network, and predict serves the library’s GLM predictive', () => {
   const train = dataset(40, 1);
   const out = join(dir, 'model.json');
-  const fit = cli(
-    'fit',
-    '--model',
-    FIXTURE,
-    '--data',
-    train.path,
-    '--target',
-    'label',
-    '--task',
-    'classification',
-    '--structure',
-    'full',
-    '--out',
-    out,
-  );
+  const fit = fitClassifier(FIXTURE, train.path, '--structure', 'full', '--out', out);
   expect(fit.stderr).toBe('');
   expect(fit.code).toBe(0);
   expect(fit.stdout).toMatch(
@@ -74,19 +76,7 @@ it('refuses a network whose inputs do not fit the data, a broken file, and --rep
   const out = join(dir, 'refused.json');
   const wide = join(dir, 'wide.csv');
   writeFileSync(wide, 'a,b,label\n1,2,0\n3,4,1\n5,6,2\n');
-  const misfit = cli(
-    'fit',
-    '--model',
-    FIXTURE,
-    '--data',
-    wide,
-    '--target',
-    'label',
-    '--task',
-    'classification',
-    '--out',
-    out,
-  );
+  const misfit = fitClassifier(FIXTURE, wide, '--out', out);
   expect(misfit.code).toBe(1);
   expect(misfit.stderr).toMatch(
     /maps 4 inputs to 3 outputs, but .*wide\.csv has 2 feature columns and 3 classes/,
@@ -94,37 +84,11 @@ it('refuses a network whose inputs do not fit the data, a broken file, and --rep
   const broken = join(dir, 'broken.onnx');
   writeFileSync(broken, readFileSync(FIXTURE).subarray(0, 100));
   const train = dataset(12, 3);
-  const bad = cli(
-    'fit',
-    '--model',
-    broken,
-    '--data',
-    train.path,
-    '--target',
-    'label',
-    '--task',
-    'classification',
-    '--out',
-    out,
-  );
+  const bad = fitClassifier(broken, train.path, '--out', out);
   expect(bad.code).toBe(1);
   expect(bad.stderr).toMatch(/broken\.onnx: /);
   expect(bad.stderr.trimEnd().split('\n')).toHaveLength(1);
-  const report = cli(
-    'fit',
-    '--model',
-    FIXTURE,
-    '--data',
-    train.path,
-    '--target',
-    'label',
-    '--task',
-    'classification',
-    '--out',
-    out,
-    '--report',
-    join(dir, 'r.html'),
-  );
+  const report = fitClassifier(FIXTURE, train.path, '--out', out, '--report', join(dir, 'r.html'));
   expect(report.code).toBe(1);
   expect(existsSync(out)).toBe(false);
 });
